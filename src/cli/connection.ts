@@ -1,0 +1,73 @@
+// How a user command reaches the cluster: the proxy from --proxy, $DFS_PROXY or the saved login; the
+// CA from $DFS_CA, the saved login, or the local data root; the session from the saved login or
+// $DFS_USER/$DFS_PASSWORD.
+
+import { readFile } from 'node:fs/promises'
+import { ProxyClient } from '../client/proxy-client.ts'
+import { DfsError } from '../protocol/errors.ts'
+import { dataRoot } from '../server/data-root.ts'
+import { readCaCert } from '../tls/ca.ts'
+import { openSettings } from './settings.ts'
+
+export interface ConnectOptions {
+  proxy?: string
+  data?: string
+}
+
+export async function resolveProxy(flag?: string): Promise<string> {
+  const url = flag ?? process.env.DFS_PROXY ?? openSettings().get('proxy')
+  if (!url) {
+    throw new DfsError('DFS_USAGE', 'no proxy known: start one with dfs up, or give --proxy URL / DFS_PROXY')
+  }
+  if (!/^https:\/\/[^/\s]+\/?$/.test(url))
+    throw new DfsError('DFS_USAGE', `a proxy is an https:// URL, not ${url}`)
+  return url.replace(/\/$/, '')
+}
+
+export async function resolveCa(proxyUrl: string, data?: string): Promise<string> {
+  if (process.env.DFS_CA) return readFile(process.env.DFS_CA, 'utf8')
+  const settings = openSettings()
+  const saved = settings.get('proxy') === proxyUrl ? settings.get('ca') : undefined
+  const local = await readCaCert(dataRoot(data))
+  const ca = saved ?? local
+  if (!ca) {
+    throw new DfsError(
+      'DFS_USAGE',
+      `no cluster CA found in ${dataRoot(data)}/ca: give --data, or set DFS_CA to the cluster's ca.crt`,
+    )
+  }
+  return ca
+}
+
+/**
+ * A client of the proxy with a live session. A saved session is reused; with $DFS_USER and
+ * $DFS_PASSWORD a script logs in when it has no session for that user yet (or it expired), and the
+ * session is saved, so a loop of commands does not pay for a password check on every call.
+ */
+export async function connect(options: ConnectOptions): Promise<ProxyClient> {
+  const url = await resolveProxy(options.proxy)
+  const ca = await resolveCa(url, options.data)
+  const client = new ProxyClient(url, ca)
+  const settings = openSettings()
+  const envUser = process.env.DFS_USER
+  const envPassword = process.env.DFS_PASSWORD
+  const saved = settings.get('proxy') === url ? settings.get('token') : undefined
+  const savedFor = settings.get('user')
+  if (saved && (!envUser || envUser === savedFor)) {
+    client.useToken(saved)
+    if (!envUser || !envPassword) return client
+    try {
+      await client.whoami()
+      return client
+    } catch (error) {
+      if (!(error instanceof DfsError && error.code === 'DFS_AUTH')) throw error
+    }
+  }
+  if (envUser && envPassword) {
+    const session = await client.login(envUser, envPassword)
+    client.useToken(session.token)
+    settings.set({ proxy: url, user: envUser, token: session.token, ca })
+    return client
+  }
+  throw new DfsError('DFS_AUTH', `not logged in to ${url}: run dfs login (or set DFS_USER and DFS_PASSWORD)`)
+}

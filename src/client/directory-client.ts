@@ -1,0 +1,81 @@
+// The typed client of the directory's API, used by file servers and proxies (mutual TLS).
+
+import type { KyInstance } from 'ky'
+import type { Agent } from 'undici'
+import type {
+  CommitRequest,
+  FileVersion,
+  Located,
+  Placement,
+  ServerView,
+  Session,
+} from '../protocol/types.ts'
+import { call, jsonClient } from './http.ts'
+
+export interface DirectoryStatus {
+  replicas: number
+  servers: ServerView[]
+  files: number
+  bytes: number
+}
+
+export class DirectoryClient {
+  private readonly http: KyInstance
+  readonly url: string
+
+  constructor(url: string, agent: Agent) {
+    this.url = url
+    this.http = jsonClient(url, agent)
+  }
+
+  private post<T>(path: string, json: unknown): Promise<T> {
+    return call(() => this.http.post(path, { json }).json<T>(), `directory ${this.url}`)
+  }
+
+  private get<T>(path: string, searchParams: Record<string, string | number> = {}): Promise<T> {
+    return call(() => this.http.get(path, { searchParams }).json<T>(), `directory ${this.url}`)
+  }
+
+  heartbeat(id: number, url: string, freeBytes: number): Promise<{ ok: true }> {
+    return this.post('v1/servers/heartbeat', { id, url, freeBytes })
+  }
+
+  place(name: string, size: number, overwrite: boolean): Promise<Placement> {
+    return this.post('v1/placements', { name, size, overwrite })
+  }
+
+  commit(request: CommitRequest): Promise<FileVersion> {
+    return this.post('v1/commits', request)
+  }
+
+  locate(name: string): Promise<Located> {
+    return this.get('v1/files', { name })
+  }
+
+  list(prefix: string): Promise<FileVersion[]> {
+    return this.get('v1/list', { prefix })
+  }
+
+  remove(name: string): Promise<FileVersion> {
+    return call(
+      () => this.http.delete('v1/files', { searchParams: { name } }).json<FileVersion>(),
+      `directory ${this.url}`,
+    )
+  }
+
+  status(): Promise<DirectoryStatus> {
+    return this.get('v1/status')
+  }
+
+  servers(): Promise<ServerView[]> {
+    return this.get('v1/servers')
+  }
+
+  login(user: string, password: string): Promise<Session> {
+    return this.post('v1/login', { user, password })
+  }
+
+  checkSession(token: string): Promise<{ user: string; expires: number }> {
+    return this.post('v1/sessions/check', { token })
+  }
+}

@@ -1,0 +1,57 @@
+// File bytes between the CLI and its proxy over node:https, trusting only the cluster CA. The CLI uses
+// Node's built-in client rather than undici's package to keep its own footprint small: a transfer
+// must fit, with the program itself, in 150 MB.
+
+import type { IncomingMessage } from 'node:http'
+import { request } from 'node:https'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { DfsError, fromErrorBody } from '../protocol/errors.ts'
+import { describeNetworkError } from './http.ts'
+
+const MAX_JSON = 1024 * 1024
+
+export function httpsRequest(
+  method: 'GET' | 'PUT',
+  url: string,
+  options: { ca: string; headers: Record<string, string>; body?: Readable; what: string },
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, ca: options.ca, headers: options.headers, agent: false })
+    const fail = (error: Error) =>
+      reject(
+        error instanceof DfsError
+          ? error
+          : new DfsError('DFS_UNAVAILABLE', `${options.what}: ${describeNetworkError(error)}`, {
+              cause: error,
+            }),
+      )
+    req.once('response', (response) => {
+      if ((response.statusCode ?? 500) >= 400) {
+        readJson(response).then((body) => fail(fromErrorBody(body, response.statusCode ?? 500)), fail)
+      } else {
+        resolve(response)
+      }
+    })
+    req.once('error', fail)
+    if (options.body) {
+      // The proxy may answer (an error, say) before the body is sent; that answer is what counts.
+      pipeline(options.body, req).catch(() => undefined)
+    } else {
+      req.end()
+    }
+  })
+}
+
+export async function readJson(response: IncomingMessage): Promise<unknown> {
+  let text = ''
+  for await (const chunk of response) {
+    text += (chunk as Buffer).toString()
+    if (text.length > MAX_JSON) throw new DfsError('DFS_INTERNAL', 'answer too large')
+  }
+  try {
+    return text === '' ? undefined : JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,113 @@
+// The CLI's client of a proxy: JSON calls through ky, file bytes through node:https streams. Presents
+// a bearer token; trust in the cluster CA is set for the process by trustClusterCa().
+
+import type { KyInstance } from 'ky'
+import type { IncomingMessage } from 'node:http'
+import type { Readable } from 'node:stream'
+import { setDefaultCACertificates } from 'node:tls'
+import type { FileVersion, Located, Session } from '../protocol/types.ts'
+import type { DirectoryStatus } from './directory-client.ts'
+import { call, jsonClient } from './http.ts'
+import { httpsRequest, readJson } from './https-stream.ts'
+
+export interface ProxyStatus extends DirectoryStatus {
+  proxy: { id: number; user: string }
+}
+
+/**
+ * Makes the cluster CA the only CA this process trusts. The CLI talks to its proxy and nothing
+ * else, so this pins it to the cluster, and lets ky use the plain global fetch.
+ */
+export function trustClusterCa(ca: string): void {
+  setDefaultCACertificates([ca])
+}
+
+export class ProxyClient {
+  readonly url: string
+  private readonly ca: string
+  private http: KyInstance
+  private token?: string
+
+  constructor(url: string, ca: string, token?: string) {
+    this.url = url
+    this.ca = ca
+    trustClusterCa(ca)
+    this.http = jsonClient(url)
+    this.useToken(token)
+  }
+
+  useToken(token: string | undefined): void {
+    this.token = token
+    this.http = jsonClient(this.url, undefined, this.authHeaders())
+  }
+
+  private authHeaders(): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}` } : {}
+  }
+
+  private what(): string {
+    return `proxy ${this.url}`
+  }
+
+  login(user: string, password: string): Promise<Session> {
+    return call(() => this.http.post('v1/login', { json: { user, password } }).json<Session>(), this.what())
+  }
+
+  whoami(): Promise<{ user: string; proxy: number }> {
+    return call(() => this.http.get('v1/whoami').json(), this.what())
+  }
+
+  stat(name: string): Promise<Located> {
+    return call(() => this.http.get('v1/stat', { searchParams: { name } }).json<Located>(), this.what())
+  }
+
+  list(prefix: string): Promise<FileVersion[]> {
+    return call(
+      () => this.http.get('v1/list', { searchParams: { prefix } }).json<FileVersion[]>(),
+      this.what(),
+    )
+  }
+
+  remove(name: string): Promise<FileVersion> {
+    return call(
+      () => this.http.delete('v1/files', { searchParams: { name } }).json<FileVersion>(),
+      this.what(),
+    )
+  }
+
+  status(): Promise<ProxyStatus> {
+    return call(() => this.http.get('v1/status').json<ProxyStatus>(), this.what())
+  }
+
+  async upload(
+    name: string,
+    body: Readable,
+    options: { length?: number; force: boolean },
+  ): Promise<FileVersion> {
+    const query = new URLSearchParams({ name })
+    if (options.force) query.set('force', 'true')
+    const headers: Record<string, string> = {
+      ...this.authHeaders(),
+      'content-type': 'application/octet-stream',
+    }
+    if (options.length !== undefined) headers['content-length'] = String(options.length)
+    const response = await httpsRequest('PUT', `${this.url}/v1/files?${query}`, {
+      ca: this.ca,
+      headers,
+      body,
+      what: this.what(),
+    })
+    return (await readJson(response)) as FileVersion
+  }
+
+  download(name: string): Promise<IncomingMessage> {
+    const query = new URLSearchParams({ name })
+    return httpsRequest('GET', `${this.url}/v1/files?${query}`, {
+      ca: this.ca,
+      headers: this.authHeaders(),
+      what: this.what(),
+    })
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,76 @@
+// File bytes over HTTPS with undici's request(): bodies stream both ways with backpressure and are
+// never buffered whole.
+
+import type { Readable } from 'node:stream'
+import { request, type Agent, type Dispatcher } from 'undici'
+import { DfsError, fromErrorBody } from '../protocol/errors.ts'
+import { describeNetworkError } from './http.ts'
+
+export type ResponseData = Dispatcher.ResponseData
+
+/** Sends a stream as the body of a PUT and returns the JSON answer. */
+export async function putStream<T>(
+  agent: Agent,
+  url: string,
+  body: Readable,
+  headers: Record<string, string>,
+  what: string,
+  signal?: AbortSignal,
+): Promise<T> {
+  let response: ResponseData
+  try {
+    response = await request(url, {
+      method: 'PUT',
+      body,
+      headers: { 'content-type': 'application/octet-stream', ...headers },
+      dispatcher: agent,
+      signal,
+    })
+  } catch (error) {
+    if (error instanceof DfsError) throw error
+    throw new DfsError('DFS_UNAVAILABLE', `${what}: ${describeNetworkError(error as Error)}`, {
+      cause: error,
+    })
+  }
+  return (await readJson(response, what)) as T
+}
+
+/** Starts a GET and returns the response once headers arrive; a non-2xx answer becomes a DfsError. */
+export async function getStream(
+  agent: Agent,
+  url: string,
+  headers: Record<string, string>,
+  what: string,
+  signal?: AbortSignal,
+): Promise<ResponseData> {
+  let response: ResponseData
+  try {
+    response = await request(url, { method: 'GET', headers, dispatcher: agent, signal })
+  } catch (error) {
+    throw new DfsError('DFS_UNAVAILABLE', `${what}: ${describeNetworkError(error as Error)}`, {
+      cause: error,
+    })
+  }
+  if (response.statusCode >= 400) await readJson(response, what)
+  return response
+}
+
+/** Reads a JSON body (bounded: these are small answers, never file bytes) or throws its error. */
+export async function readJson(response: ResponseData, what: string): Promise<unknown> {
+  let text: string
+  try {
+    text = await response.body.text()
+  } catch (error) {
+    throw new DfsError('DFS_UNAVAILABLE', `${what}: ${describeNetworkError(error as Error)}`, {
+      cause: error,
+    })
+  }
+  let body: unknown
+  try {
+    body = text === '' ? undefined : JSON.parse(text)
+  } catch {
+    body = undefined
+  }
+  if (response.statusCode >= 400) throw fromErrorBody(body, response.statusCode)
+  return body
+}

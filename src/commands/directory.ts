@@ -1,0 +1,48 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../cli/base-command.ts'
+import { dataRoot } from '../server/data-root.ts'
+import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
+
+export default class Directory extends BaseCommand {
+  static override summary = 'Run the directory server: namespace, placement, users and the cluster CA'
+  static override enableJsonFlag = false
+  static override examples = [
+    '<%= config.bin %> directory',
+    '<%= config.bin %> directory --port 5050 --data /srv/dfs',
+  ]
+
+  static override flags = {
+    port: Flags.integer({
+      description: 'port to listen on (0: any free port)',
+      default: 5050,
+      min: 0,
+      max: 65535,
+    }),
+    host: Flags.string({ description: 'address to bind', default: '127.0.0.1' }),
+    advertise: Flags.string({ description: 'host name other nodes use to reach this one' }),
+    data: Flags.string({ description: 'data root (default: $DFS_DATA, or ~/.local/share/dfs)' }),
+    replicas: Flags.integer({ description: 'copies of every file', default: 2, min: 1, max: 8 }),
+    'live-after': Flags.integer({
+      description: 'seconds without a heartbeat before a file server is not used',
+      default: 15,
+      min: 1,
+    }),
+  }
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Directory)
+    const root = dataRoot(flags.data)
+    // Loaded on demand, so user commands do not pay for the server code at start-up.
+    const { startDirectory } = await import('../roles/directory/run.ts')
+    const running = await startDirectory({
+      root,
+      host: flags.host,
+      port: flags.port,
+      advertise: flags.advertise,
+      replicas: flags.replicas,
+      liveAfterMs: flags['live-after'] * 1000,
+    })
+    this.log(listeningLine('directory', undefined, running.url, root))
+    await closeOnSignals(running)
+  }
+}

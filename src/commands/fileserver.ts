@@ -1,0 +1,55 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../cli/base-command.ts'
+import { DEFAULT_DIRECTORY_URL, dataRoot } from '../server/data-root.ts'
+import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
+
+export default class FileServer extends BaseCommand {
+  static override summary = 'Run a file server: stores blobs by hash and replicates them'
+  static override enableJsonFlag = false
+  static override examples = [
+    '<%= config.bin %> fileserver --id 1 --port 5060',
+    '<%= config.bin %> fileserver --id 2 --port 5070',
+  ]
+
+  static override flags = {
+    id: Flags.integer({
+      description: "this file server's id, unique in the cluster",
+      required: true,
+      min: 1,
+      max: 1_000_000,
+    }),
+    port: Flags.integer({
+      description: 'port to listen on (0: any free port)',
+      required: true,
+      min: 0,
+      max: 65535,
+    }),
+    host: Flags.string({ description: 'address to bind', default: '127.0.0.1' }),
+    advertise: Flags.string({ description: 'host name other nodes use to reach this one' }),
+    directory: Flags.string({
+      description: 'directory URL',
+      default: DEFAULT_DIRECTORY_URL,
+      env: 'DFS_DIRECTORY',
+    }),
+    data: Flags.string({ description: 'data root (default: $DFS_DATA, or ~/.local/share/dfs)' }),
+    heartbeat: Flags.integer({ description: 'seconds between heartbeats', default: 2, min: 1 }),
+  }
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(FileServer)
+    const root = dataRoot(flags.data)
+    // Loaded on demand, so user commands do not pay for the server code at start-up.
+    const { startFileServer } = await import('../roles/fileserver/run.ts')
+    const running = await startFileServer({
+      id: flags.id,
+      root,
+      host: flags.host,
+      port: flags.port,
+      advertise: flags.advertise,
+      directory: flags.directory.replace(/\/$/, ''),
+      heartbeatMs: flags.heartbeat * 1000,
+    })
+    this.log(listeningLine('fileserver', flags.id, running.url, root))
+    await closeOnSignals(running)
+  }
+}

@@ -1,0 +1,48 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../cli/base-command.ts'
+import { DEFAULT_DIRECTORY_URL, dataRoot } from '../server/data-root.ts'
+import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
+
+export default class Proxy extends BaseCommand {
+  static override summary = 'Run a client proxy: the user API, login and downloads from replicas'
+  static override enableJsonFlag = false
+  static override examples = [
+    '<%= config.bin %> proxy --id 1 --port 5000',
+    '<%= config.bin %> proxy --id 2 --port 5010',
+  ]
+
+  static override flags = {
+    id: Flags.integer({ description: "this proxy's id", required: true, min: 1, max: 1_000_000 }),
+    port: Flags.integer({
+      description: 'port to listen on (0: any free port)',
+      required: true,
+      min: 0,
+      max: 65535,
+    }),
+    host: Flags.string({ description: 'address to bind', default: '127.0.0.1' }),
+    advertise: Flags.string({ description: 'host name clients use to reach this proxy' }),
+    directory: Flags.string({
+      description: 'directory URL',
+      default: DEFAULT_DIRECTORY_URL,
+      env: 'DFS_DIRECTORY',
+    }),
+    data: Flags.string({ description: 'data root (default: $DFS_DATA, or ~/.local/share/dfs)' }),
+  }
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Proxy)
+    const root = dataRoot(flags.data)
+    // Loaded on demand, so user commands do not pay for the server code at start-up.
+    const { startProxy } = await import('../roles/proxy/run.ts')
+    const running = await startProxy({
+      id: flags.id,
+      root,
+      host: flags.host,
+      port: flags.port,
+      advertise: flags.advertise,
+      directory: flags.directory.replace(/\/$/, ''),
+    })
+    this.log(listeningLine('proxy', flags.id, running.url, root))
+    await closeOnSignals(running)
+  }
+}

@@ -1,0 +1,27 @@
+// The explicit oclif command map: no discovery from disk, so the program bundles into one binary.
+
+import Directory from './commands/directory.ts'
+import FileServer from './commands/fileserver.ts'
+import Get from './commands/get.ts'
+import Login from './commands/login.ts'
+import Ls from './commands/ls.ts'
+import Proxy from './commands/proxy.ts'
+import Put from './commands/put.ts'
+import Rm from './commands/rm.ts'
+import Stat from './commands/stat.ts'
+import Status from './commands/status.ts'
+import Up from './commands/up.ts'
+
+export const COMMANDS = {
+  directory: Directory,
+  fileserver: FileServer,
+  proxy: Proxy,
+  up: Up,
+  login: Login,
+  put: Put,
+  get: Get,
+  ls: Ls,
+  stat: Stat,
+  rm: Rm,
+  status: Status,
+}

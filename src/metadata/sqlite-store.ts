@@ -1,0 +1,245 @@
+// The embedded MetadataStore: node:sqlite in WAL mode with synchronous=FULL, so every committed
+// transaction is on disk before the call returns.
+
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DfsError } from '../protocol/errors.ts'
+import type { CommitRequest, FileVersion, ServerInfo } from '../protocol/types.ts'
+import type { MetadataStore, SessionRecord, UserRecord } from './store.ts'
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS servers (
+  id INTEGER PRIMARY KEY,
+  url TEXT NOT NULL,
+  free_bytes INTEGER NOT NULL,
+  last_heartbeat INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  primary_id INTEGER NOT NULL,
+  holders TEXT NOT NULL,
+  writer TEXT NOT NULL,
+  mtime INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS files (
+  name TEXT PRIMARY KEY,
+  version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+  name TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+  token_hash TEXT PRIMARY KEY,
+  user TEXT NOT NULL,
+  expires INTEGER NOT NULL
+);
+`
+
+interface VersionRow {
+  name: string
+  version: number
+  sha256: string
+  size: number
+  primary_id: number
+  holders: string
+  writer: string
+  mtime: number
+}
+
+const CURRENT = `SELECT v.* FROM files f JOIN versions v ON v.name = f.name AND v.version = f.version`
+
+export class SqliteMetadataStore implements MetadataStore {
+  private readonly db: DatabaseSync
+  private readonly statements = new Map<string, StatementSync>()
+
+  constructor(path: string) {
+    mkdirSync(dirname(path), { recursive: true })
+    this.db = new DatabaseSync(path)
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;')
+    this.db.exec(SCHEMA)
+  }
+
+  private prepare(sql: string): StatementSync {
+    let statement = this.statements.get(sql)
+    if (!statement) {
+      statement = this.db.prepare(sql)
+      this.statements.set(sql, statement)
+    }
+    return statement
+  }
+
+  private transaction<T>(work: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE')
+    try {
+      const result = work()
+      this.db.exec('COMMIT')
+      return result
+    } catch (error) {
+      this.db.exec('ROLLBACK')
+      throw error
+    }
+  }
+
+  async upsertServer(server: ServerInfo): Promise<void> {
+    this.prepare(
+      `INSERT INTO servers (id, url, free_bytes, last_heartbeat) VALUES (?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET url = excluded.url, free_bytes = excluded.free_bytes,
+       last_heartbeat = excluded.last_heartbeat`,
+    ).run(server.id, server.url, server.freeBytes, server.lastHeartbeat)
+  }
+
+  async listServers(): Promise<ServerInfo[]> {
+    const rows = this.prepare('SELECT * FROM servers ORDER BY id').all() as unknown as {
+      id: number
+      url: string
+      free_bytes: number
+      last_heartbeat: number
+    }[]
+    return rows.map((r) => ({
+      id: r.id,
+      url: r.url,
+      freeBytes: r.free_bytes,
+      lastHeartbeat: r.last_heartbeat,
+    }))
+  }
+
+  async getFile(name: string): Promise<FileVersion | undefined> {
+    const row = this.prepare(`${CURRENT} WHERE f.name = ?`).get(name) as VersionRow | undefined
+    return row ? toVersion(row) : undefined
+  }
+
+  async listFiles(prefix: string, limit: number): Promise<FileVersion[]> {
+    // Range scan on the primary key rather than LIKE, so '%' and '_' in names are plain characters.
+    const rows = (prefix === ''
+      ? this.prepare(`${CURRENT} ORDER BY f.name LIMIT ?`).all(limit)
+      : this.prepare(`${CURRENT} WHERE f.name >= ? AND f.name < ? ORDER BY f.name LIMIT ?`).all(
+          prefix,
+          `${prefix}\u{10ffff}`,
+          limit,
+        )) as unknown as VersionRow[]
+    return rows.map(toVersion)
+  }
+
+  async commit(request: CommitRequest, now: number): Promise<FileVersion> {
+    return this.transaction(() => {
+      const current = this.prepare('SELECT version FROM files WHERE name = ?').get(request.name) as
+        { version: number } | undefined
+      const currentVersion = current?.version ?? 0
+      if (currentVersion !== request.expectedVersion) {
+        throw new DfsError(
+          'DFS_CONFLICT',
+          request.expectedVersion === 0
+            ? `${request.name} was created by someone else meanwhile`
+            : `${request.name} changed meanwhile (now version ${currentVersion}, expected ${request.expectedVersion})`,
+        )
+      }
+      const last = this.prepare('SELECT MAX(version) AS v FROM versions WHERE name = ?').get(
+        request.name,
+      ) as {
+        v: number | null
+      }
+      const version = (last.v ?? 0) + 1
+      const record: FileVersion = {
+        name: request.name,
+        version,
+        sha256: request.sha256,
+        size: request.size,
+        primary: request.primary,
+        holders: request.holders,
+        writer: request.writer,
+        mtime: now,
+      }
+      this.prepare(
+        `INSERT INTO versions (name, version, sha256, size, primary_id, holders, writer, mtime)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        record.name,
+        version,
+        record.sha256,
+        record.size,
+        record.primary,
+        JSON.stringify(record.holders),
+        record.writer,
+        now,
+      )
+      this.prepare(
+        'INSERT INTO files (name, version) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version',
+      ).run(record.name, version)
+      return record
+    })
+  }
+
+  async removeFile(fileName: string): Promise<FileVersion> {
+    return this.transaction(() => {
+      const row = this.prepare(`${CURRENT} WHERE f.name = ?`).get(fileName) as VersionRow | undefined
+      if (!row) throw new DfsError('DFS_NOT_FOUND', `no such file: ${fileName}`)
+      this.prepare('DELETE FROM files WHERE name = ?').run(fileName)
+      return toVersion(row)
+    })
+  }
+
+  async countFiles(): Promise<{ files: number; bytes: number }> {
+    const row = this.prepare(
+      `SELECT COUNT(*) AS n, COALESCE(SUM(v.size), 0) AS bytes FROM (${CURRENT}) v`,
+    ).get() as {
+      n: number
+      bytes: number
+    }
+    return { files: row.n, bytes: row.bytes }
+  }
+
+  async getUser(userName: string): Promise<UserRecord | undefined> {
+    const row = this.prepare('SELECT * FROM users WHERE name = ?').get(userName) as
+      { name: string; password_hash: string; created: number } | undefined
+    return row ? { name: row.name, passwordHash: row.password_hash, created: row.created } : undefined
+  }
+
+  async createUser(user: UserRecord): Promise<boolean> {
+    const result = this.prepare(
+      'INSERT OR IGNORE INTO users (name, password_hash, created) VALUES (?, ?, ?)',
+    ).run(user.name, user.passwordHash, user.created)
+    return result.changes === 1
+  }
+
+  async putSession(session: SessionRecord): Promise<void> {
+    this.prepare('INSERT INTO sessions (token_hash, user, expires) VALUES (?, ?, ?)').run(
+      session.tokenHash,
+      session.user,
+      session.expires,
+    )
+  }
+
+  async getSession(tokenHash: string): Promise<SessionRecord | undefined> {
+    const row = this.prepare('SELECT * FROM sessions WHERE token_hash = ?').get(tokenHash) as
+      { token_hash: string; user: string; expires: number } | undefined
+    return row ? { tokenHash: row.token_hash, user: row.user, expires: row.expires } : undefined
+  }
+
+  async deleteExpiredSessions(now: number): Promise<void> {
+    this.prepare('DELETE FROM sessions WHERE expires < ?').run(now)
+  }
+
+  async close(): Promise<void> {
+    this.db.close()
+  }
+}
+
+function toVersion(row: VersionRow): FileVersion {
+  return {
+    name: row.name,
+    version: row.version,
+    sha256: row.sha256,
+    size: row.size,
+    primary: row.primary_id,
+    holders: JSON.parse(row.holders) as number[],
+    writer: row.writer,
+    mtime: row.mtime,
+  }
+}

@@ -1,0 +1,58 @@
+// The one table of dfs error codes. Every failure a user or script can see carries one of these.
+
+export const ERRORS = {
+  DFS_BAD_NAME: 400,
+  DFS_BAD_REQUEST: 400,
+  DFS_AUTH: 401,
+  DFS_FORBIDDEN: 403,
+  DFS_NOT_FOUND: 404,
+  DFS_EXISTS: 409,
+  DFS_CONFLICT: 409,
+  DFS_LOCKED: 423,
+  DFS_CORRUPT: 502,
+  DFS_UNAVAILABLE: 503,
+  DFS_NO_SPACE: 507,
+  DFS_INTERNAL: 500,
+  DFS_USAGE: 400,
+} as const
+
+export type ErrorCode = keyof typeof ERRORS
+
+export class DfsError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'DfsError'
+    this.code = code
+    this.status = ERRORS[code]
+  }
+
+  toJSON(): ErrorBody {
+    return { error: { code: this.code, message: this.message } }
+  }
+}
+
+/** The body of every error response on every route. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERRORS, value)
+}
+
+/** Rebuilds a DfsError from an error body received over HTTP, if it is one. */
+export function fromErrorBody(body: unknown, fallbackStatus: number): DfsError {
+  if (typeof body === 'object' && body !== null && 'error' in body) {
+    const inner = (body as { error: unknown }).error
+    if (typeof inner === 'object' && inner !== null) {
+      const { code, message } = inner as { code?: unknown; message?: unknown }
+      if (isErrorCode(code)) return new DfsError(code, typeof message === 'string' ? message : code)
+    }
+  }
+  const code: ErrorCode =
+    fallbackStatus === 401 ? 'DFS_AUTH' : fallbackStatus === 404 ? 'DFS_NOT_FOUND' : 'DFS_INTERNAL'
+  return new DfsError(code, `unexpected response (HTTP ${fallbackStatus})`)
+}

@@ -1,0 +1,53 @@
+// Shapes exchanged between roles and with the CLI. Route schemas live beside the routes that use them.
+
+export interface ServerInfo {
+  id: number
+  url: string
+  freeBytes: number
+  lastHeartbeat: number
+}
+
+export interface ServerView extends ServerInfo {
+  live: boolean
+}
+
+export interface FileVersion {
+  name: string
+  version: number
+  sha256: string
+  size: number
+  primary: number
+  holders: number[]
+  writer: string
+  mtime: number
+}
+
+/** A file version with the addresses of its holders, as the directory hands it to a reader or writer. */
+export interface Located extends FileVersion {
+  servers: ServerView[]
+}
+
+export interface Placement {
+  name: string
+  expectedVersion: number
+  primary: ServerView
+  replicas: ServerView[]
+}
+
+export interface CommitRequest {
+  name: string
+  expectedVersion: number
+  sha256: string
+  size: number
+  primary: number
+  holders: number[]
+  writer: string
+}
+
+export interface Session {
+  user: string
+  token: string
+  expires: number
+}
+
+export const SHA256_HEX = /^[0-9a-f]{64}$/

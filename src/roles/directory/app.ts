@@ -1,0 +1,154 @@
+// The directory's HTTP API. Every caller is another dfs node presenting a certificate signed by the
+// cluster CA (enforced by TLS); every input is checked by a schema, and names by normaliseName.
+
+import type { FastifyInstance } from 'fastify'
+import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
+import type { CommitRequest } from '../../protocol/types.ts'
+import { createApp, type AppOptions } from '../../server/app.ts'
+import type { DirectoryService } from './service.ts'
+
+const sha256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const
+const serverId = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const
+const nameQuery = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string', maxLength: 4096 } },
+} as const
+
+export function buildDirectoryApp(
+  service: DirectoryService,
+  options: Omit<AppOptions, 'role'>,
+): FastifyInstance {
+  const app = createApp({ ...options, role: 'directory' })
+
+  app.post<{ Body: { id: number; url: string; freeBytes: number } }>(
+    '/v1/servers/heartbeat',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['id', 'url', 'freeBytes'],
+          additionalProperties: false,
+          properties: {
+            id: serverId,
+            url: { type: 'string', pattern: '^https://', maxLength: 512 },
+            freeBytes: { type: 'integer', minimum: 0 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      await service.heartbeat(request.body)
+      return { ok: true }
+    },
+  )
+
+  app.get('/v1/servers', async () => service.servers())
+  app.get('/v1/status', async () => service.status())
+
+  app.post<{ Body: { name: string; size: number; overwrite?: boolean } }>(
+    '/v1/placements',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name', 'size'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', maxLength: 4096 },
+            size: { type: 'integer', minimum: 0 },
+            overwrite: { type: 'boolean' },
+          },
+        },
+      },
+    },
+    async (request) =>
+      service.place(normaliseName(request.body.name), request.body.size, request.body.overwrite ?? false),
+  )
+
+  app.post<{ Body: CommitRequest }>(
+    '/v1/commits',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name', 'expectedVersion', 'sha256', 'size', 'primary', 'holders', 'writer'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', maxLength: 4096 },
+            expectedVersion: { type: 'integer', minimum: 0 },
+            sha256,
+            size: { type: 'integer', minimum: 0 },
+            primary: serverId,
+            holders: { type: 'array', items: serverId, minItems: 1, maxItems: 16, uniqueItems: true },
+            writer: { type: 'string', maxLength: 64 },
+          },
+        },
+      },
+    },
+    async (request) => service.commit({ ...request.body, name: normaliseName(request.body.name) }),
+  )
+
+  app.get<{ Querystring: { name: string } }>(
+    '/v1/files',
+    { schema: { querystring: nameQuery } },
+    async (request) => service.locate(normaliseName(request.query.name)),
+  )
+
+  app.delete<{ Querystring: { name: string } }>(
+    '/v1/files',
+    { schema: { querystring: nameQuery } },
+    async (request) => service.remove(normaliseName(request.query.name)),
+  )
+
+  app.get<{ Querystring: { prefix?: string; limit?: number } }>(
+    '/v1/list',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            prefix: { type: 'string', maxLength: 4096 },
+            limit: { type: 'integer', minimum: 1, maximum: 100_000 },
+          },
+        },
+      },
+    },
+    async (request) => service.list(normalisePrefix(request.query.prefix), request.query.limit ?? 10_000),
+  )
+
+  app.post<{ Body: { user: string; password: string } }>(
+    '/v1/login',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['user', 'password'],
+          additionalProperties: false,
+          properties: {
+            user: { type: 'string', maxLength: 64 },
+            password: { type: 'string', maxLength: 1024 },
+          },
+        },
+      },
+    },
+    async (request) => service.login(request.body.user, request.body.password),
+  )
+
+  app.post<{ Body: { token: string } }>(
+    '/v1/sessions/check',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['token'],
+          additionalProperties: false,
+          properties: { token: { type: 'string', maxLength: 256 } },
+        },
+      },
+    },
+    async (request) => service.authenticate(request.body.token),
+  )
+
+  return app
+}

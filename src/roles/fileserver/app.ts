@@ -1,0 +1,112 @@
+// The file server's HTTP API: primary writes, replica writes, blob reads. Callers are dfs nodes with
+// certificates from the cluster CA (mutual TLS).
+
+import type { FastifyInstance } from 'fastify'
+import { DfsError } from '../../protocol/errors.ts'
+import { normaliseName } from '../../protocol/names.ts'
+import { createApp, type AppOptions } from '../../server/app.ts'
+import { boundedMemory } from '../../streams/bounded-memory.ts'
+import type { FileServerService, ReplicaTarget } from './service.ts'
+
+const octet = { 'content-type': { const: 'application/octet-stream' } }
+
+export function buildFileServerApp(
+  service: FileServerService,
+  options: Omit<AppOptions, 'role'>,
+): FastifyInstance {
+  const app = createApp({ ...options, role: 'fileserver', id: service.id })
+
+  app.put<{
+    Querystring: { name: string; expectedVersion: number; writer: string; replicas?: string; length?: number }
+  }>(
+    '/v1/blobs',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          required: ['name', 'expectedVersion', 'writer'],
+          properties: {
+            name: { type: 'string', maxLength: 4096 },
+            expectedVersion: { type: 'integer', minimum: 0 },
+            writer: { type: 'string', maxLength: 64 },
+            replicas: { type: 'string', maxLength: 8192 },
+            length: { type: 'integer', minimum: 0 },
+          },
+        },
+        headers: { type: 'object', properties: octet },
+      },
+    },
+    async (request) => {
+      const { query } = request
+      return service.acceptPrimary(request.raw, {
+        name: normaliseName(query.name),
+        expectedVersion: query.expectedVersion,
+        writer: query.writer,
+        replicas: parseReplicas(query.replicas),
+        length: query.length,
+      })
+    },
+  )
+
+  app.put<{ Querystring: { length?: number } }>(
+    '/v1/replica',
+    {
+      schema: {
+        querystring: { type: 'object', properties: { length: { type: 'integer', minimum: 0 } } },
+        headers: { type: 'object', properties: octet },
+      },
+    },
+    async (request) => {
+      const declared = request.headers['content-length']
+      return service.acceptReplica(
+        request.raw,
+        declared === undefined ? request.query.length : Number(declared),
+      )
+    },
+  )
+
+  app.get<{ Params: { sha256: string } }>(
+    '/v1/blobs/:sha256',
+    {
+      schema: {
+        params: {
+          type: 'object',
+          required: ['sha256'],
+          properties: { sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { sha256 } = request.params
+      const size = await service.store.size(sha256)
+      if (size === undefined)
+        throw new DfsError('DFS_NOT_FOUND', `no blob ${sha256} on file server ${service.id}`)
+      const etag = `"${sha256}"`
+      void reply.header('etag', etag).header('cache-control', 'public, max-age=31536000, immutable')
+      if (request.headers['if-none-match'] === etag) return reply.status(304).send()
+      void reply.header('content-length', size).type('application/octet-stream')
+      return reply.send(service.store.read(sha256).pipe(boundedMemory()))
+    },
+  )
+
+  return app
+}
+
+function parseReplicas(raw: string | undefined): ReplicaTarget[] {
+  if (raw === undefined || raw === '') return []
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(raw)
+  } catch {
+    throw new DfsError('DFS_BAD_REQUEST', 'replicas must be JSON')
+  }
+  if (!Array.isArray(parsed) || parsed.length > 15)
+    throw new DfsError('DFS_BAD_REQUEST', 'replicas must be a list')
+  return parsed.map((item: unknown) => {
+    const { id, url } = (item ?? {}) as { id?: unknown; url?: unknown }
+    if (!Number.isInteger(id) || typeof url !== 'string' || !url.startsWith('https://')) {
+      throw new DfsError('DFS_BAD_REQUEST', 'each replica needs an id and an https url')
+    }
+    return { id: id as number, url }
+  })
+}

@@ -1,0 +1,67 @@
+// Starts a file server: its blob store, its HTTPS API, and the heartbeat that keeps the directory
+// told of its address and free space (retrying with backoff while the directory is away).
+
+import { join } from 'node:path'
+import { DirectoryClient } from '../../client/directory-client.ts'
+import { makeAgent } from '../../client/agent.ts'
+import { listen } from '../../server/app.ts'
+import type { Running } from '../../server/lifecycle.ts'
+import { DiskBlobStore } from '../../storage/disk-blob-store.ts'
+import { nodeTls } from '../../tls/node-tls.ts'
+import { hosts } from '../directory/run.ts'
+import { buildFileServerApp } from './app.ts'
+import { FileServerService } from './service.ts'
+
+export interface FileServerOptions {
+  id: number
+  root: string
+  host: string
+  port: number
+  advertise?: string
+  directory: string
+  heartbeatMs: number
+}
+
+export async function startFileServer(options: FileServerOptions): Promise<Running> {
+  const tls = await nodeTls({
+    root: options.root,
+    commonName: `dfs fileserver ${options.id}`,
+    hosts: hosts(options),
+  })
+  const agent = makeAgent(tls)
+  const directory = new DirectoryClient(options.directory, agent)
+  const store = new DiskBlobStore(join(options.root, `fileserver-${options.id}`))
+  await store.open()
+  const service = new FileServerService(options.id, store, directory, agent)
+  const app = buildFileServerApp(service, { tls, requireClientCert: true })
+  const url = await listen(app, options.host, options.port, options.advertise)
+
+  let timer: NodeJS.Timeout | undefined
+  let stopped = false
+  let failures = 0
+  const beat = async () => {
+    try {
+      await directory.heartbeat(options.id, url, await store.freeBytes())
+      if (failures > 0) app.log.warn(`directory ${options.directory} reachable again`)
+      failures = 0
+    } catch (error) {
+      if (failures++ === 0) app.log.warn({ err: error }, `heartbeat to ${options.directory} failed; retrying`)
+    }
+    if (!stopped) {
+      const delay =
+        failures === 0 ? options.heartbeatMs : Math.min(options.heartbeatMs, 250 * 2 ** Math.min(failures, 5))
+      timer = setTimeout(() => void beat(), delay)
+    }
+  }
+  await beat()
+
+  return {
+    url,
+    close: async () => {
+      stopped = true
+      clearTimeout(timer)
+      await app.close()
+      await agent.close()
+    },
+  }
+}

@@ -1,0 +1,124 @@
+// A file server: stores blobs by hash, takes a write as primary (storing it while piping the same
+// bytes to its replicas), commits the new version to the directory once every copy is durable, and
+// serves blobs to readers. It knows nothing about names beyond passing them to the directory.
+
+import { once } from 'node:events'
+import { PassThrough, type Readable } from 'node:stream'
+import type { Agent } from 'undici'
+import type { DirectoryClient } from '../../client/directory-client.ts'
+import { putStream } from '../../client/streams.ts'
+import { DfsError } from '../../protocol/errors.ts'
+import type { FileVersion } from '../../protocol/types.ts'
+import type { BlobStore, StoredBlob } from '../../storage/blob-store.ts'
+import { mapDiskError } from '../../storage/disk-blob-store.ts'
+import { memoryGuard } from '../../streams/bounded-memory.ts'
+
+export interface ReplicaTarget {
+  id: number
+  url: string
+}
+
+export interface PrimaryWrite {
+  name: string
+  expectedVersion: number
+  writer: string
+  replicas: ReplicaTarget[]
+  /** Declared length, if the sender knew it: a short body is refused, not committed. */
+  length?: number
+}
+
+const PIPE_BUFFER = 1024 * 1024
+
+export class FileServerService {
+  readonly id: number
+  readonly store: BlobStore
+  private readonly directory: DirectoryClient
+  private readonly agent: Agent
+
+  constructor(id: number, store: BlobStore, directory: DirectoryClient, agent: Agent) {
+    this.id = id
+    this.store = store
+    this.directory = directory
+    this.agent = agent
+  }
+
+  /** Stores a blob sent by a primary; answers with what was stored so the primary can compare. */
+  async acceptReplica(body: Readable, length?: number): Promise<StoredBlob> {
+    return this.receive(body, [], length)
+  }
+
+  async acceptPrimary(body: Readable, write: PrimaryWrite): Promise<FileVersion> {
+    if (write.replicas.some((r) => r.id === this.id)) {
+      throw new DfsError('DFS_BAD_REQUEST', 'a primary cannot be its own replica')
+    }
+    const controller = new AbortController()
+    const pipes = write.replicas.map((replica) => {
+      const pipe = new PassThrough({ highWaterMark: PIPE_BUFFER })
+      // Failures are seen through `result`; this keeps a late stream error from being unhandled.
+      pipe.on('error', () => undefined)
+      const result = putStream<StoredBlob>(
+        this.agent,
+        `${replica.url}/v1/replica`,
+        pipe,
+        write.length === undefined ? {} : { 'content-length': String(write.length) },
+        `replica ${replica.id}`,
+        controller.signal,
+      )
+      // A replica that fails ends its pipe, so the writer loop stops waiting on it.
+      result.catch((error: unknown) => pipe.destroy(error as Error))
+      return { replica, pipe, result }
+    })
+    try {
+      const blob = await this.receive(
+        body,
+        pipes.map((p) => p.pipe),
+        write.length,
+      )
+      const stored = await Promise.all(pipes.map((p) => p.result))
+      stored.forEach((copy, index) => {
+        if (copy.sha256 !== blob.sha256 || copy.size !== blob.size) {
+          throw new DfsError('DFS_CORRUPT', `replica ${pipes[index]?.replica.id} stored different bytes`)
+        }
+      })
+      return await this.directory.commit({
+        name: write.name,
+        expectedVersion: write.expectedVersion,
+        sha256: blob.sha256,
+        size: blob.size,
+        primary: this.id,
+        holders: [this.id, ...write.replicas.map((r) => r.id)],
+        writer: write.writer,
+      })
+    } catch (error) {
+      controller.abort()
+      for (const p of pipes) p.pipe.destroy()
+      await Promise.allSettled(pipes.map((p) => p.result))
+      throw error
+    }
+  }
+
+  /** Reads a body into a new blob while copying every chunk to `pipes`, at the pace of the slowest. */
+  private async receive(body: Readable, pipes: PassThrough[], length?: number): Promise<StoredBlob> {
+    const writer = await this.store.createWriter()
+    const guard = memoryGuard()
+    try {
+      for await (const chunk of body) {
+        guard((chunk as Buffer).length)
+        const waits: Promise<unknown>[] = [writer.write(chunk as Buffer)]
+        for (const pipe of pipes) {
+          if (pipe.destroyed) throw pipe.errored ?? new DfsError('DFS_UNAVAILABLE', 'a replica went away')
+          if (!pipe.write(chunk)) waits.push(once(pipe, 'drain'))
+        }
+        await Promise.all(waits)
+      }
+      if (length !== undefined && writer.bytes !== length) {
+        throw new DfsError('DFS_BAD_REQUEST', `body ended after ${writer.bytes} of ${length} bytes`)
+      }
+      for (const pipe of pipes) pipe.end()
+      return await writer.commit()
+    } catch (error) {
+      await writer.abort()
+      throw error instanceof Error ? mapDiskError(error) : error
+    }
+  }
+}

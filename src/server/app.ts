@@ -1,0 +1,84 @@
+// Builds the Fastify app every role starts from: HTTPS with the cluster's TLS material, one error
+// shape for every failure, raw streaming bodies for file bytes, and a health route.
+
+import type { Server as HttpsServer } from 'node:https'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { DfsError, type ErrorBody } from '../protocol/errors.ts'
+import type { TlsMaterial } from '../tls/ca.ts'
+
+export interface AppOptions {
+  role: string
+  id?: number
+  tls?: TlsMaterial
+  /** Require a client certificate signed by the cluster CA (node-to-node mutual TLS). */
+  requireClientCert: boolean
+  logLevel?: string
+}
+
+export function createApp(options: AppOptions): FastifyInstance {
+  const base = {
+    logger: { level: options.logLevel ?? process.env.DFS_LOG ?? 'warn' },
+    // File bytes can take a long time; the socket is still bounded by progress in Node's timeouts.
+    requestTimeout: 0,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  }
+  // https.Server and http.Server share request and reply types, so one FastifyInstance type serves both.
+  const app = (options.tls
+    ? Fastify<HttpsServer>({
+        ...base,
+        https: {
+          key: options.tls.key,
+          cert: options.tls.cert,
+          ca: options.tls.ca,
+          requestCert: options.requireClientCert,
+          rejectUnauthorized: options.requireClientCert,
+          minVersion: 'TLSv1.2',
+        },
+      })
+    : Fastify(base)) as unknown as FastifyInstance
+
+  // File bytes: routes read request.raw themselves, as a stream.
+  app.addContentTypeParser('application/octet-stream', (_request, _payload, done) => done(null))
+
+  app.setErrorHandler((error, request, reply) => {
+    const dfsError = toDfsError(error)
+    if (dfsError.status >= 500) request.log.error({ err: error }, 'request failed')
+    const body: ErrorBody = dfsError.toJSON()
+    void reply.status(dfsError.status).send(body)
+  })
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .status(404)
+      .send(new DfsError('DFS_NOT_FOUND', `no route ${request.method} ${request.url}`).toJSON())
+  })
+
+  app.get('/health', async () => ({ ok: true, role: options.role, id: options.id ?? null }))
+  return app
+}
+
+function toDfsError(error: unknown): DfsError {
+  if (error instanceof DfsError) return error
+  const fastifyError = error as { validation?: unknown; statusCode?: number; message?: string; code?: string }
+  if (fastifyError.validation) return new DfsError('DFS_BAD_REQUEST', fastifyError.message ?? 'bad request')
+  if (fastifyError.statusCode && fastifyError.statusCode < 500) {
+    return new DfsError('DFS_BAD_REQUEST', fastifyError.message ?? 'bad request')
+  }
+  return new DfsError('DFS_INTERNAL', 'internal error (see the server log)')
+}
+
+/** Listens and returns the URL other nodes should use to reach this server. */
+export async function listen(
+  app: FastifyInstance,
+  host: string,
+  port: number,
+  advertise?: string,
+): Promise<string> {
+  await app.listen({ host, port })
+  const address = app.server.address()
+  const actualPort = typeof address === 'object' && address ? address.port : port
+  const publicHost = advertise ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host)
+  const hostPart = publicHost.includes(':') ? `[${publicHost}]` : publicHost
+  return `https://${hostPart}:${actualPort}`
+}

@@ -1,0 +1,32 @@
+// Content-addressed blob storage on a file server: blobs are named by the sha256 of their bytes,
+// immutable once committed, and written so that a crash at any moment leaves either the whole blob
+// or nothing.
+
+import type { Readable } from 'node:stream'
+
+export interface BlobWriter {
+  /** Appends bytes; resolves when the store can take more (backpressure). */
+  write(chunk: Buffer): Promise<void>
+  /** Makes the blob durable under its hash and returns it. */
+  commit(): Promise<StoredBlob>
+  /** Drops everything written so far. Safe to call at any time, more than once. */
+  abort(): Promise<void>
+  /** Hash and size of the bytes seen so far. */
+  readonly bytes: number
+}
+
+export interface StoredBlob {
+  sha256: string
+  size: number
+}
+
+export interface BlobStore {
+  /** Prepares the store and removes temp files a crash left behind. */
+  open(): Promise<void>
+  createWriter(): Promise<BlobWriter>
+  size(sha256: string): Promise<number | undefined>
+  read(sha256: string): Readable
+  list(): AsyncIterable<string>
+  remove(sha256: string): Promise<void>
+  freeBytes(): Promise<number>
+}

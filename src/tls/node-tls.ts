@@ -1,0 +1,21 @@
+// Gives a role its TLS material: the cluster CA (waited for if the directory has not made it yet)
+// and a fresh certificate for this node signed by it.
+
+import { ensureCa, issueNodeCert, waitForCa, type TlsMaterial } from './ca.ts'
+
+export interface NodeTlsOptions {
+  root: string
+  commonName: string
+  hosts?: string[]
+  /** The directory creates the CA; every other role waits for it to appear. */
+  createCa?: boolean
+  waitMs?: number
+}
+
+export async function nodeTls(options: NodeTlsOptions): Promise<TlsMaterial> {
+  const ca = options.createCa
+    ? await ensureCa(options.root)
+    : await waitForCa(options.root, options.waitMs ?? 60_000)
+  const own = issueNodeCert(ca, options.commonName, options.hosts)
+  return { cert: own.cert, key: own.key, ca: ca.cert }
+}

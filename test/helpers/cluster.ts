@@ -1,0 +1,214 @@
+// Real clusters for tests: real dfs processes on loopback with real TLS, temp data dirs, and a CLI
+// runner. Everything started here is stopped by stop(), which tests call in `after`.
+
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { startChild, stopChild, type Child } from '../../src/cli/children.ts'
+
+export const BIN = resolve(import.meta.dirname, '../../bin/run.js')
+
+export interface Invocation {
+  command: string
+  prefix: string[]
+}
+
+export const nodeInvocation: Invocation = { command: process.execPath, prefix: [BIN] }
+
+export interface RunResult {
+  code: number | null
+  stdout: Buffer
+  stderr: string
+  /** Peak resident memory of the CLI process in bytes (sampled from /proc while it ran). */
+  peakRss: number
+}
+
+export interface ClusterOptions {
+  fileservers?: number
+  proxies?: number
+  replicas?: number
+  invocation?: Invocation
+  liveAfter?: number
+}
+
+export class TestCluster {
+  readonly root: string
+  readonly invocation: Invocation
+  directory!: Child
+  readonly fileservers = new Map<number, Child>()
+  readonly proxies: Child[] = []
+  private readonly options: ClusterOptions
+
+  private constructor(root: string, options: ClusterOptions) {
+    this.root = root
+    this.options = options
+    this.invocation = options.invocation ?? nodeInvocation
+  }
+
+  static async start(options: ClusterOptions = {}): Promise<TestCluster> {
+    const cluster = new TestCluster(await mkdtemp(join(tmpdir(), 'dfs-test-')), options)
+    try {
+      await cluster.startDirectory()
+      await Promise.all(
+        Array.from({ length: options.fileservers ?? 3 }, (_, i) => cluster.startFileServer(i + 1)),
+      )
+      for (let id = 1; id <= (options.proxies ?? 1); id++) {
+        cluster.proxies.push(
+          await cluster.spawn(`proxy ${id}`, [
+            'proxy',
+            '--id',
+            String(id),
+            '--port',
+            '0',
+            '--directory',
+            cluster.directory.url,
+          ]),
+        )
+      }
+      await cluster.waitForLiveServers(options.fileservers ?? 3)
+    } catch (error) {
+      await cluster.stop()
+      throw error
+    }
+    return cluster
+  }
+
+  get data(): string {
+    return join(this.root, 'data')
+  }
+
+  get proxy(): string {
+    const first = this.proxies[0]
+    if (!first) throw new Error('no proxy started')
+    return first.url
+  }
+
+  private spawn(name: string, args: string[]): Promise<Child> {
+    return startChild({
+      name,
+      args: [...args, '--data', this.data],
+      invocation: this.invocation,
+      log: join(this.root, `${name.replace(' ', '-')}.log`),
+      env: { ...process.env, DFS_LOG: 'warn' },
+    })
+  }
+
+  async startDirectory(port = 0): Promise<Child> {
+    const args = ['directory', '--port', String(port), '--replicas', String(this.options.replicas ?? 2)]
+    if (this.options.liveAfter) args.push('--live-after', String(this.options.liveAfter))
+    this.directory = await this.spawn('directory', args)
+    return this.directory
+  }
+
+  async startFileServer(id: number): Promise<Child> {
+    const child = await this.spawn(`fileserver ${id}`, [
+      'fileserver',
+      '--id',
+      String(id),
+      '--port',
+      '0',
+      '--directory',
+      this.directory.url,
+      '--heartbeat',
+      '1',
+    ])
+    this.fileservers.set(id, child)
+    return child
+  }
+
+  /** Runs the dfs CLI against this cluster's first proxy, as a logged-in test user. */
+  async run(
+    args: string[],
+    options: { input?: Buffer | string; env?: NodeJS.ProcessEnv; proxy?: string } = {},
+  ): Promise<RunResult> {
+    return runCli(this.invocation, args, {
+      input: options.input,
+      env: {
+        DFS_PROXY: options.proxy ?? this.proxy,
+        DFS_DATA: this.data,
+        DFS_CONFIG_DIR: join(this.root, 'cli-config'),
+        DFS_USER: 'tester',
+        DFS_PASSWORD: 'test-password',
+        ...options.env,
+      },
+    })
+  }
+
+  async waitForLiveServers(count: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const result = await this.run(['status', '--json'])
+      if (result.code === 0) {
+        const status = JSON.parse(result.stdout.toString()) as { servers: { live: boolean }[] }
+        if (status.servers.filter((s) => s.live).length >= count) return
+      }
+      if (Date.now() > deadline) throw new Error(`fewer than ${count} live file servers: ${result.stderr}`)
+      await sleep(200)
+    }
+  }
+
+  /** Samples the resident memory of every role until the returned function is called. */
+  sampleRss(): () => Map<string, number> {
+    const peaks = new Map<string, number>()
+    const children = [this.directory, ...this.fileservers.values(), ...this.proxies]
+    const timer = setInterval(() => {
+      for (const child of children)
+        peaks.set(child.name, Math.max(peaks.get(child.name) ?? 0, rssOf(child.process.pid)))
+    }, 25)
+    return () => {
+      clearInterval(timer)
+      return peaks
+    }
+  }
+
+  async stop(): Promise<void> {
+    const all = [...this.proxies, ...this.fileservers.values(), ...(this.directory ? [this.directory] : [])]
+    await Promise.all(all.map((c) => stopChild(c, 5000)))
+    if (!process.env.DFS_KEEP_TEST_DATA) await rm(this.root, { recursive: true, force: true })
+  }
+}
+
+export function runCli(
+  invocation: Invocation,
+  args: string[],
+  options: { input?: Buffer | string; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const env = { ...process.env, ...options.env }
+    delete env.NODE_TLS_REJECT_UNAUTHORIZED
+    const child = spawn(invocation.command, [...invocation.prefix, ...args], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    const stdout: Buffer[] = []
+    let stderr = ''
+    let peakRss = 0
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, rssOf(child.pid, 'VmHWM'))
+    }, 25)
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearInterval(sampler)
+      resolvePromise({ code, stdout: Buffer.concat(stdout), stderr, peakRss })
+    })
+    child.stdin.on('error', () => undefined)
+    child.stdin.end(options.input ?? '')
+  })
+}
+
+/** Resident memory (VmRSS, or the peak so far with VmHWM) of a live process in bytes; 0 if it is gone. */
+export function rssOf(pid: number | undefined, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  if (!pid) return 0
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)
+    return match?.[1] ? Number(match[1]) * 1024 : 0
+  } catch {
+    return 0
+  }
+}
