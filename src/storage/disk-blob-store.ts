@@ -107,6 +107,9 @@ class DiskBlobWriter implements BlobWriter {
     this.store = store
     this.path = path
     this.stream = stream
+    // Errors reach callers through write() and commit(); a write still queued when abort() destroys
+    // the stream must not become an uncaught exception that takes the server down.
+    stream.on('error', () => undefined)
   }
 
   async write(chunk: Buffer): Promise<void> {

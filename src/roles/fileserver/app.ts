@@ -60,7 +60,7 @@ export function buildFileServerApp(
       const declared = request.headers['content-length']
       return service.acceptReplica(
         request.raw,
-        declared === undefined ? request.query.length : Number(declared),
+        request.query.length ?? (declared === undefined ? undefined : Number(declared)),
       )
     },
   )

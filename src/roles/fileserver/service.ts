@@ -58,7 +58,9 @@ export class FileServerService {
       pipe.on('error', () => undefined)
       const result = putStream<StoredBlob>(
         this.agent,
-        `${replica.url}/v1/replica`,
+        write.length === undefined
+          ? `${replica.url}/v1/replica`
+          : `${replica.url}/v1/replica?length=${write.length}`,
         pipe,
         write.length === undefined ? {} : { 'content-length': String(write.length) },
         `replica ${replica.id}`,

@@ -1,0 +1,135 @@
+// The directory's routes through app.inject(): no sockets, a real SQLite store in a temp dir.
+
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
+import { buildDirectoryApp } from '../../src/roles/directory/app.ts'
+import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
+import { systemRandom } from '../../src/server/clock.ts'
+import type { FileVersion, Placement } from '../../src/protocol/types.ts'
+
+const SHA_A = 'a'.repeat(64)
+const SHA_B = 'b'.repeat(64)
+
+describe('directory routes', () => {
+  let dir: string
+  let app: FastifyInstance
+  let store: SqliteMetadataStore
+  let now = 1_000_000
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dfs-dir-'))
+    store = new SqliteMetadataStore(join(dir, 'metadata.sqlite'))
+    const service = new DirectoryService(store, DEFAULT_DIRECTORY_CONFIG, { now: () => now }, systemRandom)
+    app = buildDirectoryApp(service, { requireClientCert: true })
+    await app.ready()
+  })
+  after(async () => {
+    await app.close()
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  const post = (url: string, payload: unknown) =>
+    app.inject({ method: 'POST', url, payload: payload as object })
+
+  test('heartbeats register servers; bad heartbeats are refused', async () => {
+    for (const id of [1, 2, 3]) {
+      const response = await post('/v1/servers/heartbeat', {
+        id,
+        url: `https://127.0.0.1:60${id}0`,
+        freeBytes: 1e9 * id,
+      })
+      assert.equal(response.statusCode, 200)
+    }
+    const bad = await post('/v1/servers/heartbeat', { id: 0, url: 'http://x', freeBytes: -1 })
+    assert.equal(bad.statusCode, 400)
+    assert.equal(bad.json().error.code, 'DFS_BAD_REQUEST')
+    const servers = (await app.inject('/v1/servers')).json() as { id: number; live: boolean }[]
+    assert.deepEqual(
+      servers.map((s) => [s.id, s.live]),
+      [
+        [1, true],
+        [2, true],
+        [3, true],
+      ],
+    )
+  })
+
+  test('placement picks two distinct live servers and refuses an existing name', async () => {
+    const response = await post('/v1/placements', { name: 'a/b.txt', size: 10 })
+    assert.equal(response.statusCode, 200)
+    const placement = response.json() as Placement
+    assert.equal(placement.expectedVersion, 0)
+    assert.equal(placement.replicas.length, 1)
+    assert.notEqual(placement.primary.id, placement.replicas[0]?.id)
+
+    const commit = await post('/v1/commits', {
+      name: 'a/b.txt',
+      expectedVersion: 0,
+      sha256: SHA_A,
+      size: 10,
+      primary: placement.primary.id,
+      holders: [placement.primary.id, placement.replicas[0]?.id],
+      writer: 'alice',
+    })
+    assert.equal(commit.statusCode, 200)
+    assert.equal((commit.json() as FileVersion).version, 1)
+
+    const again = await post('/v1/placements', { name: 'a/b.txt', size: 10 })
+    assert.equal(again.statusCode, 409)
+    assert.equal(again.json().error.code, 'DFS_EXISTS')
+    const overwrite = await post('/v1/placements', { name: 'a/b.txt', size: 10, overwrite: true })
+    assert.equal((overwrite.json() as Placement).expectedVersion, 1)
+  })
+
+  test('commits are compare-and-set on the version', async () => {
+    const base = { name: 'a/b.txt', sha256: SHA_B, size: 3, primary: 1, holders: [1, 2], writer: 'bob' }
+    const stale = await post('/v1/commits', { ...base, expectedVersion: 0 })
+    assert.equal(stale.statusCode, 409)
+    assert.equal(stale.json().error.code, 'DFS_CONFLICT')
+    const ok = await post('/v1/commits', { ...base, expectedVersion: 1 })
+    assert.equal((ok.json() as FileVersion).version, 2)
+    const late = await post('/v1/commits', { ...base, expectedVersion: 1 })
+    assert.equal(late.json().error.code, 'DFS_CONFLICT')
+    const current = (await app.inject('/v1/files?name=a/b.txt')).json() as FileVersion
+    assert.equal(current.sha256, SHA_B)
+    assert.equal(current.version, 2)
+  })
+
+  test('servers silent past the live window are not placed', async () => {
+    now += DEFAULT_DIRECTORY_CONFIG.liveAfterMs + 1
+    await post('/v1/servers/heartbeat', { id: 3, url: 'https://127.0.0.1:6030', freeBytes: 1e9 })
+    const placement = (await post('/v1/placements', { name: 'lonely', size: 1 })).json() as Placement
+    assert.equal(placement.primary.id, 3)
+    assert.equal(placement.replicas.length, 0)
+  })
+
+  test('bad names are refused everywhere with DFS_BAD_NAME', async () => {
+    for (const name of ['../x', '/abs', 'a\u0000b', '']) {
+      const placement = await post('/v1/placements', { name, size: 1 })
+      assert.equal(placement.json().error.code, 'DFS_BAD_NAME', JSON.stringify(name))
+      const get = await app.inject(`/v1/files?name=${encodeURIComponent(name)}`)
+      assert.equal(get.json().error.code, 'DFS_BAD_NAME', JSON.stringify(name))
+    }
+  })
+
+  test('the first login registers a user, a wrong password is refused, sessions check out', async () => {
+    const first = await post('/v1/login', { user: 'carol', password: 'pw-1' })
+    assert.equal(first.statusCode, 200)
+    const { token } = first.json() as { token: string }
+    const wrong = await post('/v1/login', { user: 'carol', password: 'pw-2' })
+    assert.equal(wrong.statusCode, 401)
+    assert.equal(wrong.json().error.code, 'DFS_AUTH')
+    const check = await post('/v1/sessions/check', { token })
+    assert.equal(check.json().user, 'carol')
+    const forged = await post('/v1/sessions/check', { token: 'x'.repeat(43) })
+    assert.equal(forged.statusCode, 401)
+    const badUser = await post('/v1/login', { user: '../root', password: 'x' })
+    assert.equal(badUser.statusCode, 400)
+  })
+})

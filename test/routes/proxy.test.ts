@@ -1,0 +1,98 @@
+// The proxy's routes through app.inject(): authentication and input checks happen before any call
+// reaches the cluster. The directory here is an in-process directory app reached through inject too.
+
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { makeAgent } from '../../src/client/agent.ts'
+import type { DirectoryClient } from '../../src/client/directory-client.ts'
+import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
+import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
+import { buildProxyApp } from '../../src/roles/proxy/app.ts'
+import { ProxyService } from '../../src/roles/proxy/service.ts'
+import { systemClock, systemRandom } from '../../src/server/clock.ts'
+import { BAD_NAMES } from '../helpers/bad-names.ts'
+
+describe('proxy routes', () => {
+  let dir: string
+  let app: FastifyInstance
+  let store: SqliteMetadataStore
+  const agent = makeAgent({ ca: '' })
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dfs-proxy-'))
+    store = new SqliteMetadataStore(join(dir, 'metadata.sqlite'))
+    const directory = new DirectoryService(store, DEFAULT_DIRECTORY_CONFIG, systemClock, systemRandom)
+    // The proxy's view of the directory, answered by a real DirectoryService in this process.
+    const client = {
+      login: (user: string, password: string) => directory.login(user, password),
+      checkSession: (token: string) => directory.authenticate(token),
+      list: (prefix: string) => directory.list(prefix, 1000),
+      locate: (name: string) => directory.locate(name),
+    } as unknown as DirectoryClient
+    app = buildProxyApp(new ProxyService(1, client, agent, systemClock), {})
+    await app.ready()
+  })
+  after(async () => {
+    await app.close()
+    await agent.close()
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  const login = async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/login',
+      payload: { user: 'dave', password: 'secret' },
+    })
+    assert.equal(response.statusCode, 200)
+    return (response.json() as { token: string }).token
+  }
+
+  test('every user route needs a valid bearer token', async () => {
+    for (const [method, url] of [
+      ['GET', '/v1/files?name=a'],
+      ['PUT', '/v1/files?name=a'],
+      ['GET', '/v1/list'],
+      ['GET', '/v1/stat?name=a'],
+      ['DELETE', '/v1/files?name=a'],
+      ['GET', '/v1/status'],
+    ] as const) {
+      const none = await app.inject({ method, url })
+      assert.equal(none.statusCode, 401, `${method} ${url}`)
+      assert.equal(none.json().error.code, 'DFS_AUTH')
+      const forged = await app.inject({ method, url, headers: { authorization: `Bearer ${'f'.repeat(43)}` } })
+      assert.equal(forged.statusCode, 401, `${method} ${url} forged`)
+    }
+  })
+
+  test('a logged-in user is known, and lists an empty namespace', async () => {
+    const token = await login()
+    const whoami = await app.inject({ url: '/v1/whoami', headers: { authorization: `Bearer ${token}` } })
+    assert.deepEqual(whoami.json(), { user: 'dave', proxy: 1 })
+    const list = await app.inject({ url: '/v1/list', headers: { authorization: `Bearer ${token}` } })
+    assert.deepEqual(list.json(), [])
+    const missing = await app.inject({
+      url: '/v1/files?name=nothing',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    assert.equal(missing.statusCode, 404)
+    assert.equal(missing.json().error.code, 'DFS_NOT_FOUND')
+  })
+
+  test('every bad name is refused with DFS_BAD_NAME', async () => {
+    const token = await login()
+    for (const [why, name] of BAD_NAMES) {
+      const response = await app.inject({
+        url: `/v1/files?name=${encodeURIComponent(name)}`,
+        headers: { authorization: `Bearer ${token}` },
+      })
+      assert.equal(response.statusCode, 400, why)
+      assert.equal(response.json().error.code, 'DFS_BAD_NAME', why)
+    }
+  })
+})
