@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
 import { dataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
+import { compactHeap } from '../streams/bounded-memory.ts'
 
 export default class Directory extends BaseCommand {
   static override summary = 'Run the directory server: namespace, placement, users and the cluster CA'
@@ -43,6 +44,7 @@ export default class Directory extends BaseCommand {
       liveAfterMs: flags['live-after'] * 1000,
     })
     this.log(listeningLine('directory', undefined, running.url, root))
+    compactHeap()
     await closeOnSignals(running)
   }
 }

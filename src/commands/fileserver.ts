@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
 import { DEFAULT_DIRECTORY_URL, dataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
+import { compactHeap } from '../streams/bounded-memory.ts'
 
 export default class FileServer extends BaseCommand {
   static override summary = 'Run a file server: stores blobs by hash and replicates them'
@@ -50,6 +51,7 @@ export default class FileServer extends BaseCommand {
       heartbeatMs: flags.heartbeat * 1000,
     })
     this.log(listeningLine('fileserver', flags.id, running.url, root))
+    compactHeap()
     await closeOnSignals(running)
   }
 }

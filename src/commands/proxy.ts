@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
 import { DEFAULT_DIRECTORY_URL, dataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
+import { compactHeap } from '../streams/bounded-memory.ts'
 
 export default class Proxy extends BaseCommand {
   static override summary = 'Run a client proxy: the user API, login and downloads from replicas'
@@ -43,6 +44,7 @@ export default class Proxy extends BaseCommand {
       directory: flags.directory.replace(/\/$/, ''),
     })
     this.log(listeningLine('proxy', flags.id, running.url, root))
+    compactHeap()
     await closeOnSignals(running)
   }
 }

@@ -54,7 +54,12 @@ export function createApp(options: AppOptions): FastifyInstance {
       .send(new DfsError('DFS_NOT_FOUND', `no route ${request.method} ${request.url}`).toJSON())
   })
 
-  app.get('/health', async () => ({ ok: true, role: options.role, id: options.id ?? null }))
+  app.get('/health', async () => ({
+    ok: true,
+    role: options.role,
+    id: options.id ?? null,
+    memory: process.memoryUsage(),
+  }))
   return app
 }
 

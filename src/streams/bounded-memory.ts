@@ -8,9 +8,14 @@ import { Transform, type TransformCallback } from 'node:stream'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 
-const EVERY_BYTES = 4 * 1024 * 1024
+const MINOR_EVERY = 4 * 1024 * 1024
+const MAJOR_EVERY = 64 * 1024 * 1024
 
-type Gc = (options?: { type?: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void
+type Gc = (options?: {
+  type?: 'minor' | 'major'
+  execution?: 'sync' | 'async'
+  flavor?: 'regular' | 'last-resort'
+}) => void
 
 let gc: Gc | undefined
 
@@ -25,14 +30,24 @@ function collector(): Gc | undefined {
   return gc
 }
 
-/** Returns a counter to call with each chunk's size; it collects after every 16 MiB. */
+/**
+ * Returns a counter to call with each chunk's size: a young-generation collection every 4 MiB, and
+ * a full one every 64 MiB, which also lets V8 shrink the young generation it grew meanwhile.
+ */
 export function memoryGuard(): (bytes: number) => void {
   const collect = collector()
-  let since = 0
+  let minor = 0
+  let major = 0
   return (bytes) => {
-    since += bytes
-    if (since >= EVERY_BYTES && collect) {
-      since = 0
+    if (!collect) return
+    minor += bytes
+    major += bytes
+    if (major >= MAJOR_EVERY) {
+      major = 0
+      minor = 0
+      collect({ type: 'major' })
+    } else if (minor >= MINOR_EVERY) {
+      minor = 0
       collect({ type: 'minor' })
     }
   }
@@ -47,4 +62,13 @@ export function boundedMemory(): Transform {
       callback(null, chunk)
     },
   })
+}
+
+/**
+ * A full collection, for after start-up: loading the program and signing this node's certificate
+ * leave ~30 MB of garbage that V8 would otherwise keep as heap until it next runs out of room.
+ */
+export function compactHeap(): void {
+  // 'last-resort' is V8's collect-all-available-garbage: it also shrinks the young generation.
+  collector()?.({ type: 'major', flavor: 'last-resort' })
 }

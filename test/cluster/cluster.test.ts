@@ -80,6 +80,7 @@ describe('a three-server cluster', () => {
     const limit = 150 * 1000 * 1000
     assert.ok(put.peakRss > 0 && put.peakRss < limit, `put CLI peak RSS ${put.peakRss}`)
     assert.ok(get.peakRss > 0 && get.peakRss < limit, `get CLI peak RSS ${get.peakRss}`)
+    if (process.env.DFS_SHOW_RSS) console.log(JSON.stringify([...peaks]))
     assert.equal(peaks.size, 5)
     for (const [name, peak] of peaks)
       assert.ok(peak > 0 && peak < limit, `${name} RSS ${peak} during the transfer`)
