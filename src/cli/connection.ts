@@ -27,9 +27,12 @@ export async function resolveProxy(flag?: string): Promise<string> {
 export async function resolveCa(proxyUrl: string, data?: string): Promise<string> {
   if (process.env.DFS_CA) return readFile(process.env.DFS_CA, 'utf8')
   const settings = openSettings()
-  const saved = settings.get('proxy') === proxyUrl ? settings.get('ca') : undefined
+  // The CA saved with the login is the right one for that proxy; for another proxy, the local data
+  // root's CA (a cluster on this machine) comes first, then the saved one (another proxy of the
+  // same cluster).
+  const sameProxy = settings.get('proxy') === proxyUrl
   const local = await readCaCert(dataRoot(data))
-  const ca = saved ?? local
+  const ca = sameProxy ? (settings.get('ca') ?? local) : (local ?? settings.get('ca'))
   if (!ca) {
     throw new DfsError(
       'DFS_USAGE',
@@ -51,7 +54,8 @@ export async function connect(options: ConnectOptions): Promise<ProxyClient> {
   const settings = openSettings()
   const envUser = process.env.DFS_USER
   const envPassword = process.env.DFS_PASSWORD
-  const saved = settings.get('proxy') === url ? settings.get('token') : undefined
+  // Sessions belong to the cluster, not to one proxy: a login through one proxy works through all.
+  const saved = settings.get('token')
   const savedFor = settings.get('user')
   if (saved && (!envUser || envUser === savedFor)) {
     client.useToken(saved)

@@ -44,7 +44,7 @@ export async function ensureCa(root: string): Promise<CaPair> {
   try {
     handle = await open(lock, 'wx')
   } catch {
-    return waitForCa(root, 30_000)
+    return waitForCa(root, { timeoutMs: 30_000 })
   }
   try {
     const pair = makeCa()
@@ -69,13 +69,20 @@ export async function loadCa(root: string): Promise<CaPair | undefined> {
   }
 }
 
-/** Waits for another process (the directory) to create the CA in a shared data root. */
-export async function waitForCa(root: string, timeoutMs: number, signal?: AbortSignal): Promise<CaPair> {
-  const deadline = Date.now() + timeoutMs
-  for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+/**
+ * Waits for another process (the directory) to create the CA in a shared data root, so roles can
+ * start in any order. `onWaiting` is told once, if the CA is not there at the first look.
+ */
+export async function waitForCa(
+  root: string,
+  options: { timeoutMs?: number; onWaiting?: (dir: string) => void } = {},
+): Promise<CaPair> {
+  const deadline = Date.now() + (options.timeoutMs ?? Infinity)
+  for (let delay = 50, first = true; ; delay = Math.min(delay * 2, 1000), first = false) {
     const pair = await loadCa(root)
     if (pair) return pair
-    if (Date.now() > deadline || signal?.aborted) {
+    if (first) options.onWaiting?.(caDir(root))
+    if (Date.now() > deadline) {
       throw new DfsError(
         'DFS_UNAVAILABLE',
         `no cluster CA in ${caDir(root)}: start 'dfs directory' with the same --data first`,

@@ -9,13 +9,14 @@ export interface NodeTlsOptions {
   hosts?: string[]
   /** The directory creates the CA; every other role waits for it to appear. */
   createCa?: boolean
-  waitMs?: number
+  /** Told once if this role has to wait for the directory to create the CA. */
+  onWaiting?: (dir: string) => void
 }
 
 export async function nodeTls(options: NodeTlsOptions): Promise<TlsMaterial> {
   const ca = options.createCa
     ? await ensureCa(options.root)
-    : await waitForCa(options.root, options.waitMs ?? 60_000)
+    : await waitForCa(options.root, { onWaiting: options.onWaiting })
   const own = issueNodeCert(ca, options.commonName, options.hosts)
   return { cert: own.cert, key: own.key, ca: ca.cert }
 }

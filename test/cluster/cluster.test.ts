@@ -19,7 +19,7 @@ describe('a three-server cluster', () => {
   let cluster: TestCluster
 
   before(async () => {
-    cluster = await TestCluster.start({ fileservers: 3 })
+    cluster = await TestCluster.start({ fileservers: 3, proxies: 2 })
   })
   after(async () => {
     await cluster?.stop()
@@ -81,9 +81,18 @@ describe('a three-server cluster', () => {
     assert.ok(put.peakRss > 0 && put.peakRss < limit, `put CLI peak RSS ${put.peakRss}`)
     assert.ok(get.peakRss > 0 && get.peakRss < limit, `get CLI peak RSS ${get.peakRss}`)
     if (process.env.DFS_SHOW_RSS) console.log(JSON.stringify([...peaks]))
-    assert.equal(peaks.size, 5)
+    assert.equal(peaks.size, 6)
     for (const [name, peak] of peaks)
       assert.ok(peak > 0 && peak < limit, `${name} RSS ${peak} during the transfer`)
+  })
+
+  test('a file put through one proxy reads through the other', async () => {
+    const put = await cluster.run(['put', '-', 'shared/note.txt'], { input: 'across proxies' })
+    assert.equal(put.code, 0, put.stderr)
+    const second = cluster.proxies[1]!.url
+    const get = await cluster.run(['get', 'shared/note.txt', '-'], { proxy: second })
+    assert.equal(get.code, 0, get.stderr)
+    assert.equal(get.stdout.toString(), 'across proxies')
   })
 
   test('different files get different placements', async () => {

@@ -26,6 +26,10 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
   const tls = await nodeTls({
     root: options.root,
     commonName: `dfs fileserver ${options.id}`,
+    onWaiting: (dir) =>
+      process.stderr.write(
+        `waiting for the cluster CA in ${dir} (start dfs directory with the same --data)\n`,
+      ),
     hosts: hosts(options),
   })
   const agent = makeAgent(tls)

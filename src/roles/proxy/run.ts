@@ -23,6 +23,10 @@ export async function startProxy(options: ProxyOptions): Promise<Running> {
   const tls = await nodeTls({
     root: options.root,
     commonName: `dfs proxy ${options.id}`,
+    onWaiting: (dir) =>
+      process.stderr.write(
+        `waiting for the cluster CA in ${dir} (start dfs directory with the same --data)\n`,
+      ),
     hosts: hosts(options),
   })
   const agent = makeAgent(tls)
