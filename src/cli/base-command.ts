@@ -2,6 +2,7 @@
 // for usage), and, for user commands, finding the proxy, the CA to trust and the session.
 
 import { Command, Interfaces } from '@oclif/core'
+import { chalkStderr } from 'chalk'
 import { DfsError, isErrorCode } from '../protocol/errors.ts'
 
 export abstract class BaseCommand extends Command {
@@ -11,7 +12,8 @@ export abstract class BaseCommand extends Command {
     const { code, message, exit } = describe(error)
     process.exitCode = exit
     if (this.jsonEnabled()) this.logJson({ error: { code, message } })
-    process.stderr.write(`dfs: ${code}: ${message}\n`)
+    // chalkStderr colours only when stderr is a terminal that wants colour (NO_COLOR is honoured).
+    process.stderr.write(`${chalkStderr.red(`dfs: ${code}:`)} ${message}\n`)
     if (process.env.DEBUG?.includes('dfs') && error.stack) process.stderr.write(`${error.stack}\n`)
   }
 }

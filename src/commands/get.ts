@@ -6,6 +6,7 @@ import { basename, dirname, join } from 'node:path'
 import { Transform, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { boundedMemory } from '../streams/bounded-memory.ts'
+import { progress } from '../cli/progress.ts'
 import { UserCommand } from '../cli/user-command.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { normaliseName } from '../protocol/names.ts'
@@ -34,18 +35,26 @@ export default class Get extends UserCommand {
     const version = Number(response.headers['dfs-version'])
     const check = verifier(sha256)
     const path = toStdout ? '-' : (args.local ?? basename(name))
+    const size = Number(response.headers['content-length'])
+    const shown = progress(`get ${name}`, Number.isFinite(size) ? size : undefined, !this.jsonEnabled())
     try {
       if (toStdout) {
-        await pipeline(response, boundedMemory(), check.stream, process.stdout as Writable, { end: false })
+        await pipeline(response, boundedMemory(), shown.stream, check.stream, process.stdout as Writable, {
+          end: false,
+        })
       } else {
-        await writeAtomically(path, (out) => pipeline(response, boundedMemory(), check.stream, out))
+        await writeAtomically(path, (out) =>
+          pipeline(response, boundedMemory(), shown.stream, check.stream, out),
+        )
       }
     } catch (error) {
+      shown.fail()
       if (error instanceof DfsError) throw error
       throw new DfsError('DFS_UNAVAILABLE', `transfer of ${name} failed: ${(error as Error).message}`)
     }
+    const summary = `${name} -> ${path}: ${check.size()} bytes, sha256 ${sha256}`
     // On stdout the bytes are the output; a summary there would corrupt the pipe.
-    if (!toStdout) this.say(`${name} -> ${path}: ${check.size()} bytes, sha256 ${sha256}`)
+    if (!shown.done(summary) && !toStdout) this.say(summary)
     return { name, path, size: check.size(), sha256, version }
   }
 }

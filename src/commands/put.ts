@@ -1,8 +1,9 @@
 import { Args, Flags } from '@oclif/core'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
-import type { Readable } from 'node:stream'
+import { pipeline, type Readable } from 'node:stream'
 import { boundedMemory } from '../streams/bounded-memory.ts'
+import { progress } from '../cli/progress.ts'
 import { UserCommand } from '../cli/user-command.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { normaliseName } from '../protocol/names.ts'
@@ -27,16 +28,26 @@ export default class Put extends UserCommand {
   async run(): Promise<FileVersion> {
     const { args, flags } = await this.parse(Put)
     const name = normaliseName(args.name)
-    const { body, length } = await openLocal(args.local)
+    const { source, length } = await openLocal(args.local)
     const client = await this.proxy(flags)
-    const version = await client.upload(name, body, { length, force: flags.force })
-    this.say(`${version.name}: version ${version.version}, ${version.size} bytes, sha256 ${version.sha256}`)
+    const shown = progress(`put ${name}`, length, !this.jsonEnabled())
+    // pipeline, not .pipe(): a read error must end the upload, not leave it waiting for more bytes.
+    const body = pipeline(source, boundedMemory(), shown.stream, () => undefined)
+    let version: FileVersion
+    try {
+      version = await client.upload(name, body, { length, force: flags.force })
+    } catch (error) {
+      shown.fail()
+      throw error
+    }
+    const summary = `${version.name}: version ${version.version}, ${version.size} bytes, sha256 ${version.sha256}`
+    if (!shown.done(summary)) this.say(summary)
     return version
   }
 }
 
-async function openLocal(path: string): Promise<{ body: Readable; length?: number }> {
-  if (path === '-') return { body: process.stdin.pipe(boundedMemory()) }
+async function openLocal(path: string): Promise<{ source: Readable; length?: number }> {
+  if (path === '-') return { source: process.stdin }
   let info
   try {
     info = await stat(path)
@@ -44,8 +55,5 @@ async function openLocal(path: string): Promise<{ body: Readable; length?: numbe
     throw new DfsError('DFS_NOT_FOUND', `no such local file: ${path}`)
   }
   if (!info.isFile()) throw new DfsError('DFS_BAD_REQUEST', `not a regular file: ${path}`)
-  return {
-    body: createReadStream(path, { highWaterMark: 1024 * 1024 }).pipe(boundedMemory()),
-    length: info.size,
-  }
+  return { source: createReadStream(path, { highWaterMark: 1024 * 1024 }), length: info.size }
 }
