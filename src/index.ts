@@ -1,8 +1,10 @@
 // The explicit oclif command map: no discovery from disk, so the program bundles into one binary.
 
 import Directory from './commands/directory.ts'
+import Edit from './commands/edit.ts'
 import FileServer from './commands/fileserver.ts'
 import Get from './commands/get.ts'
+import Lock from './commands/lock.ts'
 import Login from './commands/login.ts'
 import Ls from './commands/ls.ts'
 import Proxy from './commands/proxy.ts'
@@ -11,6 +13,7 @@ import Rm from './commands/rm.ts'
 import Stat from './commands/stat.ts'
 import Status from './commands/status.ts'
 import Up from './commands/up.ts'
+import Write from './commands/write.ts'
 
 export const COMMANDS = {
   directory: Directory,
@@ -20,6 +23,9 @@ export const COMMANDS = {
   login: Login,
   put: Put,
   get: Get,
+  edit: Edit,
+  write: Write,
+  lock: Lock,
   ls: Ls,
   stat: Stat,
   rm: Rm,

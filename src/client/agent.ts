@@ -16,8 +16,9 @@ export function makeAgent(tls: ClientTls): Agent {
     connect: { ca: tls.ca, cert: tls.cert, key: tls.key },
     keepAliveTimeout: 10_000,
     connectTimeout: 5_000,
+    // Answers may be long polls (waiting for a lease); each call sets its own timeout instead.
+    headersTimeout: 0,
     // Long transfers are bounded by progress, not by total time.
-    headersTimeout: 120_000,
     bodyTimeout: 120_000,
   })
 }

@@ -5,6 +5,8 @@ import type { Agent } from 'undici'
 import type {
   CommitRequest,
   FileVersion,
+  Lease,
+  LeaseOwner,
   Located,
   Placement,
   ServerView,
@@ -40,8 +42,33 @@ export class DirectoryClient {
     return this.post('v1/servers/heartbeat', { id, url, freeBytes })
   }
 
-  place(name: string, size: number, overwrite: boolean): Promise<Placement> {
-    return this.post('v1/placements', { name, size, overwrite })
+  place(name: string, size: number, options: { token?: number; create?: boolean }): Promise<Placement> {
+    return this.post('v1/placements', { name, size, ...options })
+  }
+
+  /** Waits in line for the lease on `name` (a long poll of up to `waitMs`). */
+  acquire(
+    name: string,
+    owner: LeaseOwner,
+    ttlMs: number,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<Lease> {
+    return call(
+      () =>
+        this.http
+          .post('v1/locks', { json: { name, ...owner, ttlMs, waitMs }, timeout: waitMs + 30_000, signal })
+          .json<Lease>(),
+      `directory ${this.url}`,
+    )
+  }
+
+  renew(name: string, token: number, ttlMs: number): Promise<Lease> {
+    return this.post('v1/locks/renew', { name, token, ttlMs })
+  }
+
+  release(name: string, token: number): Promise<{ released: boolean }> {
+    return this.post('v1/locks/release', { name, token })
   }
 
   commit(request: CommitRequest): Promise<FileVersion> {

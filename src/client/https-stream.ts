@@ -1,6 +1,7 @@
-// File bytes between the CLI and its proxy over node:https, trusting only the cluster CA. The CLI uses
-// Node's built-in client rather than undici's package to keep its own footprint small: a transfer
-// must fit, with the program itself, in 150 MB.
+// File bytes (and long polls) between the CLI and its proxy over node:https, trusting only the cluster
+// CA. The CLI uses Node's built-in client rather than undici's package to keep its own footprint
+// small (a transfer must fit, with the program itself, in 150 MB), and because fetch would cut a
+// long wait for a lock short with its own header timeout.
 
 import type { IncomingMessage } from 'node:http'
 import { request } from 'node:https'
@@ -12,9 +13,9 @@ import { describeNetworkError } from './http.ts'
 const MAX_JSON = 1024 * 1024
 
 export function httpsRequest(
-  method: 'GET' | 'PUT',
+  method: 'GET' | 'PUT' | 'POST',
   url: string,
-  options: { ca: string; headers: Record<string, string>; body?: Readable; what: string },
+  options: { ca: string; headers: Record<string, string>; body?: Readable | string; what: string },
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, ca: options.ca, headers: options.headers, agent: false })
@@ -34,7 +35,9 @@ export function httpsRequest(
       }
     })
     req.once('error', fail)
-    if (options.body) {
+    if (typeof options.body === 'string') {
+      req.end(options.body)
+    } else if (options.body) {
       // The proxy may answer (an error, say) before the body is sent; that answer is what counts.
       pipeline(options.body, req).catch(() => undefined)
     } else {

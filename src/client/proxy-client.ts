@@ -5,7 +5,7 @@ import type { KyInstance } from 'ky'
 import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
 import { setDefaultCACertificates } from 'node:tls'
-import type { FileVersion, Located, Session } from '../protocol/types.ts'
+import type { FileVersion, Lease, Located, Session } from '../protocol/types.ts'
 import type { DirectoryStatus } from './directory-client.ts'
 import { call, jsonClient } from './http.ts'
 import { httpsRequest, readJson } from './https-stream.ts'
@@ -82,10 +82,11 @@ export class ProxyClient {
   async upload(
     name: string,
     body: Readable,
-    options: { length?: number; force: boolean },
+    options: { length?: number; token?: number; create?: boolean },
   ): Promise<FileVersion> {
     const query = new URLSearchParams({ name })
-    if (options.force) query.set('force', 'true')
+    if (options.token !== undefined) query.set('token', String(options.token))
+    if (options.create) query.set('create', 'true')
     const headers: Record<string, string> = {
       ...this.authHeaders(),
       'content-type': 'application/octet-stream',
@@ -98,6 +99,28 @@ export class ProxyClient {
       what: this.what(),
     })
     return (await readJson(response)) as FileVersion
+  }
+
+  /** Waits in line for the write lease on `name`, up to `waitMs`. */
+  async acquire(name: string, waitMs: number, ttlMs: number): Promise<Lease> {
+    const response = await httpsRequest('POST', `${this.url}/v1/locks`, {
+      ca: this.ca,
+      headers: { ...this.authHeaders(), 'content-type': 'application/json' },
+      body: JSON.stringify({ name, wait: waitMs, ttl: ttlMs }),
+      what: this.what(),
+    })
+    return (await readJson(response)) as Lease
+  }
+
+  renew(name: string, token: number, ttlMs: number): Promise<Lease> {
+    return call(
+      () => this.http.post('v1/locks/renew', { json: { name, token, ttl: ttlMs } }).json<Lease>(),
+      this.what(),
+    )
+  }
+
+  release(name: string, token: number): Promise<{ released: boolean }> {
+    return call(() => this.http.post('v1/locks/release', { json: { name, token } }).json(), this.what())
   }
 
   download(name: string): Promise<IncomingMessage> {

@@ -1,11 +1,8 @@
 import { Args, Flags } from '@oclif/core'
-import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
-import { pipeline, type Readable } from 'node:stream'
-import { boundedMemory } from '../streams/bounded-memory.ts'
-import { progress } from '../cli/progress.ts'
+import { HeldLease } from '../cli/lease.ts'
+import { leaseFlags } from '../cli/lease-flags.ts'
+import { describe, upload } from '../cli/upload.ts'
 import { UserCommand } from '../cli/user-command.ts'
-import { DfsError } from '../protocol/errors.ts'
 import { normaliseName } from '../protocol/names.ts'
 import type { FileVersion } from '../protocol/types.ts'
 
@@ -14,6 +11,7 @@ export default class Put extends UserCommand {
   static override examples = [
     '<%= config.bin %> put ./report.pdf docs/report.pdf',
     'tar c photos | <%= config.bin %> put - backups/photos.tar',
+    '<%= config.bin %> put ./report.pdf docs/report.pdf --force   # replace it, under its write lock',
   ]
 
   static override args = {
@@ -22,38 +20,29 @@ export default class Put extends UserCommand {
   }
 
   static override flags = {
-    force: Flags.boolean({ description: 'replace NAME if it exists', default: false }),
+    force: Flags.boolean({
+      description: 'replace NAME if it exists (takes its write lock meanwhile)',
+      default: false,
+    }),
+    ...leaseFlags,
   }
 
   async run(): Promise<FileVersion> {
     const { args, flags } = await this.parse(Put)
     const name = normaliseName(args.name)
-    const { source, length } = await openLocal(args.local)
     const client = await this.proxy(flags)
-    const shown = progress(`put ${name}`, length, !this.jsonEnabled())
-    // pipeline, not .pipe(): a read error must end the upload, not leave it waiting for more bytes.
-    const body = pipeline(source, boundedMemory(), shown.stream, () => undefined)
-    let version: FileVersion
+    const show = !this.jsonEnabled()
+    const lease = flags.force ? await HeldLease.acquire(client, name, flags.wait, flags.ttl) : undefined
     try {
-      version = await client.upload(name, body, { length, force: flags.force })
-    } catch (error) {
-      shown.fail()
-      throw error
+      const { version, shown } = await upload(client, args.local, name, {
+        show,
+        token: lease?.token,
+        create: true,
+      })
+      if (!shown) this.say(describe(version))
+      return version
+    } finally {
+      await lease?.release()
     }
-    const summary = `${version.name}: version ${version.version}, ${version.size} bytes, sha256 ${version.sha256}`
-    if (!shown.done(summary)) this.say(summary)
-    return version
   }
-}
-
-async function openLocal(path: string): Promise<{ source: Readable; length?: number }> {
-  if (path === '-') return { source: process.stdin }
-  let info
-  try {
-    info = await stat(path)
-  } catch {
-    throw new DfsError('DFS_NOT_FOUND', `no such local file: ${path}`)
-  }
-  if (!info.isFile()) throw new DfsError('DFS_BAD_REQUEST', `not a regular file: ${path}`)
-  return { source: createReadStream(path, { highWaterMark: 1024 * 1024 }), length: info.size }
 }

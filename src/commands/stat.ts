@@ -30,6 +30,14 @@ export default class Stat extends UserCommand {
       const state = server ? `${server.url}${server.live ? '' : ' (not live)'}` : '(unknown server)'
       this.say(`holder   ${id}  ${state}`)
     }
+    if (file.lock) {
+      const { lock } = file
+      this.say(
+        `lock     held by ${lock.user} (proxy ${lock.proxy}) since ${time(lock.since)}, expires ${time(lock.expires)}, ${lock.waiting} waiting`,
+      )
+    } else {
+      this.say('lock     free')
+    }
     return file
   }
 }

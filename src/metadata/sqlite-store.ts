@@ -5,7 +5,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DfsError } from '../protocol/errors.ts'
-import type { CommitRequest, FileVersion, ServerInfo } from '../protocol/types.ts'
+import type { CommitRequest, FileVersion, Lease, LeaseOwner, ServerInfo } from '../protocol/types.ts'
 import type { MetadataStore, SessionRecord, UserRecord } from './store.ts'
 
 const SCHEMA = `
@@ -29,6 +29,18 @@ CREATE TABLE IF NOT EXISTS versions (
 CREATE TABLE IF NOT EXISTS files (
   name TEXT PRIMARY KEY,
   version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+  name TEXT PRIMARY KEY,
+  token INTEGER NOT NULL,
+  user TEXT NOT NULL,
+  proxy INTEGER NOT NULL,
+  since INTEGER NOT NULL,
+  expires INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS users (
   name TEXT PRIMARY KEY,
@@ -132,6 +144,7 @@ export class SqliteMetadataStore implements MetadataStore {
       const current = this.prepare('SELECT version FROM files WHERE name = ?').get(request.name) as
         { version: number } | undefined
       const currentVersion = current?.version ?? 0
+      this.checkFence(request, now)
       if (currentVersion !== request.expectedVersion) {
         throw new DfsError(
           'DFS_CONFLICT',
@@ -176,10 +189,88 @@ export class SqliteMetadataStore implements MetadataStore {
     })
   }
 
-  async removeFile(fileName: string): Promise<FileVersion> {
+  /**
+   * Fencing: a write under a lease must carry the newest token granted for the name; a write with
+   * no lease must not race a holder.
+   */
+  private checkFence(request: CommitRequest, now: number): void {
+    const lease = this.leaseRow(request.name)
+    if (request.token !== undefined) {
+      if (!lease || lease.token !== request.token) {
+        throw new DfsError(
+          'DFS_CONFLICT',
+          `the write lease on ${request.name} was lost (token ${request.token} is stale): another writer took it`,
+        )
+      }
+    } else if (lease && lease.expires > now) {
+      throw new DfsError('DFS_LOCKED', `${request.name} is locked by ${lease.user} (proxy ${lease.proxy})`)
+    }
+  }
+
+  private leaseRow(fileName: string): Lease | undefined {
+    return this.prepare('SELECT * FROM leases WHERE name = ?').get(fileName) as Lease | undefined
+  }
+
+  async getLease(fileName: string): Promise<Lease | undefined> {
+    const row = this.leaseRow(fileName)
+    return row ? { ...row } : undefined
+  }
+
+  async grantLease(fileName: string, owner: LeaseOwner, now: number, ttlMs: number): Promise<Lease> {
+    return this.transaction(() => {
+      const held = this.leaseRow(fileName)
+      if (held && held.expires > now) {
+        throw new DfsError('DFS_LOCKED', `${fileName} is locked by ${held.user} (proxy ${held.proxy})`)
+      }
+      const counter = this.prepare(
+        `INSERT INTO counters (key, value) VALUES ('fence', 1)
+         ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value`,
+      ).get() as { value: number }
+      const lease: Lease = {
+        name: fileName,
+        token: counter.value,
+        ...owner,
+        since: now,
+        expires: now + ttlMs,
+      }
+      this.prepare(
+        `INSERT INTO leases (name, token, user, proxy, since, expires) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET token = excluded.token, user = excluded.user, proxy = excluded.proxy,
+         since = excluded.since, expires = excluded.expires`,
+      ).run(fileName, lease.token, lease.user, lease.proxy, lease.since, lease.expires)
+      return lease
+    })
+  }
+
+  async renewLease(fileName: string, token: number, now: number, ttlMs: number): Promise<Lease> {
+    return this.transaction(() => {
+      const held = this.leaseRow(fileName)
+      if (!held || held.token !== token || held.expires === 0) {
+        throw new DfsError('DFS_CONFLICT', `the write lease on ${fileName} was lost: another writer took it`)
+      }
+      // An expired lease nobody else took may be renewed: its token is still the newest.
+      const renewed = { ...held, expires: now + ttlMs }
+      this.prepare('UPDATE leases SET expires = ? WHERE name = ?').run(renewed.expires, fileName)
+      return renewed
+    })
+  }
+
+  async releaseLease(fileName: string, token: number): Promise<boolean> {
+    // The row stays, with its token: a later write under an older token must still be refused.
+    const result = this.prepare(
+      'UPDATE leases SET expires = 0 WHERE name = ? AND token = ? AND expires > 0',
+    ).run(fileName, token)
+    return result.changes === 1
+  }
+
+  async removeFile(fileName: string, now: number): Promise<FileVersion> {
     return this.transaction(() => {
       const row = this.prepare(`${CURRENT} WHERE f.name = ?`).get(fileName) as VersionRow | undefined
       if (!row) throw new DfsError('DFS_NOT_FOUND', `no such file: ${fileName}`)
+      const lease = this.leaseRow(fileName)
+      if (lease && lease.expires > now) {
+        throw new DfsError('DFS_LOCKED', `${fileName} is locked by ${lease.user} (proxy ${lease.proxy})`)
+      }
       this.prepare('DELETE FROM files WHERE name = ?').run(fileName)
       return toVersion(row)
     })

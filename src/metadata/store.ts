@@ -1,7 +1,7 @@
 // What the directory keeps, behind one interface: servers, the namespace with its versions, users and
 // sessions. Every mutation is one transaction; an acknowledged call survives kill -9.
 
-import type { CommitRequest, FileVersion, ServerInfo } from '../protocol/types.ts'
+import type { CommitRequest, FileVersion, Lease, LeaseOwner, ServerInfo } from '../protocol/types.ts'
 
 export interface UserRecord {
   name: string
@@ -25,12 +25,23 @@ export interface MetadataStore {
   listFiles(prefix: string, limit: number): Promise<FileVersion[]>
   /**
    * Compare-and-set: makes a new current version of `name` if its current version is still
-   * `expectedVersion` (0: the name must not exist). Throws DFS_CONFLICT otherwise.
+   * `expectedVersion` (0: the name must not exist), and if the write's fencing token is the newest
+   * granted for the name (a write without a token: if nobody holds the name's lease). Throws
+   * DFS_CONFLICT or DFS_LOCKED otherwise.
    */
   commit(request: CommitRequest, now: number): Promise<FileVersion>
-  /** Removes the current name; its versions stay in history. Throws DFS_NOT_FOUND if absent. */
-  removeFile(name: string): Promise<FileVersion>
+  /** Removes the current name; its versions stay in history. DFS_NOT_FOUND if absent, DFS_LOCKED if leased. */
+  removeFile(name: string, now: number): Promise<FileVersion>
   countFiles(): Promise<{ files: number; bytes: number }>
+
+  /** The newest lease granted on `name`, held or not (released leases have `expires` 0). */
+  getLease(name: string): Promise<Lease | undefined>
+  /** Grants a lease with a new fencing token, if nobody holds one at `now`; else DFS_LOCKED. */
+  grantLease(name: string, owner: LeaseOwner, now: number, ttlMs: number): Promise<Lease>
+  /** Extends a held lease; DFS_CONFLICT if `token` is no longer the holder's. */
+  renewLease(name: string, token: number, now: number, ttlMs: number): Promise<Lease>
+  /** Ends a lease; false if `token` was not the newest (nothing to release). */
+  releaseLease(name: string, token: number): Promise<boolean>
 
   getUser(name: string): Promise<UserRecord | undefined>
   /** Adds a user; false if the name is already taken. */

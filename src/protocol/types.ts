@@ -25,6 +25,7 @@ export interface FileVersion {
 /** A file version with the addresses of its holders, as the directory hands it to a reader or writer. */
 export interface Located extends FileVersion {
   servers: ServerView[]
+  lock?: LockState
 }
 
 export interface Placement {
@@ -42,6 +43,29 @@ export interface CommitRequest {
   primary: number
   holders: number[]
   writer: string
+  /** The fencing token of the write lease this write was made under, if any. */
+  token?: number
+}
+
+/** Who holds a write lease: a user, through a proxy. */
+export interface LeaseOwner {
+  user: string
+  proxy: number
+}
+
+/** A write lease on a name: fencing tokens only ever grow, across all names. */
+export interface Lease extends LeaseOwner {
+  name: string
+  token: number
+  since: number
+  expires: number
+}
+
+/** What `stat` shows of a name's lock. */
+export interface LockState extends LeaseOwner {
+  since: number
+  expires: number
+  waiting: number
 }
 
 export interface Session {

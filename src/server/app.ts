@@ -2,7 +2,7 @@
 // shape for every failure, raw streaming bodies for file bytes, and a health route.
 
 import type { Server as HttpsServer } from 'node:https'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { DfsError, type ErrorBody } from '../protocol/errors.ts'
 import type { TlsMaterial } from '../tls/ca.ts'
 
@@ -86,4 +86,13 @@ export async function listen(
   const publicHost = advertise ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host)
   const hostPart = publicHost.includes(':') ? `[${publicHost}]` : publicHost
   return `https://${hostPart}:${actualPort}`
+}
+
+/** An abort signal that fires if the client hangs up before the reply is sent (for long polls). */
+export function abortOnHangUp(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController()
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort()
+  })
+  return controller.signal
 }

@@ -10,7 +10,7 @@ import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
 import { buildDirectoryApp } from '../../src/roles/directory/app.ts'
 import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
 import { systemRandom } from '../../src/server/clock.ts'
-import type { FileVersion, Placement } from '../../src/protocol/types.ts'
+import type { FileVersion, Lease, Located, Placement } from '../../src/protocol/types.ts'
 
 const SHA_A = 'a'.repeat(64)
 const SHA_B = 'b'.repeat(64)
@@ -83,12 +83,68 @@ describe('directory routes', () => {
     const again = await post('/v1/placements', { name: 'a/b.txt', size: 10 })
     assert.equal(again.statusCode, 409)
     assert.equal(again.json().error.code, 'DFS_EXISTS')
-    const overwrite = await post('/v1/placements', { name: 'a/b.txt', size: 10, overwrite: true })
-    assert.equal((overwrite.json() as Placement).expectedVersion, 1)
   })
 
-  test('commits are compare-and-set on the version', async () => {
-    const base = { name: 'a/b.txt', sha256: SHA_B, size: 3, primary: 1, holders: [1, 2], writer: 'bob' }
+  test('a lease lets its holder replace a name on the same servers; others wait or are refused', async () => {
+    const owner = { user: 'alice', proxy: 1 }
+    const granted = await post('/v1/locks', { name: 'a/b.txt', ...owner, ttlMs: 30_000, waitMs: 0 })
+    assert.equal(granted.statusCode, 200, granted.body)
+    const lease = granted.json() as Lease
+    const current = (await app.inject('/v1/files?name=a/b.txt')).json() as Located
+    assert.deepEqual(current.lock && [current.lock.user, current.lock.waiting], ['alice', 0])
+
+    const placement = (
+      await post('/v1/placements', { name: 'a/b.txt', size: 10, token: lease.token })
+    ).json() as Placement
+    assert.equal(placement.expectedVersion, 1)
+    assert.deepEqual([placement.primary.id, ...placement.replicas.map((r) => r.id)], current.holders)
+
+    const busy = await post('/v1/locks', { name: 'a/b.txt', user: 'bob', proxy: 2, ttlMs: 30_000, waitMs: 0 })
+    assert.equal(busy.statusCode, 423)
+    assert.equal(busy.json().error.code, 'DFS_LOCKED')
+    assert.match(busy.json().error.message, /alice/)
+    const unfenced = await post('/v1/commits', {
+      name: 'a/b.txt',
+      expectedVersion: 1,
+      sha256: SHA_B,
+      size: 3,
+      primary: 1,
+      holders: [1, 2],
+      writer: 'bob',
+    })
+    assert.equal(unfenced.json().error.code, 'DFS_LOCKED')
+    const removed = await app.inject({ method: 'DELETE', url: '/v1/files?name=a/b.txt' })
+    assert.equal(removed.json().error.code, 'DFS_LOCKED')
+
+    const renewed = await post('/v1/locks/renew', { name: 'a/b.txt', token: lease.token, ttlMs: 10_000 })
+    assert.equal((renewed.json() as Lease).token, lease.token)
+    assert.deepEqual((await post('/v1/locks/release', { name: 'a/b.txt', token: lease.token })).json(), {
+      released: true,
+    })
+    const next = (
+      await post('/v1/locks', { name: 'a/b.txt', user: 'bob', proxy: 2, ttlMs: 30_000, waitMs: 0 })
+    ).json() as Lease
+    assert.ok(next.token > lease.token, 'fencing tokens only grow')
+    const stale = await post('/v1/placements', { name: 'a/b.txt', size: 1, token: lease.token })
+    assert.equal(stale.json().error.code, 'DFS_CONFLICT')
+    await post('/v1/locks/release', { name: 'a/b.txt', token: next.token })
+  })
+
+  test('commits are compare-and-set on the version and fenced by the newest token', async () => {
+    const lease = (
+      await post('/v1/locks', { name: 'a/b.txt', user: 'bob', proxy: 2, ttlMs: 30_000, waitMs: 0 })
+    ).json() as Lease
+    const base = {
+      name: 'a/b.txt',
+      sha256: SHA_B,
+      size: 3,
+      primary: 1,
+      holders: [1, 2],
+      writer: 'bob',
+      token: lease.token,
+    }
+    const old = await post('/v1/commits', { ...base, token: lease.token - 1, expectedVersion: 1 })
+    assert.equal(old.json().error.code, 'DFS_CONFLICT')
     const stale = await post('/v1/commits', { ...base, expectedVersion: 0 })
     assert.equal(stale.statusCode, 409)
     assert.equal(stale.json().error.code, 'DFS_CONFLICT')
@@ -99,6 +155,7 @@ describe('directory routes', () => {
     const current = (await app.inject('/v1/files?name=a/b.txt')).json() as FileVersion
     assert.equal(current.sha256, SHA_B)
     assert.equal(current.version, 2)
+    await post('/v1/locks/release', { name: 'a/b.txt', token: lease.token })
   })
 
   test('servers silent past the live window are not placed', async () => {

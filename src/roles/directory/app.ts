@@ -4,11 +4,13 @@
 import type { FastifyInstance } from 'fastify'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import type { CommitRequest } from '../../protocol/types.ts'
-import { createApp, type AppOptions } from '../../server/app.ts'
+import { abortOnHangUp, createApp, type AppOptions } from '../../server/app.ts'
 import type { DirectoryService } from './service.ts'
 
 const sha256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const
 const serverId = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const
+const token = { type: 'integer', minimum: 1 } as const
+const ttlMs = { type: 'integer', minimum: 1000, maximum: 600_000 } as const
 const nameQuery = {
   type: 'object',
   required: ['name'],
@@ -46,7 +48,7 @@ export function buildDirectoryApp(
   app.get('/v1/servers', async () => service.servers())
   app.get('/v1/status', async () => service.status())
 
-  app.post<{ Body: { name: string; size: number; overwrite?: boolean } }>(
+  app.post<{ Body: { name: string; size: number; token?: number; create?: boolean } }>(
     '/v1/placements',
     {
       schema: {
@@ -57,13 +59,75 @@ export function buildDirectoryApp(
           properties: {
             name: { type: 'string', maxLength: 4096 },
             size: { type: 'integer', minimum: 0 },
-            overwrite: { type: 'boolean' },
+            token,
+            create: { type: 'boolean' },
           },
         },
       },
     },
+    async (request) => {
+      const { name, size, ...options } = request.body
+      return service.place(normaliseName(name), size, options)
+    },
+  )
+
+  app.post<{ Body: { name: string; user: string; proxy: number; ttlMs: number; waitMs: number } }>(
+    '/v1/locks',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name', 'user', 'proxy', 'ttlMs', 'waitMs'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', maxLength: 4096 },
+            user: { type: 'string', maxLength: 64 },
+            proxy: serverId,
+            ttlMs,
+            waitMs: { type: 'integer', minimum: 0, maximum: 3_600_000 },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { name, user, proxy, ttlMs, waitMs } = request.body
+      // A waiter whose proxy hangs up leaves the line.
+      const gone = abortOnHangUp(reply)
+      return service.leases.acquire(normaliseName(name), { user, proxy }, ttlMs, waitMs, gone)
+    },
+  )
+
+  app.post<{ Body: { name: string; token: number; ttlMs: number } }>(
+    '/v1/locks/renew',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name', 'token', 'ttlMs'],
+          additionalProperties: false,
+          properties: { name: { type: 'string', maxLength: 4096 }, token, ttlMs },
+        },
+      },
+    },
     async (request) =>
-      service.place(normaliseName(request.body.name), request.body.size, request.body.overwrite ?? false),
+      service.leases.renew(normaliseName(request.body.name), request.body.token, request.body.ttlMs),
+  )
+
+  app.post<{ Body: { name: string; token: number } }>(
+    '/v1/locks/release',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name', 'token'],
+          additionalProperties: false,
+          properties: { name: { type: 'string', maxLength: 4096 }, token },
+        },
+      },
+    },
+    async (request) => ({
+      released: await service.leases.release(normaliseName(request.body.name), request.body.token),
+    }),
   )
 
   app.post<{ Body: CommitRequest }>(
@@ -82,6 +146,7 @@ export function buildDirectoryApp(
             primary: serverId,
             holders: { type: 'array', items: serverId, minItems: 1, maxItems: 16, uniqueItems: true },
             writer: { type: 'string', maxLength: 64 },
+            token,
           },
         },
       },

@@ -41,6 +41,7 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
   return {
     url,
     close: async () => {
+      service.leases.close()
       await app.close()
       await store.close()
     },

@@ -13,6 +13,7 @@ import type {
 } from '../../protocol/types.ts'
 import type { MetadataStore } from '../../metadata/store.ts'
 import type { Clock, Random } from '../../server/clock.ts'
+import { LeaseTable } from './lease-table.ts'
 import { choosePlacement } from './placement.ts'
 import { hashPassword, hashToken, verifyPassword } from './passwords.ts'
 
@@ -29,6 +30,13 @@ export const DEFAULT_DIRECTORY_CONFIG: DirectoryConfig = {
   sessionTtlMs: 7 * 24 * 3600 * 1000,
 }
 
+export interface PlaceOptions {
+  /** The fencing token of the writer's lease: allows replacing an existing name. */
+  token?: number
+  /** With a token: the name may be new. */
+  create?: boolean
+}
+
 export const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
 export class DirectoryService {
@@ -36,12 +44,14 @@ export class DirectoryService {
   readonly config: DirectoryConfig
   private readonly clock: Clock
   private readonly random: Random
+  readonly leases: LeaseTable
 
   constructor(store: MetadataStore, config: DirectoryConfig, clock: Clock, random: Random) {
     this.store = store
     this.config = config
     this.clock = clock
     this.random = random
+    this.leases = new LeaseTable(store, clock)
   }
 
   async heartbeat(server: Omit<ServerInfo, 'lastHeartbeat'>): Promise<void> {
@@ -56,13 +66,39 @@ export class DirectoryService {
     }))
   }
 
-  async place(name: string, size: number, overwrite: boolean): Promise<Placement> {
+  /**
+   * Where a write of `name` goes. A new name gets R fresh servers; a write under a lease (`token`)
+   * goes to the file's current primary and holders where they are live (the seed's master), topped
+   * up with fresh servers. A token that is no longer the newest is refused here already, before any
+   * byte moves; the commit checks it again.
+   */
+  async place(name: string, size: number, options: PlaceOptions = {}): Promise<Placement> {
     const current = await this.store.getFile(name)
-    if (current && !overwrite)
+    if (options.token !== undefined) {
+      const lease = await this.store.getLease(name)
+      if (!lease || lease.token !== options.token) {
+        throw new DfsError('DFS_CONFLICT', `the write lease on ${name} was lost: another writer took it`)
+      }
+      if (!current && !options.create)
+        throw new DfsError('DFS_NOT_FOUND', `no such file: ${name} (use --create)`)
+    } else if (current) {
       throw new DfsError('DFS_EXISTS', `${name} already exists (use --force to replace it)`)
+    }
     const servers = await this.servers()
-    const chosen = choosePlacement(servers, this.config.replicas, size, this.random)
-    const [primary, ...replicas] = chosen
+    const fits = (s: ServerView) => s.live && s.freeBytes > size
+    const previous = current
+      ? [current.primary, ...current.holders.filter((id) => id !== current.primary)]
+      : []
+    const kept = previous
+      .map((id) => servers.find((s) => s.id === id))
+      .filter((s): s is ServerView => s !== undefined && fits(s))
+    const fresh = choosePlacement(
+      servers.filter((s) => !kept.some((k) => k.id === s.id)),
+      this.config.replicas - kept.length,
+      size,
+      this.random,
+    )
+    const [primary, ...replicas] = [...kept, ...fresh].slice(0, this.config.replicas)
     if (!primary) {
       const live = servers.filter((s) => s.live)
       throw live.length > 0
@@ -79,8 +115,8 @@ export class DirectoryService {
   async locate(name: string): Promise<Located> {
     const file = await this.store.getFile(name)
     if (!file) throw new DfsError('DFS_NOT_FOUND', `no such file: ${name}`)
-    const servers = await this.servers()
-    return { ...file, servers: servers.filter((s) => file.holders.includes(s.id)) }
+    const [servers, lock] = await Promise.all([this.servers(), this.leases.state(name)])
+    return { ...file, servers: servers.filter((s) => file.holders.includes(s.id)), ...(lock ? { lock } : {}) }
   }
 
   async list(prefix: string, limit: number): Promise<FileVersion[]> {
@@ -88,7 +124,7 @@ export class DirectoryService {
   }
 
   async remove(name: string): Promise<FileVersion> {
-    return this.store.removeFile(name)
+    return this.store.removeFile(name, this.clock.now())
   }
 
   async status(): Promise<{ replicas: number; servers: ServerView[]; files: number; bytes: number }> {

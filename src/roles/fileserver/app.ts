@@ -2,6 +2,7 @@
 // certificates from the cluster CA (mutual TLS).
 
 import type { FastifyInstance } from 'fastify'
+import { pipeline } from 'node:stream'
 import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName } from '../../protocol/names.ts'
 import { createApp, type AppOptions } from '../../server/app.ts'
@@ -17,7 +18,14 @@ export function buildFileServerApp(
   const app = createApp({ ...options, role: 'fileserver', id: service.id })
 
   app.put<{
-    Querystring: { name: string; expectedVersion: number; writer: string; replicas?: string; length?: number }
+    Querystring: {
+      name: string
+      expectedVersion: number
+      writer: string
+      replicas?: string
+      length?: number
+      token?: number
+    }
   }>(
     '/v1/blobs',
     {
@@ -31,6 +39,7 @@ export function buildFileServerApp(
             writer: { type: 'string', maxLength: 64 },
             replicas: { type: 'string', maxLength: 8192 },
             length: { type: 'integer', minimum: 0 },
+            token: { type: 'integer', minimum: 1 },
           },
         },
         headers: { type: 'object', properties: octet },
@@ -44,6 +53,7 @@ export function buildFileServerApp(
         writer: query.writer,
         replicas: parseReplicas(query.replicas),
         length: query.length,
+        token: query.token,
       })
     },
   )
@@ -85,7 +95,8 @@ export function buildFileServerApp(
       void reply.header('etag', etag).header('cache-control', 'public, max-age=31536000, immutable')
       if (request.headers['if-none-match'] === etag) return reply.status(304).send()
       void reply.header('content-length', size).type('application/octet-stream')
-      return reply.send(service.store.read(sha256).pipe(boundedMemory()))
+      // pipeline, so a read error cuts the reply instead of leaving it hanging.
+      return reply.send(pipeline(service.store.read(sha256), boundedMemory(), () => undefined))
     },
   )
 

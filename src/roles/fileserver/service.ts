@@ -25,6 +25,8 @@ export interface PrimaryWrite {
   replicas: ReplicaTarget[]
   /** Declared length, if the sender knew it: a short body is refused, not committed. */
   length?: number
+  /** The writer's fencing token, checked by the directory at commit. */
+  token?: number
 }
 
 const PIPE_BUFFER = 1024 * 1024
@@ -90,6 +92,7 @@ export class FileServerService {
         primary: this.id,
         holders: [this.id, ...write.replicas.map((r) => r.id)],
         writer: write.writer,
+        ...(write.token === undefined ? {} : { token: write.token }),
       })
     } catch (error) {
       controller.abort()

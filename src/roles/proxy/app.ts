@@ -5,13 +5,27 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { pipeline } from 'node:stream'
 import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
-import { createApp, type AppOptions } from '../../server/app.ts'
+import { abortOnHangUp, createApp, type AppOptions } from '../../server/app.ts'
 import type { ProxyService } from './service.ts'
 
 const nameQuery = {
   type: 'object',
   required: ['name'],
   properties: { name: { type: 'string', maxLength: 4096 } },
+} as const
+
+export const DEFAULT_TTL_MS = 30_000
+export const DEFAULT_WAIT_MS = 5 * 60_000
+
+const leaseBody = {
+  type: 'object',
+  required: ['name', 'token'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', maxLength: 4096 },
+    token: { type: 'integer', minimum: 1 },
+    ttl: { type: 'integer', minimum: 1000, maximum: 600_000 },
+  },
 } as const
 
 declare module 'fastify' {
@@ -57,7 +71,7 @@ export function buildProxyApp(
     proxy: service.id,
   }))
 
-  app.put<{ Querystring: { name: string; force?: boolean; length?: number } }>(
+  app.put<{ Querystring: { name: string; token?: number; create?: boolean; length?: number } }>(
     '/v1/files',
     {
       preHandler: authenticated,
@@ -67,7 +81,8 @@ export function buildProxyApp(
           required: ['name'],
           properties: {
             name: { type: 'string', maxLength: 4096 },
-            force: { type: 'boolean' },
+            token: { type: 'integer', minimum: 1 },
+            create: { type: 'boolean' },
             length: { type: 'integer', minimum: 0 },
           },
         },
@@ -76,12 +91,61 @@ export function buildProxyApp(
     },
     async (request) => {
       const declared = request.headers['content-length']
-      const length = declared === undefined ? request.query.length : Number(declared)
-      return service.upload(request.user, normaliseName(request.query.name), request.raw, {
-        length,
-        overwrite: request.query.force ?? false,
+      const { name, token, create } = request.query
+      return service.upload(request.user, normaliseName(name), request.raw, {
+        length: declared === undefined ? request.query.length : Number(declared),
+        token,
+        create,
       })
     },
+  )
+
+  app.post<{ Body: { name: string; wait?: number; ttl?: number } }>(
+    '/v1/locks',
+    {
+      preHandler: authenticated,
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', maxLength: 4096 },
+            wait: { type: 'integer', minimum: 0, maximum: 3_600_000 },
+            ttl: { type: 'integer', minimum: 1000, maximum: 600_000 },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      // A client that gives up (Ctrl-C) leaves the line at the directory too.
+      const gone = abortOnHangUp(reply)
+      const { name, wait, ttl } = request.body
+      return service.directory.acquire(
+        normaliseName(name),
+        { user: request.user, proxy: service.id },
+        ttl ?? DEFAULT_TTL_MS,
+        wait ?? DEFAULT_WAIT_MS,
+        gone,
+      )
+    },
+  )
+
+  app.post<{ Body: { name: string; token: number; ttl?: number } }>(
+    '/v1/locks/renew',
+    { preHandler: authenticated, schema: { body: leaseBody } },
+    async (request) =>
+      service.directory.renew(
+        normaliseName(request.body.name),
+        request.body.token,
+        request.body.ttl ?? DEFAULT_TTL_MS,
+      ),
+  )
+
+  app.post<{ Body: { name: string; token: number } }>(
+    '/v1/locks/release',
+    { preHandler: authenticated, schema: { body: leaseBody } },
+    async (request) => service.directory.release(normaliseName(request.body.name), request.body.token),
   )
 
   app.get<{ Querystring: { name: string } }>(

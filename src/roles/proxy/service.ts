@@ -3,7 +3,7 @@
 // verifying the sha256 of every byte it passes on.
 
 import { createHash } from 'node:crypto'
-import { Transform, type Readable, type TransformCallback } from 'node:stream'
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream'
 import type { Agent } from 'undici'
 import type { DirectoryClient } from '../../client/directory-client.ts'
 import { getStream, putStream } from '../../client/streams.ts'
@@ -48,9 +48,12 @@ export class ProxyService {
     user: string,
     name: string,
     body: Readable,
-    options: { length?: number; overwrite: boolean },
+    options: { length?: number; token?: number; create?: boolean },
   ): Promise<FileVersion> {
-    const placement = await this.directory.place(name, options.length ?? 0, options.overwrite)
+    const placement = await this.directory.place(name, options.length ?? 0, {
+      token: options.token,
+      create: options.create,
+    })
     const query = new URLSearchParams({
       name,
       expectedVersion: String(placement.expectedVersion),
@@ -58,10 +61,13 @@ export class ProxyService {
       replicas: JSON.stringify(placement.replicas.map((r) => ({ id: r.id, url: r.url }))),
     })
     if (options.length !== undefined) query.set('length', String(options.length))
+    if (options.token !== undefined) query.set('token', String(options.token))
     return putStream<FileVersion>(
       this.agent,
       `${placement.primary.url}/v1/blobs?${query}`,
-      body.pipe(boundedMemory()),
+      // pipeline, not .pipe(): a client that hangs up must abort the upload to the primary (which
+      // then drops its temp file and its replicas'), not leave it waiting for bytes forever.
+      pipeline(body, boundedMemory(), () => undefined),
       options.length === undefined ? {} : { 'content-length': String(options.length) },
       `file server ${placement.primary.id}`,
     )
@@ -80,7 +86,8 @@ export class ProxyService {
           {},
           `file server ${server.id}`,
         )
-        return { file, from: server, body: response.body.pipe(verifying(file.sha256, file.size, server.id)) }
+        const body = pipeline(response.body, verifying(file.sha256, file.size, server.id), () => undefined)
+        return { file, from: server, body }
       } catch (error) {
         lastError = error
       }

@@ -1,0 +1,55 @@
+// Uploading a local file or stdin through the proxy, with a progress spinner on a terminal: shared by
+// put, write and edit.
+
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { pipeline, type Readable } from 'node:stream'
+import type { ProxyClient } from '../client/proxy-client.ts'
+import { DfsError } from '../protocol/errors.ts'
+import type { FileVersion } from '../protocol/types.ts'
+import { boundedMemory } from '../streams/bounded-memory.ts'
+import { progress } from './progress.ts'
+
+export interface UploadOptions {
+  token?: number
+  create?: boolean
+  /** Show a spinner (a terminal, and not --json). */
+  show: boolean
+}
+
+/** Uploads `local` ('-' for stdin) as `name`; returns the new version and says so on a terminal. */
+export async function upload(
+  client: ProxyClient,
+  local: string,
+  name: string,
+  options: UploadOptions,
+): Promise<{ version: FileVersion; shown: boolean }> {
+  const { source, length } = await openLocal(local)
+  const shown = progress(`put ${name}`, length, options.show)
+  // pipeline, not .pipe(): a read error must end the upload, not leave it waiting for more bytes.
+  const body = pipeline(source, boundedMemory(), shown.stream, () => undefined)
+  let version: FileVersion
+  try {
+    version = await client.upload(name, body, { length, token: options.token, create: options.create })
+  } catch (error) {
+    shown.fail()
+    throw error
+  }
+  return { version, shown: shown.done(describe(version)) }
+}
+
+export function describe(version: FileVersion): string {
+  return `${version.name}: version ${version.version}, ${version.size} bytes, sha256 ${version.sha256}`
+}
+
+async function openLocal(path: string): Promise<{ source: Readable; length?: number }> {
+  if (path === '-') return { source: process.stdin }
+  let info
+  try {
+    info = await stat(path)
+  } catch {
+    throw new DfsError('DFS_NOT_FOUND', `no such local file: ${path}`)
+  }
+  if (!info.isFile()) throw new DfsError('DFS_BAD_REQUEST', `not a regular file: ${path}`)
+  return { source: createReadStream(path, { highWaterMark: 1024 * 1024 }), length: info.size }
+}
