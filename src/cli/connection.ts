@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { ProxyClient } from '../client/proxy-client.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { dataRoot } from '../server/data-root.ts'
-import { readCaCert } from '../tls/ca.ts'
+import { readCaCert } from '../tls/ca-files.ts'
 import { openSettings } from './settings.ts'
 
 export interface ConnectOptions {

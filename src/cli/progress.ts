@@ -1,7 +1,7 @@
 // Transfer progress on a terminal: an ora spinner on stderr with bytes and rate, updated as bytes
 // pass. Nothing at all when stderr is not a TTY or --json is on (scripts see only the result).
 
-import ora, { type Ora } from 'ora'
+import type { Ora } from 'ora'
 import { Transform, type TransformCallback } from 'node:stream'
 import { bytes } from './format.ts'
 
@@ -12,12 +12,17 @@ export interface Progress {
   fail(): void
 }
 
-export function progress(label: string, total: number | undefined, enabled: boolean): Progress {
+export async function progress(
+  label: string,
+  total: number | undefined,
+  enabled: boolean,
+): Promise<Progress> {
   // A terminal that reports no width (some pseudo-terminals) would make ora redraw without end.
   const terminal = process.stderr.isTTY && (process.stderr.columns ?? 0) >= 20
+  // ora is loaded only when a spinner will show: scripts should not pay for it at start-up.
   const spinner: Ora | undefined =
     enabled && terminal
-      ? ora({ text: label, stream: process.stderr, discardStdin: false }).start()
+      ? (await import('ora')).default({ text: label, stream: process.stderr, discardStdin: false }).start()
       : undefined
   const started = Date.now()
   let seen = 0

@@ -25,7 +25,7 @@ export async function upload(
   options: UploadOptions,
 ): Promise<{ version: FileVersion; shown: boolean }> {
   const { source, length } = await openLocal(local)
-  const shown = progress(`put ${name}`, length, options.show)
+  const shown = await progress(`put ${name}`, length, options.show)
   // pipeline, not .pipe(): a read error must end the upload, not leave it waiting for more bytes.
   const body = pipeline(source, boundedMemory(), shown.stream, () => undefined)
   let version: FileVersion

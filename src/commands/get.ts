@@ -36,7 +36,7 @@ export default class Get extends UserCommand {
     const check = verifier(sha256)
     const path = toStdout ? '-' : (args.local ?? basename(name))
     const size = Number(response.headers['content-length'])
-    const shown = progress(`get ${name}`, Number.isFinite(size) ? size : undefined, !this.jsonEnabled())
+    const shown = await progress(`get ${name}`, Number.isFinite(size) ? size : undefined, !this.jsonEnabled())
     try {
       if (toStdout) {
         await pipeline(response, boundedMemory(), shown.stream, check.stream, process.stdout as Writable, {

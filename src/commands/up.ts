@@ -11,7 +11,7 @@ import { ProxyClient } from '../client/proxy-client.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { USER_NAME } from '../roles/directory/service.ts'
 import { dataRoot } from '../server/data-root.ts'
-import { readCaCert } from '../tls/ca.ts'
+import { readCaCert } from '../tls/ca-files.ts'
 
 export default class Up extends BaseCommand {
   static override summary = 'Start a whole local cluster (directory, file servers, a proxy) and log in'

@@ -4,7 +4,7 @@
 import type { Server as HttpsServer } from 'node:https'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { DfsError, type ErrorBody } from '../protocol/errors.ts'
-import type { TlsMaterial } from '../tls/ca.ts'
+import type { TlsMaterial } from '../tls/ca-files.ts'
 
 export interface AppOptions {
   role: string

@@ -1,36 +1,18 @@
 // The cluster certificate authority: created once by the directory in the shared data root, then used by
 // every role on the same machine to issue its own certificate. This folder is the only code that
-// reads or writes certificates and keys.
+// reads or writes certificates and keys; ca-files.ts holds the reading, this file the making.
 
-import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { isIP } from 'node:net'
-import { mkdir, readFile, rename, writeFile, open } from 'node:fs/promises'
+import { mkdir, rename, writeFile, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import forge from 'node-forge'
-import { DfsError } from '../protocol/errors.ts'
+import { caCertPath, caDir, loadCa, waitForCa, type CaPair } from './ca-files.ts'
 
-export interface CaPair {
-  cert: string
-  key: string
-}
-
-/** What a role needs to speak TLS: its own pair, and the cluster CA it trusts. */
-export interface TlsMaterial {
-  cert: string
-  key: string
-  ca: string
-}
+export * from './ca-files.ts'
 
 const YEAR_MS = 365 * 24 * 3600 * 1000
-
-export function caDir(root: string): string {
-  return join(root, 'ca')
-}
-
-export function caCertPath(root: string): string {
-  return join(caDir(root), 'ca.crt')
-}
 
 /** Loads the cluster CA from the data root, creating it if this is the cluster's first start. */
 export async function ensureCa(root: string): Promise<CaPair> {
@@ -53,51 +35,6 @@ export async function ensureCa(root: string): Promise<CaPair> {
     return pair
   } finally {
     await handle.close()
-  }
-}
-
-export async function loadCa(root: string): Promise<CaPair | undefined> {
-  try {
-    const [cert, key] = await Promise.all([
-      readFile(caCertPath(root), 'utf8'),
-      readFile(join(caDir(root), 'ca.key'), 'utf8'),
-    ])
-    return { cert, key }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
-}
-
-/**
- * Waits for another process (the directory) to create the CA in a shared data root, so roles can
- * start in any order. `onWaiting` is told once, if the CA is not there at the first look.
- */
-export async function waitForCa(
-  root: string,
-  options: { timeoutMs?: number; onWaiting?: (dir: string) => void } = {},
-): Promise<CaPair> {
-  const deadline = Date.now() + (options.timeoutMs ?? Infinity)
-  for (let delay = 50, first = true; ; delay = Math.min(delay * 2, 1000), first = false) {
-    const pair = await loadCa(root)
-    if (pair) return pair
-    if (first) options.onWaiting?.(caDir(root))
-    if (Date.now() > deadline) {
-      throw new DfsError(
-        'DFS_UNAVAILABLE',
-        `no cluster CA in ${caDir(root)}: start 'dfs directory' with the same --data first`,
-      )
-    }
-    await new Promise((resolve) => setTimeout(resolve, delay))
-  }
-}
-
-/** The CA certificate alone (what a client needs to trust the cluster), if present. */
-export async function readCaCert(root: string): Promise<string | undefined> {
-  try {
-    return await readFile(caCertPath(root), 'utf8')
-  } catch {
-    return undefined
   }
 }
 
@@ -153,11 +90,6 @@ export function issueNodeCert(ca: CaPair, commonName: string, extraHosts: string
   ])
   cert.sign(caKey, forge.md.sha256.create())
   return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(privateKey) }
-}
-
-/** The SHA-256 fingerprint of a PEM certificate, as printed for users to compare. */
-export function fingerprint(pem: string): string {
-  return new X509Certificate(pem).fingerprint256
 }
 
 function newKeyPair(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey } {
