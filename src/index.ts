@@ -13,6 +13,7 @@ import Rm from './commands/rm.ts'
 import Stat from './commands/stat.ts'
 import Status from './commands/status.ts'
 import Up from './commands/up.ts'
+import Watch from './commands/watch.ts'
 import Write from './commands/write.ts'
 
 export const COMMANDS = {
@@ -30,4 +31,5 @@ export const COMMANDS = {
   stat: Stat,
   rm: Rm,
   status: Status,
+  watch: Watch,
 }

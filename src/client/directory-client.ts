@@ -3,6 +3,7 @@
 import type { KyInstance } from 'ky'
 import type { Agent } from 'undici'
 import type {
+  BadCopyReport,
   CommitRequest,
   FileVersion,
   Lease,
@@ -19,6 +20,7 @@ export interface DirectoryStatus {
   servers: ServerView[]
   files: number
   bytes: number
+  reports: BadCopyReport[]
 }
 
 export class DirectoryClient {
@@ -61,6 +63,11 @@ export class DirectoryClient {
           .json<Lease>(),
       `directory ${this.url}`,
     )
+  }
+
+  /** Tells the directory a holder sent bytes that do not match their hash. */
+  report(server: number, sha256: string, reason: string): Promise<{ ok: true }> {
+    return this.post('v1/reports', { server, sha256, reason })
   }
 
   renew(name: string, token: number, ttlMs: number): Promise<Lease> {

@@ -7,11 +7,12 @@ import type { Readable } from 'node:stream'
 import { setDefaultCACertificates } from 'node:tls'
 import type { FileVersion, Lease, Located, Session } from '../protocol/types.ts'
 import type { DirectoryStatus } from './directory-client.ts'
+import type { CacheStats } from '../roles/proxy/blob-cache.ts'
 import { call, jsonClient } from './http.ts'
 import { httpsRequest, readJson } from './https-stream.ts'
 
 export interface ProxyStatus extends DirectoryStatus {
-  proxy: { id: number; user: string }
+  proxy: { id: number; user: string; cache: CacheStats; badCopiesReported: number }
 }
 
 /**
@@ -123,11 +124,27 @@ export class ProxyClient {
     return call(() => this.http.post('v1/locks/release', { json: { name, token } }).json(), this.what())
   }
 
-  download(name: string): Promise<IncomingMessage> {
+  /** The stream of namespace changes under `prefix` (server-sent events), until closed. */
+  events(prefix: string): Promise<IncomingMessage> {
+    return httpsRequest('GET', `${this.url}/v1/events?${new URLSearchParams({ prefix })}`, {
+      ca: this.ca,
+      headers: { ...this.authHeaders(), accept: 'text/event-stream' },
+      what: this.what(),
+    })
+  }
+
+  /** Opens NAME for reading; with `ifNoneMatch` (a sha256) the answer may be 304, no body. */
+  download(
+    name: string,
+    options: { offline?: boolean; ifNoneMatch?: string } = {},
+  ): Promise<IncomingMessage> {
     const query = new URLSearchParams({ name })
+    if (options.offline) query.set('offline', 'true')
+    const headers = this.authHeaders()
+    if (options.ifNoneMatch) headers['if-none-match'] = `"${options.ifNoneMatch}"`
     return httpsRequest('GET', `${this.url}/v1/files?${query}`, {
       ca: this.ca,
-      headers: this.authHeaders(),
+      headers,
       what: this.what(),
     })
   }

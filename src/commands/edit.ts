@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core'
 import { spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
+import { createWriteStream } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
@@ -13,6 +12,7 @@ import { UserCommand } from '../cli/user-command.ts'
 import type { ProxyClient } from '../client/proxy-client.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { normaliseName } from '../protocol/names.ts'
+import { sha256OfFile } from '../streams/hash.ts'
 import type { FileVersion } from '../protocol/types.ts'
 
 export default class Edit extends UserCommand {
@@ -40,7 +40,7 @@ export default class Edit extends UserCommand {
       const file = join(dir, basename(name))
       const before = await fetchInto(client, name, file)
       await openEditor(file)
-      const after = await hashFile(file)
+      const after = await sha256OfFile(file)
       if (after === before) {
         this.say(`${name}: unchanged`)
         return { name, changed: false }
@@ -83,13 +83,7 @@ async function fetchInto(client: ProxyClient, name: string, file: string): Promi
     if (!(error instanceof DfsError && error.code === 'DFS_NOT_FOUND')) throw error
     await writeFile(file, '')
   }
-  return hashFile(file)
-}
-
-async function hashFile(file: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
-  return hash.digest('hex')
+  return sha256OfFile(file)
 }
 
 /** Runs $VISUAL, $EDITOR or vi on the file, through the shell so "code --wait" works too. */

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
+import { size } from '../cli/size.ts'
 import { DEFAULT_DIRECTORY_URL, dataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
 import { compactHeap } from '../streams/bounded-memory.ts'
@@ -28,6 +29,10 @@ export default class Proxy extends BaseCommand {
       env: 'DFS_DIRECTORY',
     }),
     data: Flags.string({ description: 'data root (default: $DFS_DATA, or ~/.local/share/dfs)' }),
+    'cache-size': size({
+      description: 'bound of the whole-file cache (e.g. 1GiB, 500MB)',
+      default: 1024 ** 3,
+    }),
   }
 
   async run(): Promise<void> {
@@ -42,6 +47,7 @@ export default class Proxy extends BaseCommand {
       port: flags.port,
       advertise: flags.advertise,
       directory: flags.directory.replace(/\/$/, ''),
+      cacheBytes: flags['cache-size'],
     })
     this.log(listeningLine('proxy', flags.id, running.url, root))
     compactHeap()

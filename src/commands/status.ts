@@ -12,6 +12,15 @@ export default class Status extends UserCommand {
     const status = await client.status()
     this.say(`proxy ${status.proxy.id} at ${client.url}, logged in as ${status.proxy.user}`)
     this.say(`${status.files} files, ${bytes(status.bytes)}, ${status.replicas} copies each`)
+    const cache = status.proxy.cache
+    this.say(
+      `proxy cache: ${cache.entries} files, ${bytes(cache.bytes)} of ${bytes(cache.maxBytes)}; ${cache.hits} hits, ${cache.misses} misses, ${bytes(cache.bytesFromCache)} served from cache, ${cache.evictions} evictions, ${cache.corrupt} corrupt dropped`,
+    )
+    if (status.reports.length > 0) {
+      this.say(
+        `${status.reports.length} bad copies reported (latest: server ${status.reports.at(-1)?.server})`,
+      )
+    }
     for (const s of status.servers) {
       this.say(
         `fileserver ${s.id}  ${s.live ? 'live' : 'DOWN'}  ${s.url}  free ${bytes(s.freeBytes)}  last heartbeat ${time(s.lastHeartbeat)}`,

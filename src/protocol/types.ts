@@ -75,3 +75,22 @@ export interface Session {
 }
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/
+
+/** A holder reported (by a reader or its own scrubber) to hold bytes that do not match their hash. */
+export interface BadCopyReport {
+  server: number
+  sha256: string
+  reason: string
+  at: number
+}
+
+/** A change to the namespace, as the directory streams it to proxies and `dfs watch`. */
+export interface ChangeEvent {
+  type: 'put' | 'rm'
+  name: string
+  version: number
+  sha256: string
+  size: number
+  writer: string
+  at: number
+}

@@ -96,3 +96,27 @@ export function abortOnHangUp(reply: FastifyReply): AbortSignal {
   })
   return controller.signal
 }
+
+/**
+ * Answers with a server-sent event stream: `subscribe` is given a send function and returns its
+ * unsubscribe, called when the client goes away. A comment every 15 s keeps idle links open.
+ */
+export function streamEvents<T>(
+  reply: FastifyReply,
+  subscribe: (send: (event: T) => void) => () => void,
+): void {
+  reply.hijack()
+  const out = reply.raw
+  out.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+  })
+  out.write(': dfs change stream\n\n')
+  const unsubscribe = subscribe((event) => out.write(`data: ${JSON.stringify(event)}\n\n`))
+  const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), 15_000)
+  out.once('close', () => {
+    clearInterval(keepAlive)
+    unsubscribe()
+  })
+}

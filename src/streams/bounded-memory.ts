@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 
 const MINOR_EVERY = 4 * 1024 * 1024
-const MAJOR_EVERY = 64 * 1024 * 1024
+const MAJOR_EVERY = 32 * 1024 * 1024
 
 type Gc = (options?: {
   type?: 'minor' | 'major'

@@ -32,6 +32,8 @@ export interface ClusterOptions {
   replicas?: number
   invocation?: Invocation
   liveAfter?: number
+  /** Extra arguments for every proxy (e.g. --cache-size). */
+  proxyArgs?: string[]
 }
 
 export class TestCluster {
@@ -65,6 +67,7 @@ export class TestCluster {
             '0',
             '--directory',
             cluster.directory.url,
+            ...(options.proxyArgs ?? []),
           ]),
         )
       }

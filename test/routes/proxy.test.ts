@@ -13,6 +13,7 @@ import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
 import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
 import { buildProxyApp } from '../../src/roles/proxy/app.ts'
 import { ProxyService } from '../../src/roles/proxy/service.ts'
+import { BlobCache } from '../../src/roles/proxy/blob-cache.ts'
 import { systemClock, systemRandom } from '../../src/server/clock.ts'
 import { BAD_NAMES } from '../helpers/bad-names.ts'
 
@@ -20,6 +21,7 @@ describe('proxy routes', () => {
   let dir: string
   let app: FastifyInstance
   let store: SqliteMetadataStore
+  let cache: BlobCache
   const agent = makeAgent({ ca: '' })
 
   before(async () => {
@@ -33,13 +35,19 @@ describe('proxy routes', () => {
       list: (prefix: string) => directory.list(prefix, 1000),
       locate: (name: string) => directory.locate(name),
     } as unknown as DirectoryClient
-    app = buildProxyApp(new ProxyService(1, client, agent, systemClock), {})
+    cache = new BlobCache(join(dir, 'cache'), 1024 * 1024, systemClock)
+    await cache.open()
+    app = buildProxyApp(
+      new ProxyService({ id: 1, directory: client, agent, cache, clock: systemClock, random: systemRandom }),
+      {},
+    )
     await app.ready()
   })
   after(async () => {
     await app.close()
     await agent.close()
     await store.close()
+    cache.close()
     await rm(dir, { recursive: true, force: true })
   })
 

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import type { CommitRequest } from '../../protocol/types.ts'
-import { abortOnHangUp, createApp, type AppOptions } from '../../server/app.ts'
+import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
 import type { DirectoryService } from './service.ts'
 
 const sha256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const
@@ -46,6 +46,30 @@ export function buildDirectoryApp(
   )
 
   app.get('/v1/servers', async () => service.servers())
+
+  app.post<{ Body: { server: number; sha256: string; reason: string } }>(
+    '/v1/reports',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['server', 'sha256', 'reason'],
+          additionalProperties: false,
+          properties: { server: serverId, sha256, reason: { type: 'string', maxLength: 500 } },
+        },
+      },
+    },
+    async (request) => {
+      request.log.warn(request.body, 'bad copy reported')
+      service.report(request.body)
+      return { ok: true }
+    },
+  )
+
+  // Server-sent events: one `data:` line of JSON per change to the namespace.
+  app.get('/v1/events', (request, reply) => {
+    streamEvents(reply, (send) => service.onChange(send))
+  })
   app.get('/v1/status', async () => service.status())
 
   app.post<{ Body: { name: string; size: number; token?: number; create?: boolean } }>(

@@ -2,7 +2,10 @@
 // sessions. Routes in app.ts only validate and call in here.
 
 import { DfsError } from '../../protocol/errors.ts'
+import { EventEmitter } from 'node:events'
 import type {
+  BadCopyReport,
+  ChangeEvent,
   CommitRequest,
   FileVersion,
   Located,
@@ -45,6 +48,8 @@ export class DirectoryService {
   private readonly clock: Clock
   private readonly random: Random
   readonly leases: LeaseTable
+  private readonly changes = new EventEmitter()
+  private readonly reports: BadCopyReport[] = []
 
   constructor(store: MetadataStore, config: DirectoryConfig, clock: Clock, random: Random) {
     this.store = store
@@ -109,7 +114,9 @@ export class DirectoryService {
   }
 
   async commit(request: CommitRequest): Promise<FileVersion> {
-    return this.store.commit(request, this.clock.now())
+    const version = await this.store.commit(request, this.clock.now())
+    this.announce('put', version)
+    return version
   }
 
   async locate(name: string): Promise<Located> {
@@ -124,12 +131,37 @@ export class DirectoryService {
   }
 
   async remove(name: string): Promise<FileVersion> {
-    return this.store.removeFile(name, this.clock.now())
+    const removed = await this.store.removeFile(name, this.clock.now())
+    this.announce('rm', removed)
+    return removed
   }
 
-  async status(): Promise<{ replicas: number; servers: ServerView[]; files: number; bytes: number }> {
+  /** Subscribes to namespace changes (for proxies' caches and `dfs watch`); returns the unsubscribe. */
+  onChange(listener: (event: ChangeEvent) => void): () => void {
+    this.changes.on('change', listener)
+    return () => this.changes.off('change', listener)
+  }
+
+  private announce(type: ChangeEvent['type'], file: FileVersion): void {
+    const { name, version, sha256, size, writer } = file
+    this.changes.emit('change', { type, name, version, sha256, size, writer, at: this.clock.now() })
+  }
+
+  /** Records a holder that served bad bytes (repair and scrub act on these). */
+  report(report: Omit<BadCopyReport, 'at'>): void {
+    this.reports.push({ ...report, at: this.clock.now() })
+    if (this.reports.length > 100) this.reports.shift()
+  }
+
+  async status(): Promise<{
+    replicas: number
+    servers: ServerView[]
+    files: number
+    bytes: number
+    reports: BadCopyReport[]
+  }> {
     const [servers, counts] = await Promise.all([this.servers(), this.store.countFiles()])
-    return { replicas: this.config.replicas, servers, ...counts }
+    return { replicas: this.config.replicas, servers, ...counts, reports: [...this.reports] }
   }
 
   /** The seed's rule: the first login of a new user name registers it; later logins must match. */

@@ -5,7 +5,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { pipeline } from 'node:stream'
 import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
-import { abortOnHangUp, createApp, type AppOptions } from '../../server/app.ts'
+import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
+import { boundedMemory } from '../../streams/bounded-memory.ts'
+import type { ChangeEvent } from '../../protocol/types.ts'
 import type { ProxyService } from './service.ts'
 
 const nameQuery = {
@@ -148,31 +150,67 @@ export function buildProxyApp(
     async (request) => service.directory.release(normaliseName(request.body.name), request.body.token),
   )
 
-  app.get<{ Querystring: { name: string } }>(
+  app.get<{ Querystring: { name: string; offline?: boolean } }>(
     '/v1/files',
-    { preHandler: authenticated, schema: { querystring: nameQuery } },
+    {
+      preHandler: authenticated,
+      schema: {
+        querystring: {
+          type: 'object',
+          required: ['name'],
+          properties: { name: { type: 'string', maxLength: 4096 }, offline: { type: 'boolean' } },
+        },
+      },
+    },
     async (request, reply) => {
       const name = normaliseName(request.query.name)
       const etag = (sha256: string) => `"${sha256}"`
-      const download = await service.download(name)
+      const wanted = request.headers['if-none-match']
+      if (wanted && !request.query.offline) {
+        // The client already has some version: if it is the current one, no bytes need to move.
+        const current = await service.directory.locate(name)
+        if (wanted === etag(current.sha256)) {
+          return reply.status(304).header('etag', wanted).header('dfs-version', current.version).send()
+        }
+      }
+      const download = await service.download(name, { offline: request.query.offline })
       const { file } = download
       void reply
         .header('etag', etag(file.sha256))
         .header('dfs-sha256', file.sha256)
         .header('dfs-version', file.version)
-        .header('dfs-served-by', download.from.id)
-      if (request.headers['if-none-match'] === etag(file.sha256)) {
-        download.body.destroy()
-        return reply.status(304).send()
-      }
-      void reply.header('content-length', file.size).type('application/octet-stream')
+        .header('dfs-served-by', String(download.from))
+        .header('content-length', file.size)
+        .type('application/octet-stream')
+      if (download.stale) void reply.header('dfs-stale', 'true')
       reply.hijack()
       reply.raw.writeHead(200, reply.getHeaders() as Record<string, string>)
       // A bad byte found at the end cuts the connection: the client sees a short, failed transfer.
-      pipeline(download.body, reply.raw, (error) => {
+      pipeline(download.body, boundedMemory(), reply.raw, (error) => {
         if (error) request.log.warn({ err: error }, 'download cut')
       })
     },
+  )
+
+  // Changes to the namespace as they happen (server-sent events), for `dfs watch`.
+  app.get<{ Querystring: { prefix?: string } }>(
+    '/v1/events',
+    {
+      preHandler: authenticated,
+      schema: {
+        querystring: { type: 'object', properties: { prefix: { type: 'string', maxLength: 4096 } } },
+      },
+    },
+    (request, reply) => {
+      const prefix = normalisePrefix(request.query.prefix)
+      streamEvents<ChangeEvent>(reply, (send) =>
+        service.onChange((event) => event.name.startsWith(prefix) && send(event)),
+      )
+    },
+  )
+
+  app.get('/metrics', async (_request, reply) =>
+    reply.type('text/plain; version=0.0.4').send(metrics(service)),
   )
 
   app.get<{ Querystring: { name: string } }>(
@@ -199,9 +237,32 @@ export function buildProxyApp(
   )
 
   app.get('/v1/status', { preHandler: authenticated }, async (request) => ({
-    proxy: { id: service.id, user: request.user },
+    proxy: {
+      id: service.id,
+      user: request.user,
+      cache: service.cache.stats(),
+      badCopiesReported: service.reports,
+    },
     ...(await service.directory.status()),
   }))
 
   return app
+}
+
+/** Prometheus text exposition of the proxy's cache and read counters. */
+function metrics(service: ProxyService): string {
+  const stats = service.cache.stats()
+  const lines: [string, string, number][] = [
+    ['dfs_proxy_cache_hits_total', 'counter', stats.hits],
+    ['dfs_proxy_cache_misses_total', 'counter', stats.misses],
+    ['dfs_proxy_cache_bytes_served_total', 'counter', stats.bytesFromCache],
+    ['dfs_proxy_cache_bytes_fetched_total', 'counter', stats.bytesFetched],
+    ['dfs_proxy_cache_evictions_total', 'counter', stats.evictions],
+    ['dfs_proxy_cache_corrupt_total', 'counter', stats.corrupt],
+    ['dfs_proxy_cache_entries', 'gauge', stats.entries],
+    ['dfs_proxy_cache_bytes', 'gauge', stats.bytes],
+    ['dfs_proxy_cache_max_bytes', 'gauge', stats.maxBytes],
+    ['dfs_proxy_bad_copies_reported_total', 'counter', service.reports],
+  ]
+  return lines.map(([name, type, value]) => `# TYPE ${name} ${type}\n${name} ${value}\n`).join('')
 }

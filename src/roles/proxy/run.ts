@@ -3,11 +3,14 @@
 import { DirectoryClient } from '../../client/directory-client.ts'
 import { makeAgent } from '../../client/agent.ts'
 import { listen } from '../../server/app.ts'
-import { systemClock } from '../../server/clock.ts'
+import { join } from 'node:path'
+import { systemClock, systemRandom } from '../../server/clock.ts'
 import type { Running } from '../../server/lifecycle.ts'
 import { nodeTls } from '../../tls/node-tls.ts'
 import { hosts } from '../directory/run.ts'
 import { buildProxyApp } from './app.ts'
+import { BlobCache } from './blob-cache.ts'
+import { ChangeFeed } from './change-feed.ts'
 import { ProxyService } from './service.ts'
 
 export interface ProxyOptions {
@@ -17,6 +20,7 @@ export interface ProxyOptions {
   port: number
   advertise?: string
   directory: string
+  cacheBytes: number
 }
 
 export async function startProxy(options: ProxyOptions): Promise<Running> {
@@ -30,19 +34,32 @@ export async function startProxy(options: ProxyOptions): Promise<Running> {
     hosts: hosts(options),
   })
   const agent = makeAgent(tls)
-  const service = new ProxyService(
-    options.id,
-    new DirectoryClient(options.directory, agent),
-    agent,
+  const cache = new BlobCache(
+    join(options.root, `proxy-${options.id}`, 'cache'),
+    options.cacheBytes,
     systemClock,
   )
+  await cache.open()
+  const service = new ProxyService({
+    id: options.id,
+    directory: new DirectoryClient(options.directory, agent),
+    agent,
+    cache,
+    clock: systemClock,
+    random: systemRandom,
+  })
+  const feed = new ChangeFeed(options.directory, agent)
+  feed.on('change', (event) => service.changed(event))
+  feed.start()
   const app = buildProxyApp(service, { tls })
   const url = await listen(app, options.host, options.port, options.advertise)
   return {
     url,
     close: async () => {
+      feed.stop()
       await app.close()
       await agent.close()
+      cache.close()
     },
   }
 }

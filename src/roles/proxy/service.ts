@@ -1,6 +1,7 @@
 // The proxy: the user-facing side of the cluster. It checks sessions, asks the directory where a file
-// goes or lives, streams uploads to the primary and downloads from a replica first (the seed's rule),
-// verifying the sha256 of every byte it passes on.
+// goes or lives, streams uploads to the primary (keeping a copy in its cache), and serves reads from
+// its cache when the directory confirms the cached hash is current, else from a replica first (the
+// seed's rule), failing over to the other holders and reporting any that sent bad bytes.
 
 import { createHash } from 'node:crypto'
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream'
@@ -8,30 +9,66 @@ import type { Agent } from 'undici'
 import type { DirectoryClient } from '../../client/directory-client.ts'
 import { getStream, putStream } from '../../client/streams.ts'
 import { DfsError } from '../../protocol/errors.ts'
-import type { FileVersion, Located, ServerView } from '../../protocol/types.ts'
-import type { Clock } from '../../server/clock.ts'
+import type { ChangeEvent, FileVersion, Located, ServerView } from '../../protocol/types.ts'
+import type { Clock, Random } from '../../server/clock.ts'
 import { boundedMemory, memoryGuard } from '../../streams/bounded-memory.ts'
+import type { BlobCache, CacheFill } from './blob-cache.ts'
 
 const SESSION_CACHE_MS = 30_000
 
 export interface Download {
-  file: Located
+  /** The version served; for an offline read, what this proxy last knew of it. */
+  file: Pick<FileVersion, 'name' | 'version' | 'sha256' | 'size'>
   body: Readable
-  from: ServerView
+  /** 'cache', or the id of the file server the bytes came from. */
+  from: 'cache' | number
+  /** Served from the cache without the directory's word that it is current. */
+  stale: boolean
+}
+
+export interface ProxyDeps {
+  id: number
+  directory: DirectoryClient
+  agent: Agent
+  cache: BlobCache
+  clock: Clock
+  random: Random
 }
 
 export class ProxyService {
   readonly id: number
   readonly directory: DirectoryClient
+  readonly cache: BlobCache
   private readonly agent: Agent
   private readonly clock: Clock
+  private readonly random: Random
   private readonly sessions = new Map<string, { user: string; checked: number; expires: number }>()
+  /** Fills in progress by hash, so concurrent readers of one blob fetch it once. */
+  private readonly fetching = new Map<string, Promise<void>>()
+  reports = 0
+  private readonly listeners = new Set<(event: ChangeEvent) => void>()
 
-  constructor(id: number, directory: DirectoryClient, agent: Agent, clock: Clock) {
-    this.id = id
-    this.directory = directory
-    this.agent = agent
-    this.clock = clock
+  constructor(deps: ProxyDeps) {
+    this.id = deps.id
+    this.directory = deps.directory
+    this.agent = deps.agent
+    this.cache = deps.cache
+    this.clock = deps.clock
+    this.random = deps.random
+  }
+
+  /**
+   * A change from the directory's stream: what this proxy knew of the name is stale (the blob stays,
+   * keyed by its hash, until evicted), and `dfs watch` clients hear of it.
+   */
+  changed(event: ChangeEvent): void {
+    this.cache.forget(event.name)
+    for (const listener of this.listeners) listener(event)
+  }
+
+  onChange(listener: (event: ChangeEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
   }
 
   async authenticate(token: string): Promise<string> {
@@ -62,22 +99,90 @@ export class ProxyService {
     })
     if (options.length !== undefined) query.set('length', String(options.length))
     if (options.token !== undefined) query.set('token', String(options.token))
-    return putStream<FileVersion>(
-      this.agent,
-      `${placement.primary.url}/v1/blobs?${query}`,
-      // pipeline, not .pipe(): a client that hangs up must abort the upload to the primary (which
-      // then drops its temp file and its replicas'), not leave it waiting for bytes forever.
-      pipeline(body, boundedMemory(), () => undefined),
-      options.length === undefined ? {} : { 'content-length': String(options.length) },
-      `file server ${placement.primary.id}`,
-    )
+    // The seed keeps what a user uploads in their cache: copy the bytes there as they pass.
+    const fill = options.length === undefined ? undefined : await this.cache.begin(options.length)
+    let version: FileVersion
+    try {
+      version = await putStream<FileVersion>(
+        this.agent,
+        `${placement.primary.url}/v1/blobs?${query}`,
+        // pipeline, not .pipe(): a client that hangs up must abort the upload to the primary (which
+        // then drops its temp file and its replicas'), not leave it waiting for bytes forever.
+        pipeline(body, boundedMemory(), teeInto(fill), () => undefined),
+        options.length === undefined ? {} : { 'content-length': String(options.length) },
+        `file server ${placement.primary.id}`,
+      )
+    } catch (error) {
+      await fill?.abort()
+      throw error
+    }
+    // The write is committed; a cache copy that failed to keep is only a later miss.
+    await fill?.finish(version.sha256).catch(() => undefined)
+    this.cache.remember(version)
+    return version
   }
 
-  /** Opens the file on the first holder that answers: replicas before the primary, live ones first. */
-  async download(name: string): Promise<Download> {
-    const file = await this.directory.locate(name)
-    const order = [...file.servers].sort((a, b) => rank(a, file) - rank(b, file))
-    let lastError: unknown = new DfsError('DFS_UNAVAILABLE', `no live server holds ${name}`)
+  /**
+   * Opens a file for reading. The directory names the current version; a verified cached copy of it
+   * is served without touching a file server. With `offline`, an unreachable directory is not fatal:
+   * the last version this proxy saw is served from the cache, marked stale.
+   */
+  async download(name: string, options: { offline?: boolean } = {}): Promise<Download> {
+    let file: Located
+    try {
+      file = await this.directory.locate(name)
+    } catch (error) {
+      if (options.offline && error instanceof DfsError && error.code === 'DFS_UNAVAILABLE') {
+        return this.offlineRead(name, error)
+      }
+      throw error
+    }
+    this.cache.remember(file)
+    if (await this.cache.has(file.sha256)) {
+      this.cache.hit()
+      return { file, body: this.cache.read(file.sha256, file.size), from: 'cache', stale: false }
+    }
+    const order = this.readOrder(file)
+    if (file.size <= this.cache.maxBytes) {
+      await this.fetchOnce(file, order)
+      if (await this.cache.has(file.sha256)) {
+        return { file, body: this.cache.read(file.sha256, file.size), from: 'cache', stale: false }
+      }
+    }
+    // Too big for the cache (or evicted at once): pass it through, verified, cut if bad.
+    return this.streamThrough(file, order)
+  }
+
+  private async offlineRead(name: string, cause: DfsError): Promise<Download> {
+    const known = this.cache.recall(name)
+    if (!known || !(await this.cache.has(known.sha256))) {
+      throw new DfsError('DFS_UNAVAILABLE', `${cause.message}; and no cached copy of ${name}`)
+    }
+    this.cache.hit()
+    return { file: known, body: this.cache.read(known.sha256, known.size), from: 'cache', stale: true }
+  }
+
+  /** Replicas before the primary (the seed's rule), shuffled to spread reads; live servers first. */
+  private readOrder(file: Located): ServerView[] {
+    const keyed = file.servers.map((server) => ({
+      server,
+      key: (server.live ? 0 : 4) + (server.id === file.primary ? 2 : 0) + this.random.next(),
+    }))
+    return keyed.sort((a, b) => a.key - b.key).map((k) => k.server)
+  }
+
+  private fetchOnce(file: Located, order: ServerView[]): Promise<void> {
+    let pending = this.fetching.get(file.sha256)
+    if (!pending) {
+      pending = this.fetchIntoCache(file, order).finally(() => this.fetching.delete(file.sha256))
+      this.fetching.set(file.sha256, pending)
+    }
+    return pending
+  }
+
+  /** Tries each holder in turn until one's bytes hash right; reports the ones that sent bad bytes. */
+  private async fetchIntoCache(file: Located, order: ServerView[]): Promise<void> {
+    let lastError: unknown = new DfsError('DFS_UNAVAILABLE', `no live server holds ${file.name}`)
     for (const server of order) {
       try {
         const response = await getStream(
@@ -86,40 +191,91 @@ export class ProxyService {
           {},
           `file server ${server.id}`,
         )
-        const body = pipeline(response.body, verifying(file.sha256, file.size, server.id), () => undefined)
-        return { file, from: server, body }
+        await this.cache.fill(file.sha256, file.size, response.body)
+        return
+      } catch (error) {
+        lastError = error
+        if (error instanceof DfsError && error.code === 'DFS_CORRUPT')
+          await this.report(server.id, file.sha256)
+      }
+    }
+    throw lastError
+  }
+
+  private async streamThrough(file: Located, order: ServerView[]): Promise<Download> {
+    let lastError: unknown = new DfsError('DFS_UNAVAILABLE', `no live server holds ${file.name}`)
+    for (const server of order) {
+      try {
+        const response = await getStream(
+          this.agent,
+          `${server.url}/v1/blobs/${file.sha256}`,
+          {},
+          `file server ${server.id}`,
+        )
+        const check = verifying(
+          file.sha256,
+          file.size,
+          server.id,
+          () => void this.report(server.id, file.sha256),
+        )
+        const body = pipeline(response.body, check, () => undefined)
+        return { file, body, from: server.id, stale: false }
       } catch (error) {
         lastError = error
       }
     }
     throw lastError
   }
+
+  private async report(server: number, sha256: string): Promise<void> {
+    this.reports++
+    try {
+      await this.directory.report(server, sha256, `proxy ${this.id} received bytes that do not match`)
+    } catch {
+      // The read goes on from another holder either way; the scrubber finds the bad copy too.
+    }
+  }
 }
 
-function rank(server: ServerView, file: FileVersion): number {
-  return (server.live ? 0 : 2) + (server.id === file.primary ? 1 : 0)
+/** Copies every chunk into a cache fill as it passes (at the pace of the slower of the two). */
+function teeInto(fill: CacheFill | undefined): Transform {
+  let broken = false
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      if (!fill || broken) return callback(null, chunk)
+      fill.write(chunk).then(
+        () => callback(null, chunk),
+        // A cache that cannot write must not fail the upload: stop copying, finish() will refuse.
+        () => {
+          broken = true
+          callback(null, chunk)
+        },
+      )
+    },
+  })
 }
 
 /** Passes bytes through and fails the stream at the end if they are not the bytes the directory named. */
-export function verifying(sha256: string, size: number, source: number): Transform {
+export function verifying(sha256: string, size: number, source: number, onBad?: () => void): Transform {
   const hash = createHash('sha256')
   const guard = memoryGuard()
   let seen = 0
+  const bad = (message: string) => {
+    onBad?.()
+    return new DfsError('DFS_CORRUPT', message)
+  }
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       hash.update(chunk)
       seen += chunk.length
       guard(chunk.length)
-      if (seen > size)
-        return callback(new DfsError('DFS_CORRUPT', `file server ${source} sent too many bytes`))
+      if (seen > size) return callback(bad(`file server ${source} sent too many bytes`))
       callback(null, chunk)
     },
     flush(callback: TransformCallback) {
       const actual = hash.digest('hex')
       if (seen !== size || actual !== sha256) {
-        return callback(
-          new DfsError('DFS_CORRUPT', `file server ${source} sent bytes that do not match sha256 ${sha256}`),
-        )
+        return callback(bad(`file server ${source} sent bytes that do not match sha256 ${sha256}`))
       }
       callback()
     },

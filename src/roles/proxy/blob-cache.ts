@@ -1,0 +1,274 @@
+// The proxy's whole-file cache: blobs by sha256 in a DiskBlobStore, an index (sizes, last use, and the
+// last version seen of each name) in SQLite, bounded in bytes with least recently used out first. It
+// survives restarts and never hands out bytes that do not hash to their name: entries are verified
+// when filled and again before every use, and a corrupt one is dropped.
+
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { DatabaseSync } from 'node:sqlite'
+import { DfsError } from '../../protocol/errors.ts'
+import type { Clock } from '../../server/clock.ts'
+import { DiskBlobStore } from '../../storage/disk-blob-store.ts'
+import type { BlobWriter } from '../../storage/blob-store.ts'
+import { memoryGuard } from '../../streams/bounded-memory.ts'
+import { sha256OfStream } from '../../streams/hash.ts'
+
+export interface CacheStats {
+  hits: number
+  misses: number
+  bytesFromCache: number
+  bytesFetched: number
+  evictions: number
+  corrupt: number
+  entries: number
+  bytes: number
+  maxBytes: number
+}
+
+export interface KnownName {
+  name: string
+  version: number
+  sha256: string
+  size: number
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS entries (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, last_used INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS names (name TEXT PRIMARY KEY, version INTEGER NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL);
+`
+
+export class BlobCache {
+  readonly maxBytes: number
+  private readonly blobs: DiskBlobStore
+  private readonly db: DatabaseSync
+  private readonly clock: Clock
+  /** Entries being read right now: never evicted under a reader. */
+  private readonly pinned = new Map<string, number>()
+  /** Bytes promised to fills in progress, so cache plus temp files stay under the bound. */
+  private reserved = 0
+  private readonly counters = {
+    hits: 0,
+    misses: 0,
+    bytesFromCache: 0,
+    bytesFetched: 0,
+    evictions: 0,
+    corrupt: 0,
+  }
+
+  constructor(root: string, maxBytes: number, clock: Clock) {
+    this.maxBytes = maxBytes
+    this.clock = clock
+    this.blobs = new DiskBlobStore(join(root, 'blobs'))
+    mkdirSync(root, { recursive: true })
+    this.db = new DatabaseSync(join(root, 'index.sqlite'))
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;')
+    this.db.exec(SCHEMA)
+  }
+
+  /** Prepares the store and makes the index and the files on disk agree. */
+  async open(): Promise<void> {
+    await this.blobs.open()
+    const indexed = new Set(
+      (this.db.prepare('SELECT sha256 FROM entries').all() as { sha256: string }[]).map((r) => r.sha256),
+    )
+    for await (const sha256 of this.blobs.list()) {
+      if (!indexed.delete(sha256)) await this.blobs.remove(sha256)
+    }
+    for (const missing of indexed) this.db.prepare('DELETE FROM entries WHERE sha256 = ?').run(missing)
+  }
+
+  stats(): CacheStats {
+    const row = this.db
+      .prepare('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM entries')
+      .get() as {
+      n: number
+      bytes: number
+    }
+    return { ...this.counters, entries: row.n, bytes: row.bytes, maxBytes: this.maxBytes }
+  }
+
+  /** True if a verified copy is cached; a copy whose bytes no longer match is dropped. */
+  async has(sha256: string): Promise<boolean> {
+    const row = this.db.prepare('SELECT size FROM entries WHERE sha256 = ?').get(sha256) as
+      { size: number } | undefined
+    if (!row) return false
+    if (
+      (await this.blobs.size(sha256)) === row.size &&
+      (await sha256OfStream(this.blobs.read(sha256))) === sha256
+    ) {
+      this.db.prepare('UPDATE entries SET last_used = ? WHERE sha256 = ?').run(this.clock.now(), sha256)
+      return true
+    }
+    this.counters.corrupt++
+    await this.drop(sha256)
+    return false
+  }
+
+  /** Streams a cached blob (check has() first); it cannot be evicted until the stream closes. */
+  read(sha256: string, size: number): Readable {
+    this.pinned.set(sha256, (this.pinned.get(sha256) ?? 0) + 1)
+    const stream = this.blobs.read(sha256)
+    stream.once('close', () => {
+      const left = (this.pinned.get(sha256) ?? 1) - 1
+      if (left > 0) this.pinned.set(sha256, left)
+      else this.pinned.delete(sha256)
+    })
+    this.counters.bytesFromCache += size
+    return stream
+  }
+
+  /** Counts a read answered from the cache without fetching. */
+  hit(): void {
+    this.counters.hits++
+  }
+
+  /**
+   * Starts caching a blob of `size` bytes: makes room first (least recently used out), or returns
+   * undefined when it cannot fit without evicting blobs in use.
+   */
+  async begin(size: number): Promise<CacheFill | undefined> {
+    if (!(await this.makeRoom(size))) return undefined
+    this.reserved += size
+    let writer: BlobWriter
+    try {
+      writer = await this.blobs.createWriter()
+    } catch (error) {
+      this.reserved -= size
+      throw error
+    }
+    return new CacheFill(this, writer, size)
+  }
+
+  /** Fetches a blob into the cache from `source`; DFS_CORRUPT if its bytes are not `sha256`. */
+  async fill(sha256: string, size: number, source: Readable): Promise<boolean> {
+    const fill = await this.begin(size)
+    if (!fill) {
+      source.destroy()
+      return false
+    }
+    try {
+      const guard = memoryGuard()
+      for await (const chunk of source) {
+        guard((chunk as Buffer).length)
+        await fill.write(chunk as Buffer)
+        if (fill.bytes > size) throw new DfsError('DFS_CORRUPT', `more than ${size} bytes for ${sha256}`)
+      }
+      await fill.finish(sha256)
+      this.counters.misses++
+      this.counters.bytesFetched += size
+      return true
+    } catch (error) {
+      await fill.abort()
+      throw error
+    }
+  }
+
+  /** Called by CacheFill once its bytes are durable under their hash. */
+  settle(size: number, sha256?: string): void {
+    this.reserved -= size
+    if (sha256) {
+      this.db
+        .prepare(
+          'INSERT INTO entries (sha256, size, last_used) VALUES (?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET last_used = excluded.last_used',
+        )
+        .run(sha256, size, this.clock.now())
+    }
+  }
+
+  /** Removes a blob that was stored but is not wanted, unless the index holds it for another reason. */
+  async discard(sha256: string): Promise<void> {
+    if (!this.db.prepare('SELECT 1 FROM entries WHERE sha256 = ?').get(sha256))
+      await this.blobs.remove(sha256)
+  }
+
+  remember(file: KnownName): void {
+    this.db
+      .prepare(
+        `INSERT INTO names (name, version, sha256, size) VALUES (?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, size = excluded.size`,
+      )
+      .run(file.name, file.version, file.sha256, file.size)
+  }
+
+  /** The last version of `name` this proxy saw, for reads while the directory is unreachable. */
+  recall(name: string): KnownName | undefined {
+    const row = this.db.prepare('SELECT * FROM names WHERE name = ?').get(name) as KnownName | undefined
+    return row ? { ...row } : undefined
+  }
+
+  /** A change notification: what we knew of `name` is no longer current. */
+  forget(name: string): void {
+    this.db.prepare('DELETE FROM names WHERE name = ?').run(name)
+  }
+
+  close(): void {
+    this.db.close()
+  }
+
+  /** Evicts least recently used, unpinned entries until `size` more bytes fit; false if they cannot. */
+  private async makeRoom(size: number): Promise<boolean> {
+    if (size > this.maxBytes) return false
+    const rows = this.db.prepare('SELECT sha256, size FROM entries ORDER BY last_used ASC').all() as {
+      sha256: string
+      size: number
+    }[]
+    let used = rows.reduce((sum, r) => sum + r.size, 0) + this.reserved
+    for (const row of rows) {
+      if (used + size <= this.maxBytes) break
+      if (this.pinned.has(row.sha256)) continue
+      // The file goes before the space is counted free: the bound holds on disk, not just in the index.
+      this.db.prepare('DELETE FROM entries WHERE sha256 = ?').run(row.sha256)
+      await this.blobs.remove(row.sha256)
+      this.counters.evictions++
+      used -= row.size
+    }
+    return used + size <= this.maxBytes
+  }
+
+  private async drop(sha256: string): Promise<void> {
+    this.db.prepare('DELETE FROM entries WHERE sha256 = ?').run(sha256)
+    await this.blobs.remove(sha256)
+  }
+}
+
+/** One blob being written into the cache; its room is reserved until it finishes or aborts. */
+export class CacheFill {
+  private readonly cache: BlobCache
+  private readonly writer: BlobWriter
+  private readonly size: number
+  private settled = false
+
+  constructor(cache: BlobCache, writer: BlobWriter, size: number) {
+    this.cache = cache
+    this.writer = writer
+    this.size = size
+  }
+
+  get bytes(): number {
+    return this.writer.bytes
+  }
+
+  write(chunk: Buffer): Promise<void> {
+    return this.writer.write(chunk)
+  }
+
+  /** Keeps the blob if its bytes hash to `sha256`; DFS_CORRUPT (and nothing kept) otherwise. */
+  async finish(sha256: string): Promise<void> {
+    const stored = await this.writer.commit()
+    this.settled = true
+    if (stored.sha256 !== sha256 || stored.size !== this.size) {
+      this.cache.settle(this.size)
+      await this.cache.discard(stored.sha256)
+      throw new DfsError('DFS_CORRUPT', `bytes received do not match sha256 ${sha256}`)
+    }
+    this.cache.settle(this.size, sha256)
+  }
+
+  async abort(): Promise<void> {
+    if (this.settled) return
+    this.settled = true
+    await this.writer.abort()
+    this.cache.settle(this.size)
+  }
+}
