@@ -5,10 +5,13 @@ import Edit from './commands/edit.ts'
 import FileServer from './commands/fileserver.ts'
 import Get from './commands/get.ts'
 import Lock from './commands/lock.ts'
+import Log from './commands/log.ts'
 import Login from './commands/login.ts'
 import Ls from './commands/ls.ts'
 import Proxy from './commands/proxy.ts'
 import Put from './commands/put.ts'
+import Repair from './commands/repair.ts'
+import Restore from './commands/restore.ts'
 import Rm from './commands/rm.ts'
 import Stat from './commands/stat.ts'
 import Status from './commands/status.ts'
@@ -31,5 +34,8 @@ export const COMMANDS = {
   stat: Stat,
   rm: Rm,
   status: Status,
+  log: Log,
+  restore: Restore,
+  repair: Repair,
   watch: Watch,
 }

@@ -14,6 +14,7 @@ import type {
   Session,
 } from '../protocol/types.ts'
 import { call, jsonClient } from './http.ts'
+import type { RepairStatus, RepairTask } from '../roles/directory/repairer.ts'
 
 export interface DirectoryStatus {
   replicas: number
@@ -21,6 +22,7 @@ export interface DirectoryStatus {
   files: number
   bytes: number
   reports: BadCopyReport[]
+  repair: RepairStatus
 }
 
 export class DirectoryClient {
@@ -61,6 +63,30 @@ export class DirectoryClient {
         this.http
           .post('v1/locks', { json: { name, ...owner, ttlMs, waitMs }, timeout: waitMs + 30_000, signal })
           .json<Lease>(),
+      `directory ${this.url}`,
+    )
+  }
+
+  history(name: string): Promise<FileVersion[]> {
+    return this.get('v1/versions', { name })
+  }
+
+  restore(name: string, version: number, writer: string): Promise<FileVersion> {
+    return this.post('v1/restore', { name, version, writer })
+  }
+
+  repairPlan(): Promise<RepairTask[]> {
+    return this.get('v1/repair/plan')
+  }
+
+  repairRun(): Promise<{ copied: number; status: RepairStatus }> {
+    return call(() => this.http.post('v1/repair/run', { timeout: 3_600_000 }).json(), `directory ${this.url}`)
+  }
+
+  /** Reports every blob this server holds; the answer names those no kept version needs. */
+  inventory(id: number, blobs: string[]): Promise<{ unreferenced: string[] }> {
+    return call(
+      () => this.http.post(`v1/servers/${id}/inventory`, { json: { blobs }, timeout: 120_000 }).json(),
       `directory ${this.url}`,
     )
   }

@@ -8,6 +8,7 @@ import { setDefaultCACertificates } from 'node:tls'
 import type { FileVersion, Lease, Located, Session } from '../protocol/types.ts'
 import type { DirectoryStatus } from './directory-client.ts'
 import type { CacheStats } from '../roles/proxy/blob-cache.ts'
+import type { RepairStatus, RepairTask } from '../roles/directory/repairer.ts'
 import { call, jsonClient } from './http.ts'
 import { httpsRequest, readJson } from './https-stream.ts'
 
@@ -122,6 +123,28 @@ export class ProxyClient {
 
   release(name: string, token: number): Promise<{ released: boolean }> {
     return call(() => this.http.post('v1/locks/release', { json: { name, token } }).json(), this.what())
+  }
+
+  history(name: string): Promise<FileVersion[]> {
+    return call(
+      () => this.http.get('v1/versions', { searchParams: { name } }).json<FileVersion[]>(),
+      this.what(),
+    )
+  }
+
+  restore(name: string, version: number): Promise<FileVersion> {
+    return call(
+      () => this.http.post('v1/restore', { json: { name, version } }).json<FileVersion>(),
+      this.what(),
+    )
+  }
+
+  repairPlan(): Promise<RepairTask[]> {
+    return call(() => this.http.get('v1/repair/plan').json<RepairTask[]>(), this.what())
+  }
+
+  repairRun(): Promise<{ copied: number; status: RepairStatus }> {
+    return call(() => this.http.post('v1/repair/run', { timeout: false }).json(), this.what())
   }
 
   /** The stream of namespace changes under `prefix` (server-sent events), until closed. */

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
+import { duration } from '../cli/duration.ts'
 import { dataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
 import { compactHeap } from '../streams/bounded-memory.ts'
@@ -23,6 +24,21 @@ export default class Directory extends BaseCommand {
     advertise: Flags.string({ description: 'host name other nodes use to reach this one' }),
     data: Flags.string({ description: 'data root (default: $DFS_DATA, or ~/.local/share/dfs)' }),
     replicas: Flags.integer({ description: 'copies of every file', default: 2, min: 1, max: 8 }),
+    'dead-after': duration({
+      description: 'silence after which a file server is dead and its copies are replaced (e.g. 10m)',
+      default: 10 * 60_000,
+    }),
+    'repair-every': duration({ description: 'pause between repair passes', default: 5000 }),
+    'repair-rate': Flags.integer({
+      description: 'copies started per second at most by repair',
+      default: 5,
+      min: 1,
+    }),
+    'keep-versions': Flags.integer({
+      description: 'versions kept per name, the current one included',
+      default: 5,
+      min: 1,
+    }),
     'live-after': Flags.integer({
       description: 'seconds without a heartbeat before a file server is not used',
       default: 15,
@@ -42,6 +58,10 @@ export default class Directory extends BaseCommand {
       advertise: flags.advertise,
       replicas: flags.replicas,
       liveAfterMs: flags['live-after'] * 1000,
+      deadAfterMs: flags['dead-after'],
+      repairRate: flags['repair-rate'],
+      repairEveryMs: flags['repair-every'],
+      keepVersions: flags['keep-versions'],
     })
     this.log(listeningLine('directory', undefined, running.url, root))
     compactHeap()

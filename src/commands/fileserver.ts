@@ -1,5 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
+import { duration } from '../cli/duration.ts'
+import { size } from '../cli/size.ts'
 import { DEFAULT_DIRECTORY_URL, dataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
 import { compactHeap } from '../streams/bounded-memory.ts'
@@ -34,6 +36,19 @@ export default class FileServer extends BaseCommand {
     }),
     data: Flags.string({ description: 'data root (default: $DFS_DATA, or ~/.local/share/dfs)' }),
     heartbeat: Flags.integer({ description: 'seconds between heartbeats', default: 2, min: 1 }),
+    'inventory-every': duration({
+      description: 'how often to report every blob held and collect garbage',
+      default: 10 * 60_000,
+    }),
+    'gc-grace': duration({ description: 'keep unreferenced blobs at least this long', default: 60 * 60_000 }),
+    'scrub-every': duration({
+      description: 'pause between scrub passes that re-hash every blob',
+      default: 60 * 60_000,
+    }),
+    'scrub-rate': size({
+      description: 'bytes re-hashed per second while scrubbing',
+      default: 32 * 1024 ** 2,
+    }),
   }
 
   async run(): Promise<void> {
@@ -49,6 +64,10 @@ export default class FileServer extends BaseCommand {
       advertise: flags.advertise,
       directory: flags.directory.replace(/\/$/, ''),
       heartbeatMs: flags.heartbeat * 1000,
+      inventoryMs: flags['inventory-every'],
+      gcGraceMs: flags['gc-grace'],
+      scrubMs: flags['scrub-every'],
+      scrubRate: Math.max(flags['scrub-rate'], 1),
     })
     this.log(listeningLine('fileserver', flags.id, running.url, root))
     compactHeap()

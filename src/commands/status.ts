@@ -16,6 +16,10 @@ export default class Status extends UserCommand {
     this.say(
       `proxy cache: ${cache.entries} files, ${bytes(cache.bytes)} of ${bytes(cache.maxBytes)}; ${cache.hits} hits, ${cache.misses} misses, ${bytes(cache.bytesFromCache)} served from cache, ${cache.evictions} evictions, ${cache.corrupt} corrupt dropped`,
     )
+    const { repair } = status
+    this.say(
+      `repair: ${repair.underReplicated} versions under-replicated, ${repair.lost} lost, ${repair.repaired} copies made, ${repair.failed} failed`,
+    )
     if (status.reports.length > 0) {
       this.say(
         `${status.reports.length} bad copies reported (latest: server ${status.reports.at(-1)?.server})`,
@@ -23,7 +27,7 @@ export default class Status extends UserCommand {
     }
     for (const s of status.servers) {
       this.say(
-        `fileserver ${s.id}  ${s.live ? 'live' : 'DOWN'}  ${s.url}  free ${bytes(s.freeBytes)}  last heartbeat ${time(s.lastHeartbeat)}`,
+        `fileserver ${s.id}  ${s.live ? 'live' : s.dead ? 'DEAD' : 'DOWN'}  ${s.url}  free ${bytes(s.freeBytes)}  last heartbeat ${time(s.lastHeartbeat)}`,
       )
     }
     return status

@@ -286,6 +286,54 @@ export class SqliteMetadataStore implements MetadataStore {
     return { files: row.n, bytes: row.bytes }
   }
 
+  async listAllVersions(): Promise<FileVersion[]> {
+    return (
+      this.prepare('SELECT * FROM versions ORDER BY name, version').all() as unknown as VersionRow[]
+    ).map(toVersion)
+  }
+
+  async listVersions(fileName: string): Promise<FileVersion[]> {
+    const rows = this.prepare('SELECT * FROM versions WHERE name = ? ORDER BY version DESC').all(fileName)
+    return (rows as unknown as VersionRow[]).map(toVersion)
+  }
+
+  async pruneVersions(fileName: string, keep: number): Promise<void> {
+    // Never the current version, whatever `keep` says.
+    this.prepare(
+      `DELETE FROM versions WHERE name = ? AND version NOT IN (
+         SELECT version FROM versions WHERE name = ? ORDER BY version DESC LIMIT ?)
+       AND version NOT IN (SELECT version FROM files WHERE name = ?)`,
+    ).run(fileName, fileName, Math.max(keep, 1), fileName)
+  }
+
+  async setHolders(fileName: string, version: number, holders: number[]): Promise<void> {
+    this.transaction(() => {
+      const row = this.prepare('SELECT primary_id FROM versions WHERE name = ? AND version = ?').get(
+        fileName,
+        version,
+      ) as { primary_id: number } | undefined
+      if (!row) return
+      const primary = holders.includes(row.primary_id) ? row.primary_id : (holders[0] ?? row.primary_id)
+      this.prepare('UPDATE versions SET holders = ?, primary_id = ? WHERE name = ? AND version = ?').run(
+        JSON.stringify(holders),
+        primary,
+        fileName,
+        version,
+      )
+    })
+  }
+
+  async unreferenced(server: number, candidates: string[]): Promise<string[]> {
+    const referenced = new Set(
+      (
+        this.prepare(
+          'SELECT DISTINCT v.sha256 AS sha256 FROM versions v, json_each(v.holders) h WHERE h.value = ?',
+        ).all(server) as { sha256: string }[]
+      ).map((r) => r.sha256),
+    )
+    return candidates.filter((sha) => !referenced.has(sha))
+  }
+
   async getUser(userName: string): Promise<UserRecord | undefined> {
     const row = this.prepare('SELECT * FROM users WHERE name = ?').get(userName) as
       { name: string; password_hash: string; created: number } | undefined

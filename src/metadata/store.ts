@@ -34,6 +34,17 @@ export interface MetadataStore {
   removeFile(name: string, now: number): Promise<FileVersion>
   countFiles(): Promise<{ files: number; bytes: number }>
 
+  /** Every version kept (current and history), for repair's scan. */
+  listAllVersions(): Promise<FileVersion[]>
+  /** The versions of one name kept in history, newest first (also after the name was removed). */
+  listVersions(name: string): Promise<FileVersion[]>
+  /** Drops all but the newest `keep` versions of a name. */
+  pruneVersions(name: string, keep: number): Promise<void>
+  /** Replaces the servers holding one version (repair, lost copies); the primary follows. */
+  setHolders(name: string, version: number, holders: number[]): Promise<void>
+  /** Blobs of `server` (among `candidates`) that no kept version on that server names. */
+  unreferenced(server: number, candidates: string[]): Promise<string[]>
+
   /** The newest lease granted on `name`, held or not (released leases have `expires` 0). */
   getLease(name: string): Promise<Lease | undefined>
   /** Grants a lease with a new fencing token, if nobody holds one at `now`; else DFS_LOCKED. */

@@ -8,7 +8,10 @@ export interface ServerInfo {
 }
 
 export interface ServerView extends ServerInfo {
+  /** Heard from recently: offered for new files and reads. */
   live: boolean
+  /** Silent past the dead timeout: its copies no longer count. */
+  dead?: boolean
 }
 
 export interface FileVersion {

@@ -28,5 +28,7 @@ export interface BlobStore {
   read(sha256: string): Readable
   list(): AsyncIterable<string>
   remove(sha256: string): Promise<void>
+  quarantine(sha256: string): Promise<void>
+  modified(sha256: string): Promise<number | undefined>
   freeBytes(): Promise<number>
 }

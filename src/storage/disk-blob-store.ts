@@ -53,14 +53,26 @@ export class DiskBlobStore implements BlobStore {
   async install(tmpPath: string, sha256: string): Promise<void> {
     const dir = join(this.objects, sha256.slice(0, 2))
     await mkdir(dir, { recursive: true })
-    const target = this.pathOf(sha256)
-    if (await exists(target)) {
-      // Same bytes already stored (content addressing): keep the existing blob.
-      await rm(tmpPath, { force: true })
-      return
-    }
-    await rename(tmpPath, target)
+    // The new file's bytes were hashed as they were written, so they are right by construction: it
+    // replaces whatever is there (an identical blob, or one that rotted and is being repaired).
+    await rename(tmpPath, this.pathOf(sha256))
     await fsyncDir(dir)
+  }
+
+  /** Moves a blob whose bytes no longer match its name out of the store, keeping it for inspection. */
+  async quarantine(sha256: string): Promise<void> {
+    const dir = join(this.root, 'quarantine')
+    await mkdir(dir, { recursive: true })
+    await rename(this.pathOf(sha256), join(dir, `${sha256}.${Date.now()}`)).catch(() => undefined)
+  }
+
+  /** When a blob was written (for garbage collection's grace period). */
+  async modified(sha256: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.pathOf(sha256))).mtimeMs
+    } catch {
+      return undefined
+    }
   }
 
   async size(sha256: string): Promise<number | undefined> {
@@ -164,15 +176,6 @@ export function mapDiskError(error: Error): Error {
   if (code === 'ENOSPC' || code === 'EDQUOT')
     return new DfsError('DFS_NO_SPACE', 'the file server is out of space')
   return error
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path)
-    return true
-  } catch {
-    return false
-  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -34,6 +34,8 @@ export interface ClusterOptions {
   liveAfter?: number
   /** Extra arguments for every proxy (e.g. --cache-size). */
   proxyArgs?: string[]
+  directoryArgs?: string[]
+  fileserverArgs?: string[]
 }
 
 export class TestCluster {
@@ -102,6 +104,7 @@ export class TestCluster {
   async startDirectory(port = 0): Promise<Child> {
     const args = ['directory', '--port', String(port), '--replicas', String(this.options.replicas ?? 2)]
     if (this.options.liveAfter) args.push('--live-after', String(this.options.liveAfter))
+    args.push(...(this.options.directoryArgs ?? []))
     this.directory = await this.spawn('directory', args)
     return this.directory
   }
@@ -117,6 +120,7 @@ export class TestCluster {
       this.directory.url,
       '--heartbeat',
       '1',
+      ...(this.options.fileserverArgs ?? []),
     ])
     this.fileservers.set(id, child)
     return child

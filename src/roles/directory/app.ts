@@ -2,6 +2,7 @@
 // cluster CA (enforced by TLS); every input is checked by a schema, and names by normaliseName.
 
 import type { FastifyInstance } from 'fastify'
+import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import type { CommitRequest } from '../../protocol/types.ts'
 import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
@@ -61,9 +62,63 @@ export function buildDirectoryApp(
     },
     async (request) => {
       request.log.warn(request.body, 'bad copy reported')
-      service.report(request.body)
+      await service.report(request.body)
       return { ok: true }
     },
+  )
+
+  app.post<{ Params: { id: number }; Body: { blobs: string[] } }>(
+    '/v1/servers/:id/inventory',
+    {
+      // A server with a million blobs sends 65 MB of hashes; nothing else here is that large.
+      bodyLimit: 256 * 1024 * 1024,
+      schema: {
+        params: { type: 'object', required: ['id'], properties: { id: serverId } },
+        body: {
+          type: 'object',
+          required: ['blobs'],
+          additionalProperties: false,
+          properties: { blobs: { type: 'array', items: sha256 } },
+        },
+      },
+    },
+    async (request) => service.inventory(request.params.id, request.body.blobs),
+  )
+
+  app.get('/v1/repair/plan', async () => {
+    if (!service.repairer) throw new DfsError('DFS_UNAVAILABLE', 'repair is not running on this directory')
+    return service.repairer.plan()
+  })
+
+  app.post('/v1/repair/run', async () => {
+    if (!service.repairer) throw new DfsError('DFS_UNAVAILABLE', 'repair is not running on this directory')
+    return { copied: await service.repairer.pass(), status: service.repairer.status }
+  })
+
+  app.get<{ Querystring: { name: string } }>(
+    '/v1/versions',
+    { schema: { querystring: nameQuery } },
+    async (request) => service.history(normaliseName(request.query.name)),
+  )
+
+  app.post<{ Body: { name: string; version: number; writer: string } }>(
+    '/v1/restore',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name', 'version', 'writer'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', maxLength: 4096 },
+            version: { type: 'integer', minimum: 1 },
+            writer: { type: 'string', maxLength: 64 },
+          },
+        },
+      },
+    },
+    async (request) =>
+      service.restore(normaliseName(request.body.name), request.body.version, request.body.writer),
   )
 
   // Server-sent events: one `data:` line of JSON per change to the namespace.

@@ -1,12 +1,15 @@
 // Starts a directory: the cluster CA, the metadata store and the HTTPS API.
 
 import { join } from 'node:path'
+import { makeAgent } from '../../client/agent.ts'
+import { call, jsonClient } from '../../client/http.ts'
 import { SqliteMetadataStore } from '../../metadata/sqlite-store.ts'
 import { listen } from '../../server/app.ts'
 import { systemClock, systemRandom } from '../../server/clock.ts'
 import type { Running } from '../../server/lifecycle.ts'
 import { nodeTls } from '../../tls/node-tls.ts'
 import { buildDirectoryApp } from './app.ts'
+import { Repairer } from './repairer.ts'
 import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from './service.ts'
 
 export interface DirectoryOptions {
@@ -16,6 +19,10 @@ export interface DirectoryOptions {
   advertise?: string
   replicas: number
   liveAfterMs?: number
+  deadAfterMs?: number
+  keepVersions?: number
+  repairRate?: number
+  repairEveryMs?: number
 }
 
 export async function startDirectory(options: DirectoryOptions): Promise<Running> {
@@ -32,16 +39,39 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
       ...DEFAULT_DIRECTORY_CONFIG,
       replicas: options.replicas,
       liveAfterMs: options.liveAfterMs ?? DEFAULT_DIRECTORY_CONFIG.liveAfterMs,
+      deadAfterMs: options.deadAfterMs ?? DEFAULT_DIRECTORY_CONFIG.deadAfterMs,
+      keepVersions: options.keepVersions ?? DEFAULT_DIRECTORY_CONFIG.keepVersions,
     },
     systemClock,
     systemRandom,
   )
+  // Repair asks file servers to copy blobs to each other: the directory calls them with its own cert.
+  const agent = makeAgent(tls)
+  const repairer = new Repairer(
+    store,
+    { ...service.config, ratePerSecond: options.repairRate ?? 5 },
+    systemClock,
+    systemRandom,
+    async (task) => {
+      await call(
+        () =>
+          jsonClient(task.source.url, agent)
+            .post('v1/copy', { json: { sha256: task.sha256, target: task.target }, timeout: 3_600_000 })
+            .json(),
+        `file server ${task.source.id}`,
+      )
+    },
+  )
+  service.repairer = repairer
+  repairer.start(options.repairEveryMs ?? 5000)
   const app = buildDirectoryApp(service, { tls, requireClientCert: true })
   const url = await listen(app, options.host, options.port, options.advertise)
   return {
     url,
     close: async () => {
       service.leases.close()
+      await repairer.stop()
+      await agent.close()
       await app.close()
       await store.close()
     },

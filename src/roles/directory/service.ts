@@ -17,6 +17,7 @@ import type {
 import type { MetadataStore } from '../../metadata/store.ts'
 import type { Clock, Random } from '../../server/clock.ts'
 import { LeaseTable } from './lease-table.ts'
+import type { Repairer, RepairStatus } from './repairer.ts'
 import { choosePlacement } from './placement.ts'
 import { hashPassword, hashToken, verifyPassword } from './passwords.ts'
 
@@ -24,12 +25,19 @@ export interface DirectoryConfig {
   replicas: number
   /** A server whose last heartbeat is older than this is not offered for new files or reads. */
   liveAfterMs: number
+  /** A server silent this long is dead: its copies no longer count, and repair replaces them. */
+  deadAfterMs: number
+  /** Versions kept per name (the current one included). */
+  keepVersions: number
   sessionTtlMs: number
 }
 
 export const DEFAULT_DIRECTORY_CONFIG: DirectoryConfig = {
   replicas: 2,
   liveAfterMs: 15_000,
+  // As HDFS does: long enough that a restart or a short outage does not start a storm of copies.
+  deadAfterMs: 10 * 60_000,
+  keepVersions: 5,
   sessionTtlMs: 7 * 24 * 3600 * 1000,
 }
 
@@ -50,6 +58,8 @@ export class DirectoryService {
   readonly leases: LeaseTable
   private readonly changes = new EventEmitter()
   private readonly reports: BadCopyReport[] = []
+  /** Set by the process that runs repair (absent in route tests). */
+  repairer?: Repairer
 
   constructor(store: MetadataStore, config: DirectoryConfig, clock: Clock, random: Random) {
     this.store = store
@@ -68,6 +78,7 @@ export class DirectoryService {
     return (await this.store.listServers()).map((s) => ({
       ...s,
       live: now - s.lastHeartbeat <= this.config.liveAfterMs,
+      dead: now - s.lastHeartbeat > this.config.deadAfterMs,
     }))
   }
 
@@ -115,8 +126,50 @@ export class DirectoryService {
 
   async commit(request: CommitRequest): Promise<FileVersion> {
     const version = await this.store.commit(request, this.clock.now())
+    await this.store.pruneVersions(request.name, this.config.keepVersions)
     this.announce('put', version)
     return version
+  }
+
+  /** The kept versions of a name, newest first; a removed name keeps its history until GC. */
+  async history(name: string): Promise<FileVersion[]> {
+    const versions = await this.store.listVersions(name)
+    if (versions.length === 0) throw new DfsError('DFS_NOT_FOUND', `no such file, and no history: ${name}`)
+    return versions
+  }
+
+  /** Makes an old version current again, as a new version (the name may have been removed). */
+  async restore(name: string, version: number, writer: string): Promise<FileVersion> {
+    const old = (await this.store.listVersions(name)).find((v) => v.version === version)
+    if (!old) throw new DfsError('DFS_NOT_FOUND', `${name} has no version ${version} (see dfs log ${name})`)
+    const current = await this.store.getFile(name)
+    return this.commit({
+      name,
+      expectedVersion: current?.version ?? 0,
+      sha256: old.sha256,
+      size: old.size,
+      primary: old.primary,
+      holders: old.holders,
+      writer,
+    })
+  }
+
+  /**
+   * A file server's full inventory: it stops being a holder of any version whose blob it lacks
+   * (repair then makes a new copy); the answer lists its blobs no kept version needs (garbage).
+   */
+  async inventory(server: number, blobs: string[]): Promise<{ unreferenced: string[] }> {
+    const held = new Set(blobs)
+    for (const version of await this.store.listAllVersions()) {
+      if (version.holders.includes(server) && !held.has(version.sha256)) {
+        await this.store.setHolders(
+          version.name,
+          version.version,
+          version.holders.filter((id) => id !== server),
+        )
+      }
+    }
+    return { unreferenced: await this.store.unreferenced(server, blobs) }
   }
 
   async locate(name: string): Promise<Located> {
@@ -148,9 +201,16 @@ export class DirectoryService {
   }
 
   /** Records a holder that served bad bytes (repair and scrub act on these). */
-  report(report: Omit<BadCopyReport, 'at'>): void {
+  async report(report: Omit<BadCopyReport, 'at'>): Promise<void> {
     this.reports.push({ ...report, at: this.clock.now() })
     if (this.reports.length > 100) this.reports.shift()
+    // A bad copy does not count: drop its server as holder, and repair copies a good one elsewhere.
+    for (const version of await this.store.listAllVersions()) {
+      if (version.sha256 === report.sha256 && version.holders.includes(report.server)) {
+        const rest = version.holders.filter((id) => id !== report.server)
+        if (rest.length > 0) await this.store.setHolders(version.name, version.version, rest)
+      }
+    }
   }
 
   async status(): Promise<{
@@ -159,9 +219,23 @@ export class DirectoryService {
     files: number
     bytes: number
     reports: BadCopyReport[]
+    repair: RepairStatus
   }> {
     const [servers, counts] = await Promise.all([this.servers(), this.store.countFiles()])
-    return { replicas: this.config.replicas, servers, ...counts, reports: [...this.reports] }
+    const repair = this.repairer?.status ?? {
+      underReplicated: 0,
+      lost: 0,
+      repaired: 0,
+      failed: 0,
+      lastPass: 0,
+    }
+    return {
+      replicas: this.config.replicas,
+      servers,
+      ...counts,
+      reports: [...this.reports],
+      repair: { ...repair },
+    }
   }
 
   /** The seed's rule: the first login of a new user name registers it; later logins must match. */

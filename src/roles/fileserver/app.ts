@@ -75,6 +75,32 @@ export function buildFileServerApp(
     },
   )
 
+  app.post<{ Body: { sha256: string; target: ReplicaTarget } }>(
+    '/v1/copy',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['sha256', 'target'],
+          additionalProperties: false,
+          properties: {
+            sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+            target: {
+              type: 'object',
+              required: ['id', 'url'],
+              additionalProperties: false,
+              properties: {
+                id: { type: 'integer', minimum: 1 },
+                url: { type: 'string', pattern: '^https://', maxLength: 512 },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (request) => service.copyTo(request.body.sha256, request.body.target),
+  )
+
   app.get<{ Params: { sha256: string } }>(
     '/v1/blobs/:sha256',
     {

@@ -8,6 +8,7 @@ import { listen } from '../../server/app.ts'
 import type { Running } from '../../server/lifecycle.ts'
 import { DiskBlobStore } from '../../storage/disk-blob-store.ts'
 import { nodeTls } from '../../tls/node-tls.ts'
+import { periodic } from '../../server/periodic.ts'
 import { hosts } from '../directory/run.ts'
 import { buildFileServerApp } from './app.ts'
 import { FileServerService } from './service.ts'
@@ -20,6 +21,14 @@ export interface FileServerOptions {
   advertise?: string
   directory: string
   heartbeatMs: number
+  /** How often to report the full inventory (and collect garbage). */
+  inventoryMs: number
+  /** Unreferenced blobs younger than this are kept (a write in flight may still commit them). */
+  gcGraceMs: number
+  /** Pause between two scrub passes over every blob. */
+  scrubMs: number
+  /** Bytes re-hashed per second at most while scrubbing. */
+  scrubRate: number
 }
 
 export async function startFileServer(options: FileServerOptions): Promise<Running> {
@@ -59,13 +68,29 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
   }
   await beat()
 
+  // On start (after temp files were cleaned) and then periodically: inventory, then garbage.
+  const reconciler = periodic(options.inventoryMs, () => service.reconcile(options.gcGraceMs, Date.now()), 0)
+  const scrubber = periodic(options.scrubMs, () => scrubAll(service, options.scrubRate), options.scrubMs)
+
   return {
     url,
     close: async () => {
       stopped = true
       clearTimeout(timer)
+      await Promise.all([reconciler.stop(), scrubber.stop()])
       await app.close()
       await agent.close()
     },
+  }
+}
+
+/** One scrub pass over every blob, paced to `bytesPerSecond`. */
+async function scrubAll(service: FileServerService, bytesPerSecond: number): Promise<void> {
+  for await (const sha256 of service.store.list()) {
+    const started = Date.now()
+    const size = (await service.store.size(sha256)) ?? 0
+    await service.scrub(sha256)
+    const due = (size / bytesPerSecond) * 1000 - (Date.now() - started)
+    if (due > 0) await new Promise((resolve) => setTimeout(resolve, due))
   }
 }

@@ -3,7 +3,7 @@
 // serves blobs to readers. It knows nothing about names beyond passing them to the directory.
 
 import { once } from 'node:events'
-import { PassThrough, type Readable } from 'node:stream'
+import { PassThrough, pipeline, type Readable } from 'node:stream'
 import type { Agent } from 'undici'
 import type { DirectoryClient } from '../../client/directory-client.ts'
 import { putStream } from '../../client/streams.ts'
@@ -11,7 +11,8 @@ import { DfsError } from '../../protocol/errors.ts'
 import type { FileVersion } from '../../protocol/types.ts'
 import type { BlobStore, StoredBlob } from '../../storage/blob-store.ts'
 import { mapDiskError } from '../../storage/disk-blob-store.ts'
-import { memoryGuard } from '../../streams/bounded-memory.ts'
+import { boundedMemory, memoryGuard } from '../../streams/bounded-memory.ts'
+import { sha256OfStream } from '../../streams/hash.ts'
 
 export interface ReplicaTarget {
   id: number
@@ -100,6 +101,60 @@ export class FileServerService {
       await Promise.allSettled(pipes.map((p) => p.result))
       throw error
     }
+  }
+
+  /** Repair: sends one of our blobs to another server, which hashes what it stores; both must agree. */
+  async copyTo(sha256: string, target: ReplicaTarget): Promise<StoredBlob> {
+    const size = await this.store.size(sha256)
+    if (size === undefined) throw new DfsError('DFS_NOT_FOUND', `no blob ${sha256} on file server ${this.id}`)
+    const stored = await putStream<StoredBlob>(
+      this.agent,
+      `${target.url}/v1/replica?length=${size}`,
+      pipeline(this.store.read(sha256), boundedMemory(), () => undefined),
+      { 'content-length': String(size) },
+      `file server ${target.id}`,
+    )
+    if (stored.sha256 !== sha256) {
+      // Our copy is what is wrong: the target hashed exactly what we sent.
+      await this.store.quarantine(sha256)
+      await this.directory
+        .report(this.id, sha256, 'found corrupt while copying for repair')
+        .catch(() => undefined)
+      await this.directory
+        .report(target.id, stored.sha256, 'received a corrupt copy during repair')
+        .catch(() => undefined)
+      throw new DfsError('DFS_CORRUPT', `our copy of ${sha256} is corrupt`)
+    }
+    return stored
+  }
+
+  /**
+   * Tells the directory every blob we hold (it drops us as holder of anything missing), then deletes
+   * the blobs no kept version needs, once older than `graceMs`: a write in flight has its blob in
+   * place a moment before the directory knows of it.
+   */
+  async reconcile(graceMs: number, now: number): Promise<{ held: number; collected: number }> {
+    const blobs: string[] = []
+    for await (const sha256 of this.store.list()) blobs.push(sha256)
+    const { unreferenced } = await this.directory.inventory(this.id, blobs)
+    let collected = 0
+    for (const sha256 of unreferenced) {
+      const modified = await this.store.modified(sha256)
+      if (modified !== undefined && now - modified > graceMs) {
+        await this.store.remove(sha256)
+        collected++
+      }
+    }
+    return { held: blobs.length, collected }
+  }
+
+  /** Re-hashes one blob; a bad one is quarantined and reported so repair replaces it. */
+  async scrub(sha256: string): Promise<boolean> {
+    const actual = await sha256OfStream(this.store.read(sha256)).catch(() => undefined)
+    if (actual === sha256) return true
+    await this.store.quarantine(sha256)
+    await this.directory.report(this.id, sha256, 'scrub found bytes that do not match').catch(() => undefined)
+    return false
   }
 
   /** Reads a body into a new blob while copying every chunk to `pipes`, at the pace of the slowest. */

@@ -209,6 +209,32 @@ export function buildProxyApp(
     },
   )
 
+  app.get<{ Querystring: { name: string } }>(
+    '/v1/versions',
+    { preHandler: authenticated, schema: { querystring: nameQuery } },
+    async (request) => service.directory.history(normaliseName(request.query.name)),
+  )
+
+  app.post<{ Body: { name: string; version: number } }>(
+    '/v1/restore',
+    {
+      preHandler: authenticated,
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name', 'version'],
+          additionalProperties: false,
+          properties: { name: { type: 'string', maxLength: 4096 }, version: { type: 'integer', minimum: 1 } },
+        },
+      },
+    },
+    async (request) =>
+      service.directory.restore(normaliseName(request.body.name), request.body.version, request.user),
+  )
+
+  app.get('/v1/repair/plan', { preHandler: authenticated }, async () => service.directory.repairPlan())
+  app.post('/v1/repair/run', { preHandler: authenticated }, async () => service.directory.repairRun())
+
   app.get('/metrics', async (_request, reply) =>
     reply.type('text/plain; version=0.0.4').send(metrics(service)),
   )
