@@ -46,6 +46,9 @@ export function createApp(options: AppOptions): FastifyInstance {
     const dfsError = toDfsError(error)
     if (dfsError.status >= 500) request.log.error({ err: error }, 'request failed')
     const body: ErrorBody = dfsError.toJSON()
+    // A body abandoned part way (an upload that failed early) leaves the socket paused mid-request:
+    // Node would never read the next request on it, and a keep-alive client would wait forever.
+    if (request.raw.readableDidRead && !request.raw.readableEnded) void reply.header('connection', 'close')
     void reply.status(dfsError.status).send(body)
   })
   app.setNotFoundHandler((request, reply) => {

@@ -126,6 +126,8 @@ class DiskBlobWriter implements BlobWriter {
 
   async write(chunk: Buffer): Promise<void> {
     if (this.done) throw new DfsError('DFS_INTERNAL', 'write after the blob was closed')
+    // A write error (ENOSPC) may have come between two calls, with nobody waiting: surface it now.
+    if (this.stream.errored) throw mapDiskError(this.stream.errored)
     this.hash.update(chunk)
     this.bytes += chunk.length
     if (!this.stream.write(chunk)) await waitDrain(this.stream)
@@ -151,6 +153,8 @@ class DiskBlobWriter implements BlobWriter {
 
 function waitDrain(stream: WriteStream): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (stream.errored) return reject(mapDiskError(stream.errored))
+    if (stream.destroyed) return reject(new DfsError('DFS_INTERNAL', 'the blob file was closed'))
     const onError = (error: Error) => {
       stream.off('drain', onDrain)
       reject(mapDiskError(error))

@@ -171,9 +171,14 @@ export class TestCluster {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops every role (SIGTERM, then SIGKILL), keeping the data. */
+  async stopProcesses(): Promise<void> {
     const all = [...this.proxies, ...this.fileservers.values(), ...(this.directory ? [this.directory] : [])]
     await Promise.all(all.map((c) => stopChild(c, 5000)))
+  }
+
+  async stop(): Promise<void> {
+    await this.stopProcesses()
     if (!process.env.DFS_KEEP_TEST_DATA) await rm(this.root, { recursive: true, force: true })
   }
 }

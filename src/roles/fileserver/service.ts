@@ -98,7 +98,11 @@ export class FileServerService {
     } catch (error) {
       controller.abort()
       for (const p of pipes) p.pipe.destroy()
-      await Promise.allSettled(pipes.map((p) => p.result))
+      const results = await Promise.allSettled(pipes.map((p) => p.result))
+      // The HTTP client can break a replica's pipe with the bare socket error (a 500 here) before the
+      // request fails with the DfsError that names the replica: answer with that one.
+      const broken = results[pipes.findIndex((p) => p.pipe.errored === error)]
+      if (broken?.status === 'rejected' && broken.reason instanceof DfsError) throw broken.reason
       throw error
     }
   }
