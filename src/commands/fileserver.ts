@@ -1,8 +1,9 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
+import { memberFlags } from '../cli/role-flags.ts'
 import { duration } from '../cli/duration.ts'
 import { size } from '../cli/size.ts'
-import { DEFAULT_DIRECTORY_URL, dataRoot } from '../server/data-root.ts'
+import { dataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
 import { compactHeap } from '../streams/bounded-memory.ts'
 
@@ -21,20 +22,7 @@ export default class FileServer extends BaseCommand {
       min: 1,
       max: 1_000_000,
     }),
-    port: Flags.integer({
-      description: 'port to listen on (0: any free port)',
-      required: true,
-      min: 0,
-      max: 65535,
-    }),
-    host: Flags.string({ description: 'address to bind', default: '127.0.0.1' }),
-    advertise: Flags.string({ description: 'host name other nodes use to reach this one' }),
-    directory: Flags.string({
-      description: 'directory URL',
-      default: DEFAULT_DIRECTORY_URL,
-      env: 'DFS_DIRECTORY',
-    }),
-    data: Flags.string({ description: 'data root (default: $DFS_DATA, or ~/.local/share/dfs)' }),
+    ...memberFlags,
     heartbeat: Flags.integer({ description: 'seconds between heartbeats', default: 2, min: 1 }),
     'inventory-every': duration({
       description: 'how often to report every blob held and collect garbage',

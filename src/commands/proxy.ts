@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
+import { memberFlags } from '../cli/role-flags.ts'
 import { size } from '../cli/size.ts'
-import { DEFAULT_DIRECTORY_URL, dataRoot } from '../server/data-root.ts'
+import { dataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
 import { compactHeap } from '../streams/bounded-memory.ts'
 
@@ -15,20 +16,7 @@ export default class Proxy extends BaseCommand {
 
   static override flags = {
     id: Flags.integer({ description: "this proxy's id", required: true, min: 1, max: 1_000_000 }),
-    port: Flags.integer({
-      description: 'port to listen on (0: any free port)',
-      required: true,
-      min: 0,
-      max: 65535,
-    }),
-    host: Flags.string({ description: 'address to bind', default: '127.0.0.1' }),
-    advertise: Flags.string({ description: 'host name clients use to reach this proxy' }),
-    directory: Flags.string({
-      description: 'directory URL',
-      default: DEFAULT_DIRECTORY_URL,
-      env: 'DFS_DIRECTORY',
-    }),
-    data: Flags.string({ description: 'data root (default: $DFS_DATA, or ~/.local/share/dfs)' }),
+    ...memberFlags,
     'cache-size': size({
       description: 'bound of the whole-file cache (e.g. 1GiB, 500MB)',
       default: 1024 ** 3,

@@ -20,3 +20,16 @@ export async function nodeTls(options: NodeTlsOptions): Promise<TlsMaterial> {
   const own = issueNodeCert(ca, options.commonName, options.hosts)
   return { cert: own.cert, key: own.key, ca: ca.cert }
 }
+
+/** TLS for a role that joins a cluster (file server, proxy): waits for the CA, saying so once. */
+export function memberTls(root: string, commonName: string, hosts: string[]): Promise<TlsMaterial> {
+  return nodeTls({
+    root,
+    commonName,
+    hosts,
+    onWaiting: (dir) =>
+      process.stderr.write(
+        `waiting for the cluster CA in ${dir} (start dfs directory with the same --data)\n`,
+      ),
+  })
+}

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify'
 import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
+import { loginBody, nameQuery } from '../../protocol/schemas.ts'
 import type { CommitRequest } from '../../protocol/types.ts'
 import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
 import type { DirectoryService } from './service.ts'
@@ -12,12 +13,6 @@ const sha256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const
 const serverId = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const
 const token = { type: 'integer', minimum: 1 } as const
 const ttlMs = { type: 'integer', minimum: 1000, maximum: 600_000 } as const
-const nameQuery = {
-  type: 'object',
-  required: ['name'],
-  properties: { name: { type: 'string', maxLength: 4096 } },
-} as const
-
 export function buildDirectoryApp(
   service: DirectoryService,
   options: Omit<AppOptions, 'role'>,
@@ -264,17 +259,7 @@ export function buildDirectoryApp(
   app.post<{ Body: { user: string; password: string } }>(
     '/v1/login',
     {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['user', 'password'],
-          additionalProperties: false,
-          properties: {
-            user: { type: 'string', maxLength: 64 },
-            password: { type: 'string', maxLength: 1024 },
-          },
-        },
-      },
+      schema: { body: loginBody },
     },
     async (request) => service.login(request.body.user, request.body.password),
   )

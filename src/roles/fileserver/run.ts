@@ -7,7 +7,7 @@ import { makeAgent } from '../../client/agent.ts'
 import { listen } from '../../server/app.ts'
 import type { Running } from '../../server/lifecycle.ts'
 import { DiskBlobStore } from '../../storage/disk-blob-store.ts'
-import { nodeTls } from '../../tls/node-tls.ts'
+import { memberTls } from '../../tls/node-tls.ts'
 import { periodic } from '../../server/periodic.ts'
 import { hosts } from '../directory/run.ts'
 import { buildFileServerApp } from './app.ts'
@@ -32,15 +32,7 @@ export interface FileServerOptions {
 }
 
 export async function startFileServer(options: FileServerOptions): Promise<Running> {
-  const tls = await nodeTls({
-    root: options.root,
-    commonName: `dfs fileserver ${options.id}`,
-    onWaiting: (dir) =>
-      process.stderr.write(
-        `waiting for the cluster CA in ${dir} (start dfs directory with the same --data)\n`,
-      ),
-    hosts: hosts(options),
-  })
+  const tls = await memberTls(options.root, `dfs fileserver ${options.id}`, hosts(options))
   const agent = makeAgent(tls)
   const directory = new DirectoryClient(options.directory, agent)
   const store = new DiskBlobStore(join(options.root, `fileserver-${options.id}`))

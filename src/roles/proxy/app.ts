@@ -5,16 +5,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { pipeline } from 'node:stream'
 import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
+import { loginBody, nameQuery } from '../../protocol/schemas.ts'
 import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
 import type { ChangeEvent } from '../../protocol/types.ts'
 import type { ProxyService } from './service.ts'
-
-const nameQuery = {
-  type: 'object',
-  required: ['name'],
-  properties: { name: { type: 'string', maxLength: 4096 } },
-} as const
 
 export const DEFAULT_TTL_MS = 30_000
 export const DEFAULT_WAIT_MS = 5 * 60_000
@@ -53,17 +48,7 @@ export function buildProxyApp(
   app.post<{ Body: { user: string; password: string } }>(
     '/v1/login',
     {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['user', 'password'],
-          additionalProperties: false,
-          properties: {
-            user: { type: 'string', maxLength: 64 },
-            password: { type: 'string', maxLength: 1024 },
-          },
-        },
-      },
+      schema: { body: loginBody },
     },
     async (request) => service.directory.login(request.body.user, request.body.password),
   )

@@ -6,7 +6,7 @@ import { listen } from '../../server/app.ts'
 import { join } from 'node:path'
 import { systemClock, systemRandom } from '../../server/clock.ts'
 import type { Running } from '../../server/lifecycle.ts'
-import { nodeTls } from '../../tls/node-tls.ts'
+import { memberTls } from '../../tls/node-tls.ts'
 import { hosts } from '../directory/run.ts'
 import { buildProxyApp } from './app.ts'
 import { BlobCache } from './blob-cache.ts'
@@ -24,15 +24,7 @@ export interface ProxyOptions {
 }
 
 export async function startProxy(options: ProxyOptions): Promise<Running> {
-  const tls = await nodeTls({
-    root: options.root,
-    commonName: `dfs proxy ${options.id}`,
-    onWaiting: (dir) =>
-      process.stderr.write(
-        `waiting for the cluster CA in ${dir} (start dfs directory with the same --data)\n`,
-      ),
-    hosts: hosts(options),
-  })
+  const tls = await memberTls(options.root, `dfs proxy ${options.id}`, hosts(options))
   const agent = makeAgent(tls)
   const cache = new BlobCache(
     join(options.root, `proxy-${options.id}`, 'cache'),

@@ -182,46 +182,42 @@ export class ProxyService {
 
   /** Tries each holder in turn until one's bytes hash right; reports the ones that sent bad bytes. */
   private async fetchIntoCache(file: Located, order: ServerView[]): Promise<void> {
+    await this.fromFirstHolder(file, order, async (server, body) => {
+      await this.cache.fill(file.sha256, file.size, body)
+    })
+  }
+
+  private streamThrough(file: Located, order: ServerView[]): Promise<Download> {
+    return this.fromFirstHolder(file, order, async (server, body) => {
+      const check = verifying(
+        file.sha256,
+        file.size,
+        server.id,
+        () => void this.report(server.id, file.sha256),
+      )
+      return { file, body: pipeline(body, check, () => undefined), from: server.id, stale: false }
+    })
+  }
+
+  /**
+   * Opens the blob on each holder in `order` until `use` succeeds with one; a holder whose bytes did
+   * not match is reported. Throws the last failure if none does.
+   */
+  private async fromFirstHolder<T>(
+    file: Located,
+    order: ServerView[],
+    use: (server: ServerView, body: Readable) => Promise<T>,
+  ): Promise<T> {
     let lastError: unknown = new DfsError('DFS_UNAVAILABLE', `no live server holds ${file.name}`)
     for (const server of order) {
       try {
-        const response = await getStream(
-          this.agent,
-          `${server.url}/v1/blobs/${file.sha256}`,
-          {},
-          `file server ${server.id}`,
-        )
-        await this.cache.fill(file.sha256, file.size, response.body)
-        return
+        const url = `${server.url}/v1/blobs/${file.sha256}`
+        const response = await getStream(this.agent, url, {}, `file server ${server.id}`)
+        return await use(server, response.body)
       } catch (error) {
         lastError = error
         if (error instanceof DfsError && error.code === 'DFS_CORRUPT')
           await this.report(server.id, file.sha256)
-      }
-    }
-    throw lastError
-  }
-
-  private async streamThrough(file: Located, order: ServerView[]): Promise<Download> {
-    let lastError: unknown = new DfsError('DFS_UNAVAILABLE', `no live server holds ${file.name}`)
-    for (const server of order) {
-      try {
-        const response = await getStream(
-          this.agent,
-          `${server.url}/v1/blobs/${file.sha256}`,
-          {},
-          `file server ${server.id}`,
-        )
-        const check = verifying(
-          file.sha256,
-          file.size,
-          server.id,
-          () => void this.report(server.id, file.sha256),
-        )
-        const body = pipeline(response.body, check, () => undefined)
-        return { file, body, from: server.id, stale: false }
-      } catch (error) {
-        lastError = error
       }
     }
     throw lastError

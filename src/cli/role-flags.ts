@@ -1,0 +1,21 @@
+// The flags shared by the commands that start a role which joins a directory (fileserver, proxy).
+
+import { Flags } from '@oclif/core'
+import { DEFAULT_DIRECTORY_URL } from '../server/data-root.ts'
+
+export const memberFlags = {
+  port: Flags.integer({
+    description: 'port to listen on (0: any free port)',
+    required: true,
+    min: 0,
+    max: 65535,
+  }),
+  host: Flags.string({ description: 'address to bind', default: '127.0.0.1' }),
+  advertise: Flags.string({ description: 'host name others use to reach this one' }),
+  directory: Flags.string({
+    description: 'directory URL',
+    default: DEFAULT_DIRECTORY_URL,
+    env: 'DFS_DIRECTORY',
+  }),
+  data: Flags.string({ description: 'data root (default: $DFS_DATA, or ~/.local/share/dfs)' }),
+}
