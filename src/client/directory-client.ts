@@ -83,10 +83,15 @@ export class DirectoryClient {
     return call(() => this.http.post('v1/repair/run', { timeout: 3_600_000 }).json(), `directory ${this.url}`)
   }
 
+  /** The directory's clock, which stamps every version. */
+  clock(): Promise<{ now: number }> {
+    return this.get('v1/clock')
+  }
+
   /** Reports every blob this server holds; the answer names those no kept version needs. */
-  inventory(id: number, blobs: string[]): Promise<{ unreferenced: string[] }> {
+  inventory(id: number, blobs: string[], asOf?: number): Promise<{ unreferenced: string[]; now: number }> {
     return call(
-      () => this.http.post(`v1/servers/${id}/inventory`, { json: { blobs }, timeout: 120_000 }).json(),
+      () => this.http.post(`v1/servers/${id}/inventory`, { json: { blobs, asOf }, timeout: 120_000 }).json(),
       `directory ${this.url}`,
     )
   }

@@ -42,6 +42,7 @@ export function buildDirectoryApp(
   )
 
   app.get('/v1/servers', async () => service.servers())
+  app.get('/v1/clock', async () => ({ now: service.now() }))
 
   app.post<{ Body: { server: number; sha256: string; reason: string } }>(
     '/v1/reports',
@@ -62,7 +63,7 @@ export function buildDirectoryApp(
     },
   )
 
-  app.post<{ Params: { id: number }; Body: { blobs: string[] } }>(
+  app.post<{ Params: { id: number }; Body: { blobs: string[]; asOf?: number } }>(
     '/v1/servers/:id/inventory',
     {
       // A server with a million blobs sends 65 MB of hashes; nothing else here is that large.
@@ -73,11 +74,14 @@ export function buildDirectoryApp(
           type: 'object',
           required: ['blobs'],
           additionalProperties: false,
-          properties: { blobs: { type: 'array', items: sha256 } },
+          properties: {
+            blobs: { type: 'array', items: sha256 },
+            asOf: { type: 'integer', minimum: 0 },
+          },
         },
       },
     },
-    async (request) => service.inventory(request.params.id, request.body.blobs),
+    async (request) => service.inventory(request.params.id, request.body.blobs, request.body.asOf),
   )
 
   app.get('/v1/repair/plan', async () => {

@@ -69,6 +69,10 @@ export class DirectoryService {
     this.leases = new LeaseTable(store, clock)
   }
 
+  now(): number {
+    return this.clock.now()
+  }
+
   async heartbeat(server: Omit<ServerInfo, 'lastHeartbeat'>): Promise<void> {
     await this.store.upsertServer({ ...server, lastHeartbeat: this.clock.now() })
   }
@@ -157,10 +161,20 @@ export class DirectoryService {
   /**
    * A file server's full inventory: it stops being a holder of any version whose blob it lacks
    * (repair then makes a new copy); the answer lists its blobs no kept version needs (garbage).
+   * `asOf` is our clock when we answered the server's previous inventory, so before it began this
+   * listing: a version committed since may have had its blob stored after the listing, and is left
+   * for the next inventory (otherwise every holder of a fresh version could be dropped, and its
+   * blobs then collected as garbage). The answer carries our clock for the next `asOf`.
    */
-  async inventory(server: number, blobs: string[]): Promise<{ unreferenced: string[] }> {
+  async inventory(
+    server: number,
+    blobs: string[],
+    asOf?: number,
+  ): Promise<{ unreferenced: string[]; now: number }> {
+    const now = this.clock.now()
     const held = new Set(blobs)
     for (const version of await this.store.listAllVersions()) {
+      if (asOf !== undefined && version.mtime > asOf) continue
       if (version.holders.includes(server) && !held.has(version.sha256)) {
         await this.store.setHolders(
           version.name,
@@ -169,7 +183,7 @@ export class DirectoryService {
         )
       }
     }
-    return { unreferenced: await this.store.unreferenced(server, blobs) }
+    return { unreferenced: await this.store.unreferenced(server, blobs), now }
   }
 
   async locate(name: string): Promise<Located> {

@@ -37,6 +37,7 @@ export class FileServerService {
   readonly store: BlobStore
   private readonly directory: DirectoryClient
   private readonly agent: Agent
+  private inventoryAsOf?: number
 
   constructor(id: number, store: BlobStore, directory: DirectoryClient, agent: Agent) {
     this.id = id
@@ -138,9 +139,14 @@ export class FileServerService {
    * place a moment before the directory knows of it.
    */
   async reconcile(graceMs: number, now: number): Promise<{ held: number; collected: number }> {
+    // The first time, ask the directory's clock before listing: versions committed after it are
+    // left out of the comparison, as their blobs may land after the listing began.
+    const since = this.inventoryAsOf ?? (await this.directory.clock()).now
     const blobs: string[] = []
     for await (const sha256 of this.store.list()) blobs.push(sha256)
-    const { unreferenced } = await this.directory.inventory(this.id, blobs)
+    const { unreferenced, now: asOf } = await this.directory.inventory(this.id, blobs, since)
+    // The directory's clock when it answered: the next listing begins after it (see inventory there).
+    this.inventoryAsOf = asOf
     let collected = 0
     for (const sha256 of unreferenced) {
       const modified = await this.store.modified(sha256)
