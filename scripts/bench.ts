@@ -33,6 +33,7 @@ import { pipeline } from 'node:stream/promises'
 import { connect as tlsConnect } from 'node:tls'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TestCluster } from '../test/helpers/cluster.ts'
+import { fsyncDir } from '../src/storage/disk-blob-store.ts'
 
 const MiB = 1024 * 1024
 const MB = 1000 * 1000
@@ -104,15 +105,6 @@ async function baselineServer(dir: string): Promise<void> {
   process.stdin.resume()
   process.stdin.once('close', () => process.exit(0))
   process.stdin.once('end', () => process.exit(0))
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------

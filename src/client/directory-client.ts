@@ -3,7 +3,7 @@
 import type { KyInstance } from 'ky'
 import type { Agent } from 'undici'
 import type {
-  BadCopyReport,
+  DirectoryStatus,
   CommitRequest,
   FileVersion,
   Lease,
@@ -16,14 +16,7 @@ import type {
 import { call, jsonClient } from './http.ts'
 import type { RepairStatus, RepairTask } from '../roles/directory/repairer.ts'
 
-export interface DirectoryStatus {
-  replicas: number
-  servers: ServerView[]
-  files: number
-  bytes: number
-  reports: BadCopyReport[]
-  repair: RepairStatus
-}
+export type { DirectoryStatus }
 
 export class DirectoryClient {
   private readonly http: KyInstance

@@ -97,3 +97,21 @@ export interface ChangeEvent {
   writer: string
   at: number
 }
+
+/** The directory's view of the cluster, as `dfs status` shows it. */
+export interface DirectoryStatus {
+  replicas: number
+  servers: ServerView[]
+  files: number
+  bytes: number
+  reports: BadCopyReport[]
+  repair: RepairStatus
+}
+
+export interface RepairStatus {
+  underReplicated: number
+  lost: number
+  repaired: number
+  failed: number
+  lastPass: number
+}

@@ -182,7 +182,8 @@ export function mapDiskError(error: Error): Error {
   return error
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** Makes a rename inside `dir` durable. */
+export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r')
   try {
     await handle.sync()

@@ -51,11 +51,7 @@ describe('the proxy cache', () => {
     await cluster?.stop()
   })
 
-  const stat = async (name: string): Promise<Located> => {
-    const result = await cluster.run(['stat', name, '--json'])
-    assert.equal(result.code, 0, result.stderr)
-    return JSON.parse(result.stdout.toString()) as Located
-  }
+  const stat = (name: string): Promise<Located> => cluster.stat(name)
   const cacheBlob = (proxy: number, sha: string) =>
     join(cluster.data, `proxy-${proxy}`, 'cache', 'blobs', 'objects', sha.slice(0, 2), sha)
 

@@ -25,11 +25,7 @@ describe('a three-server cluster', () => {
     await cluster?.stop()
   })
 
-  const stat = async (name: string): Promise<Located> => {
-    const result = await cluster.run(['stat', name, '--json'])
-    assert.equal(result.code, 0, result.stderr)
-    return JSON.parse(result.stdout.toString()) as Located
-  }
+  const stat = (name: string): Promise<Located> => cluster.stat(name)
 
   for (const size of [0, 1, MiB]) {
     test(`put and get a ${size}-byte file byte for byte, on two distinct servers`, async () => {

@@ -52,11 +52,7 @@ describe('write mode', () => {
     return { child, done }
   }
 
-  const stat = async (name: string): Promise<Located> => {
-    const result = await cluster.run(['stat', name, '--json'])
-    assert.equal(result.code, 0, result.stderr)
-    return JSON.parse(result.stdout.toString()) as Located
-  }
+  const stat = (name: string): Promise<Located> => cluster.stat(name)
 
   const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs = 30_000) => {
     const deadline = Date.now() + timeoutMs

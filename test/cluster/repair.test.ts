@@ -16,11 +16,7 @@ import { randomFile, sha256File } from '../helpers/files.ts'
 const fast = ['--inventory-every', '1s', '--gc-grace', '2s', '--scrub-every', '1s', '--scrub-rate', '500MB']
 
 function helpers(get: () => TestCluster) {
-  const stat = async (name: string): Promise<Located> => {
-    const result = await get().run(['stat', name, '--json'])
-    assert.equal(result.code, 0, result.stderr)
-    return JSON.parse(result.stdout.toString()) as Located
-  }
+  const stat = (name: string): Promise<Located> => get().stat(name)
   const blob = (server: number, sha: string) =>
     join(get().data, `fileserver-${server}`, 'objects', sha.slice(0, 2), sha)
   const eventually = async (what: string, check: () => Promise<boolean>, timeoutMs = 45_000) => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startChild, stopChild, type Child } from '../../src/cli/children.ts'
+import type { Located } from '../../src/protocol/types.ts'
 
 export const BIN = resolve(import.meta.dirname, '../../bin/run.js')
 
@@ -142,6 +143,13 @@ export class TestCluster {
         ...options.env,
       },
     })
+  }
+
+  /** `dfs stat NAME --json`, which must succeed. */
+  async stat(name: string): Promise<Located> {
+    const result = await this.run(['stat', name, '--json'])
+    if (result.code !== 0) throw new Error(`dfs stat ${name} failed: ${result.stderr}`)
+    return JSON.parse(result.stdout.toString()) as Located
   }
 
   async waitForLiveServers(count: number, timeoutMs = 30_000): Promise<void> {

@@ -4,7 +4,9 @@
 // longer count, and once repaired elsewhere they leave the version's holders.
 
 import type { MetadataStore } from '../../metadata/store.ts'
-import type { FileVersion, ServerView } from '../../protocol/types.ts'
+import type { FileVersion, RepairStatus, ServerView } from '../../protocol/types.ts'
+
+export type { RepairStatus }
 import type { Clock, Random } from '../../server/clock.ts'
 import { choosePlacement } from './placement.ts'
 
@@ -17,14 +19,6 @@ export interface RepairTask {
   copies: number[]
   source: { id: number; url: string }
   target: { id: number; url: string }
-}
-
-export interface RepairStatus {
-  underReplicated: number
-  lost: number
-  repaired: number
-  failed: number
-  lastPass: number
 }
 
 export interface RepairConfig {

@@ -7,6 +7,7 @@ import type {
   BadCopyReport,
   ChangeEvent,
   CommitRequest,
+  DirectoryStatus,
   FileVersion,
   Located,
   Placement,
@@ -17,7 +18,7 @@ import type {
 import type { MetadataStore } from '../../metadata/store.ts'
 import type { Clock, Random } from '../../server/clock.ts'
 import { LeaseTable } from './lease-table.ts'
-import type { Repairer, RepairStatus } from './repairer.ts'
+import type { Repairer } from './repairer.ts'
 import { choosePlacement } from './placement.ts'
 import { hashPassword, hashToken, verifyPassword } from './passwords.ts'
 
@@ -227,14 +228,7 @@ export class DirectoryService {
     }
   }
 
-  async status(): Promise<{
-    replicas: number
-    servers: ServerView[]
-    files: number
-    bytes: number
-    reports: BadCopyReport[]
-    repair: RepairStatus
-  }> {
+  async status(): Promise<DirectoryStatus> {
     const [servers, counts] = await Promise.all([this.servers(), this.store.countFiles()])
     const repair = this.repairer?.status ?? {
       underReplicated: 0,
