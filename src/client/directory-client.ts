@@ -14,6 +14,7 @@ import type {
   Session,
 } from '../protocol/types.ts'
 import { call, jsonClient } from './http.ts'
+import { dispatcherFetch } from './streams.ts'
 import type { RepairStatus, RepairTask } from '../roles/directory/repairer.ts'
 
 export type { DirectoryStatus }
@@ -24,7 +25,7 @@ export class DirectoryClient {
 
   constructor(url: string, agent: Agent) {
     this.url = url
-    this.http = jsonClient(url, agent)
+    this.http = jsonClient(url, dispatcherFetch(agent))
   }
 
   private post<T>(path: string, json: unknown): Promise<T> {

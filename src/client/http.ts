@@ -1,20 +1,45 @@
-// JSON calls between dfs roles and from the CLI: ky over the global fetch (servers hand it their
-// mutual-TLS dispatcher; the CLI trusts the cluster CA process-wide), and one mapping from transport
-// and HTTP failures to DfsError. File bytes never go through ky: its retry clone buffers whole bodies.
+// JSON calls between dfs roles and from the CLI: ky, over a `fetch` that is not WHATWG fetch (which
+// refuses the "bad ports", 5060 among them): servers give it undici's dispatcher API with their
+// mutual-TLS identity (dispatcherFetch), the CLI node:https pinned to the cluster CA (httpsFetch).
+// One mapping from transport and HTTP failures to DfsError. File bytes never go through ky: its
+// retry clone buffers whole bodies.
 
-import ky, { HTTPError, type KyInstance, type Options } from 'ky'
-import type { Dispatcher } from 'undici'
+import ky, { HTTPError, type KyInstance } from 'ky'
+import type { IncomingHttpHeaders } from 'node:http'
+import { Readable } from 'node:stream'
 import { DfsError, fromErrorBody } from '../protocol/errors.ts'
 
-/** A ky instance bound to one base URL (and, for servers, one TLS identity); JSON only. */
-export function jsonClient(
-  baseUrl: string,
-  dispatcher?: Dispatcher,
-  headers: Record<string, string> = {},
-): KyInstance {
-  const options: Options = { baseUrl, headers, retry: 0, timeout: 30_000 }
-  if (dispatcher) options.fetch = (input, init) => fetch(input, { ...init, dispatcher } as RequestInit)
-  return ky.create(options)
+/** What ky calls to send a request. */
+export type Fetch = (input: Request | URL | string, init?: RequestInit) => Promise<Response>
+
+/** A ky instance bound to one base URL and one transport; JSON only. */
+export function jsonClient(baseUrl: string, fetch: Fetch, headers: Record<string, string> = {}): KyInstance {
+  return ky.create({ baseUrl, headers, retry: 0, timeout: 30_000, fetch })
+}
+
+/** A JSON request body, read whole (bounded by the route schemas; never file bytes). */
+export async function requestBody(req: Request): Promise<Buffer | undefined> {
+  return req.body ? Buffer.from(await req.arrayBuffer()) : undefined
+}
+
+const NO_BODY = new Set([101, 204, 205, 304])
+
+/** A fetch Response around an answer received by another HTTP client; the body streams. */
+export function toResponse(
+  status: number,
+  raw: IncomingHttpHeaders | Record<string, string | string[] | undefined>,
+  body: Readable,
+): Response {
+  const headers = new Headers()
+  for (const [key, value] of Object.entries(raw)) {
+    for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value])
+      headers.append(key, one)
+  }
+  if (NO_BODY.has(status)) {
+    body.resume()
+    return new Response(null, { status, headers })
+  }
+  return new Response(Readable.toWeb(body) as ReadableStream, { status, headers })
 }
 
 /** Performs a ky call and returns its JSON, turning every failure into a DfsError. */

@@ -1,27 +1,18 @@
-// The CLI's client of a proxy: JSON calls through ky, file bytes through node:https streams. Presents
-// a bearer token; trust in the cluster CA is set for the process by trustClusterCa().
+// The CLI's client of a proxy: JSON calls through ky, file bytes through node:https streams, both
+// trusting only the cluster CA. Presents a bearer token.
 
 import type { KyInstance } from 'ky'
 import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
-import { setDefaultCACertificates } from 'node:tls'
 import type { FileVersion, Lease, Located, Session } from '../protocol/types.ts'
 import type { DirectoryStatus } from './directory-client.ts'
 import type { CacheStats } from '../roles/proxy/blob-cache.ts'
 import type { RepairStatus, RepairTask } from '../roles/directory/repairer.ts'
 import { call, jsonClient } from './http.ts'
-import { httpsRequest, readJson } from './https-stream.ts'
+import { httpsFetch, httpsRequest, readJson } from './https-stream.ts'
 
 export interface ProxyStatus extends DirectoryStatus {
   proxy: { id: number; user: string; cache: CacheStats; badCopiesReported: number }
-}
-
-/**
- * Makes the cluster CA the only CA this process trusts. The CLI talks to its proxy and nothing
- * else, so this pins it to the cluster, and lets ky use the plain global fetch.
- */
-export function trustClusterCa(ca: string): void {
-  setDefaultCACertificates([ca])
 }
 
 export class ProxyClient {
@@ -33,14 +24,13 @@ export class ProxyClient {
   constructor(url: string, ca: string, token?: string) {
     this.url = url
     this.ca = ca
-    trustClusterCa(ca)
-    this.http = jsonClient(url)
+    this.http = jsonClient(url, httpsFetch(ca))
     this.useToken(token)
   }
 
   useToken(token: string | undefined): void {
     this.token = token
-    this.http = jsonClient(this.url, undefined, this.authHeaders())
+    this.http = jsonClient(this.url, httpsFetch(this.ca), this.authHeaders())
   }
 
   private authHeaders(): Record<string, string> {

@@ -37,6 +37,8 @@ export interface ClusterOptions {
   proxyArgs?: string[]
   directoryArgs?: string[]
   fileserverArgs?: string[]
+  /** Fixed ports (0 or absent: any free port), e.g. the seed's layout. */
+  ports?: { directory?: number; fileservers?: number[]; proxies?: number[] }
 }
 
 export class TestCluster {
@@ -56,7 +58,7 @@ export class TestCluster {
   static async start(options: ClusterOptions = {}): Promise<TestCluster> {
     const cluster = new TestCluster(await mkdtemp(join(tmpdir(), 'dfs-test-')), options)
     try {
-      await cluster.startDirectory()
+      await cluster.startDirectory(options.ports?.directory ?? 0)
       await Promise.all(
         Array.from({ length: options.fileservers ?? 3 }, (_, i) => cluster.startFileServer(i + 1)),
       )
@@ -67,7 +69,7 @@ export class TestCluster {
             '--id',
             String(id),
             '--port',
-            '0',
+            String(options.ports?.proxies?.[id - 1] ?? 0),
             '--directory',
             cluster.directory.url,
             ...(options.proxyArgs ?? []),
@@ -110,13 +112,13 @@ export class TestCluster {
     return this.directory
   }
 
-  async startFileServer(id: number): Promise<Child> {
+  async startFileServer(id: number, port = this.options.ports?.fileservers?.[id - 1] ?? 0): Promise<Child> {
     const child = await this.spawn(`fileserver ${id}`, [
       'fileserver',
       '--id',
       String(id),
       '--port',
-      '0',
+      String(port),
       '--directory',
       this.directory.url,
       '--heartbeat',

@@ -3,6 +3,7 @@
 import { join } from 'node:path'
 import { makeAgent } from '../../client/agent.ts'
 import { call, jsonClient } from '../../client/http.ts'
+import { dispatcherFetch } from '../../client/streams.ts'
 import { SqliteMetadataStore } from '../../metadata/sqlite-store.ts'
 import { listen } from '../../server/app.ts'
 import { systemClock, systemRandom } from '../../server/clock.ts'
@@ -55,7 +56,7 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
     async (task) => {
       await call(
         () =>
-          jsonClient(task.source.url, agent)
+          jsonClient(task.source.url, dispatcherFetch(agent))
             .post('v1/copy', { json: { sha256: task.sha256, target: task.target }, timeout: 3_600_000 })
             .json(),
         `file server ${task.source.id}`,
