@@ -1,12 +1,13 @@
 // Uploading a local file or stdin through the proxy, with a progress spinner on a terminal: shared by
 // put, write and edit.
 
+import { chalkStderr } from 'chalk'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { pipeline, type Readable } from 'node:stream'
 import type { ProxyClient } from '../client/proxy-client.ts'
 import { DfsError } from '../protocol/errors.ts'
-import type { FileVersion } from '../protocol/types.ts'
+import type { CommittedVersion, FileVersion } from '../protocol/types.ts'
 import { boundedMemory } from '../streams/bounded-memory.ts'
 import { progress } from './progress.ts'
 
@@ -23,19 +24,30 @@ export async function upload(
   local: string,
   name: string,
   options: UploadOptions,
-): Promise<{ version: FileVersion; shown: boolean }> {
+): Promise<{ version: CommittedVersion; shown: boolean }> {
   const { source, length } = await openLocal(local)
   const shown = await progress(`put ${name}`, length, options.show)
   // pipeline, not .pipe(): a read error must end the upload, not leave it waiting for more bytes.
   const body = pipeline(source, boundedMemory(), shown.stream, () => undefined)
-  let version: FileVersion
+  let version: CommittedVersion
   try {
     version = await client.upload(name, body, { length, token: options.token, create: options.create })
   } catch (error) {
     shown.fail()
     throw error
   }
-  return { version, shown: shown.done(describe(version)) }
+  const result = { version, shown: shown.done(describe(version)) }
+  warnIfShort(version)
+  return result
+}
+
+/** The cluster acknowledged fewer copies than it keeps (--min-copies below R): say so, on stderr. */
+function warnIfShort(version: CommittedVersion): void {
+  const { holders, wanted } = version
+  if (holders.length >= wanted) return
+  process.stderr.write(
+    `${chalkStderr.yellow('dfs: warning:')} ${version.name} is on ${holders.length} of ${wanted} file servers; repair adds the missing ${wanted - holders.length === 1 ? 'copy' : 'copies'} as soon as a server can take ${wanted - holders.length === 1 ? 'it' : 'them'}\n`,
+  )
 }
 
 export function describe(version: FileVersion): string {

@@ -5,6 +5,7 @@ import type { Agent } from 'undici'
 import type {
   DirectoryStatus,
   CommitRequest,
+  CommittedVersion,
   FileVersion,
   Lease,
   LeaseOwner,
@@ -40,8 +41,22 @@ export class DirectoryClient {
     return this.post('v1/servers/heartbeat', { id, url, freeBytes })
   }
 
-  place(name: string, size: number, options: { token?: number; create?: boolean }): Promise<Placement> {
+  place(
+    name: string,
+    size: number,
+    options: { token?: number; create?: boolean; avoid?: number[] },
+  ): Promise<Placement> {
     return this.post('v1/placements', { name, size, ...options })
+  }
+
+  /** Servers to copy a finished blob to in place of replicas that failed mid-write. */
+  replacements(size: number, count: number, avoid: number[]): Promise<ServerView[]> {
+    return this.post('v1/placements/replacements', { size, count, avoid })
+  }
+
+  /** Tells the directory we could not connect to file server `id`. */
+  unreachable(id: number, reason: string): Promise<{ ok: true }> {
+    return this.post(`v1/servers/${id}/unreachable`, { reason: reason.slice(0, 500) })
   }
 
   /** Waits in line for the lease on `name` (a long poll of up to `waitMs`). */
@@ -103,7 +118,7 @@ export class DirectoryClient {
     return this.post('v1/locks/release', { name, token })
   }
 
-  commit(request: CommitRequest): Promise<FileVersion> {
+  commit(request: CommitRequest): Promise<CommittedVersion> {
     return this.post('v1/commits', request)
   }
 

@@ -59,6 +59,26 @@ export function toDfsError(error: unknown, what: string): DfsError {
   return new DfsError('DFS_UNAVAILABLE', `${what}: ${cause}`, { cause: error })
 }
 
+/** Socket errors that mean no connection was made: nothing was sent, so trying elsewhere is safe. */
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+])
+
+/** Whether a failed call never reached its server (refused, unroutable, or timed out connecting). */
+export function isConnectFailure(error: unknown): boolean {
+  let current: unknown = error
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (NOT_CONNECTED.has((current as NodeJS.ErrnoException).code ?? '')) return true
+    current = current.cause
+  }
+  return false
+}
+
 /** Finds the useful part of a fetch failure (fetch wraps the socket error in 'fetch failed'). */
 export function describeNetworkError(error: Error): string {
   let current: unknown = error

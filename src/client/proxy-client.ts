@@ -4,7 +4,7 @@
 import type { KyInstance } from 'ky'
 import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
-import type { FileVersion, Lease, Located, Session } from '../protocol/types.ts'
+import type { CommittedVersion, FileVersion, Lease, Located, Session } from '../protocol/types.ts'
 import type { DirectoryStatus } from './directory-client.ts'
 import type { CacheStats } from '../roles/proxy/blob-cache.ts'
 import type { RepairStatus, RepairTask } from '../roles/directory/repairer.ts'
@@ -75,7 +75,7 @@ export class ProxyClient {
     name: string,
     body: Readable,
     options: { length?: number; token?: number; create?: boolean },
-  ): Promise<FileVersion> {
+  ): Promise<CommittedVersion> {
     const query = new URLSearchParams({ name })
     if (options.token !== undefined) query.set('token', String(options.token))
     if (options.create) query.set('create', 'true')
@@ -90,7 +90,7 @@ export class ProxyClient {
       body,
       what: this.what(),
     })
-    return (await readJson(response)) as FileVersion
+    return (await readJson(response)) as CommittedVersion
   }
 
   /** Waits in line for the write lease on `name`, up to `waitMs`. */

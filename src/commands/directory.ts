@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
 import { duration } from '../cli/duration.ts'
+import { DfsError } from '../protocol/errors.ts'
 import { dataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
 import { compactHeap } from '../streams/bounded-memory.ts'
@@ -24,6 +25,12 @@ export default class Directory extends BaseCommand {
     advertise: Flags.string({ description: 'host name other nodes use to reach this one' }),
     data: Flags.string({ description: 'data root (default: $DFS_DATA, or ~/.local/share/dfs)' }),
     replicas: Flags.integer({ description: 'copies of every file', default: 2, min: 1, max: 8 }),
+    'min-copies': Flags.integer({
+      description:
+        'copies a write needs to succeed (default: --replicas); between the two, a write is stored short and repaired',
+      min: 1,
+      max: 8,
+    }),
     'dead-after': duration({
       description: 'silence after which a file server is dead and its copies are replaced (e.g. 10m)',
       default: 10 * 60_000,
@@ -48,6 +55,9 @@ export default class Directory extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Directory)
+    const minCopies = flags['min-copies'] ?? flags.replicas
+    if (minCopies > flags.replicas)
+      throw new DfsError('DFS_USAGE', `--min-copies ${minCopies} is more than --replicas ${flags.replicas}`)
     const root = dataRoot(flags.data)
     // Loaded on demand, so user commands do not pay for the server code at start-up.
     const { startDirectory } = await import('../roles/directory/run.ts')
@@ -57,6 +67,7 @@ export default class Directory extends BaseCommand {
       port: flags.port,
       advertise: flags.advertise,
       replicas: flags.replicas,
+      minCopies,
       liveAfterMs: flags['live-after'] * 1000,
       deadAfterMs: flags['dead-after'],
       repairRate: flags['repair-rate'],

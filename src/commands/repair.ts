@@ -21,7 +21,7 @@ export default class Repair extends UserCommand {
     if (plan.length === 0) this.say('every version has its copies')
     for (const t of plan) {
       this.say(
-        `${t.name} v${t.version} (${bytes(t.size)}): ${t.copies.length} ${t.copies.length === 1 ? 'copy' : 'copies'}; copy ${t.source.id} -> ${t.target.id}`,
+        `${t.name} v${t.version} (${bytes(t.size)}): ${t.copies.length} ${t.copies.length === 1 ? 'copy' : 'copies'}; ${t.target && t.source ? `copy ${t.source.id} -> ${t.target.id}` : `waiting: ${t.waiting}`}`,
       )
     }
     if (flags['dry-run'] || plan.length === 0) return { plan }

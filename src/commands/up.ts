@@ -24,11 +24,19 @@ export default class Up extends BaseCommand {
   static override flags = {
     fileservers: Flags.integer({ description: 'number of file servers', default: 3, min: 1, max: 32 }),
     data: Flags.string({ description: 'data root (default: $DFS_DATA, or ~/.local/share/dfs)' }),
-    replicas: Flags.integer({ description: 'copies of every file', default: 2, min: 1, max: 8 }),
+    replicas: Flags.integer({
+      description: 'copies of every file (default: 2, or 1 with one file server)',
+      min: 1,
+      max: 8,
+    }),
   }
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Up)
+    const replicas = flags.replicas ?? Math.min(2, flags.fileservers)
+    // Every write needs R copies: a cluster of fewer servers could take none.
+    if (replicas > flags.fileservers)
+      throw new DfsError('DFS_USAGE', `--replicas ${replicas} needs at least ${replicas} file servers`)
     const root = dataRoot(flags.data)
     const logs = join(root, 'logs')
     await mkdir(logs, { recursive: true })
@@ -52,13 +60,7 @@ export default class Up extends BaseCommand {
         children.push(child)
         return child
       }
-      const directory = await start('directory', [
-        'directory',
-        '--port',
-        '0',
-        '--replicas',
-        String(flags.replicas),
-      ])
+      const directory = await start('directory', ['directory', '--port', '0', '--replicas', String(replicas)])
       for (let id = 1; id <= flags.fileservers; id++) {
         await start(`fileserver ${id}`, [
           'fileserver',

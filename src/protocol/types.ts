@@ -12,6 +12,8 @@ export interface ServerView extends ServerInfo {
   live: boolean
   /** Silent past the dead timeout: its copies no longer count. */
   dead?: boolean
+  /** A node could not connect to it since its last heartbeat: not placed on until the next one. */
+  unreachable?: boolean
 }
 
 export interface FileVersion {
@@ -25,6 +27,12 @@ export interface FileVersion {
   mtime: number
 }
 
+/** A version just written, as the directory acknowledges it: `holders` shorter than `wanted` (R)
+ * means the cluster was short of servers, and repair adds the missing copies. */
+export interface CommittedVersion extends FileVersion {
+  wanted: number
+}
+
 /** A file version with the addresses of its holders, as the directory hands it to a reader or writer. */
 export interface Located extends FileVersion {
   servers: ServerView[]
@@ -36,6 +44,8 @@ export interface Placement {
   expectedVersion: number
   primary: ServerView
   replicas: ServerView[]
+  /** R, the copies every version should have: fewer replicas here means the cluster is short. */
+  wanted: number
 }
 
 export interface CommitRequest {
@@ -101,6 +111,8 @@ export interface ChangeEvent {
 /** The directory's view of the cluster, as `dfs status` shows it. */
 export interface DirectoryStatus {
   replicas: number
+  /** Copies a write needs to be acknowledged (--min-copies). */
+  minCopies: number
   servers: ServerView[]
   files: number
   bytes: number

@@ -37,6 +37,8 @@ export interface ClusterOptions {
   proxyArgs?: string[]
   directoryArgs?: string[]
   fileserverArgs?: string[]
+  /** The roles' log level (default warn); info logs every request. */
+  logLevel?: string
   /** Fixed ports (0 or absent: any free port), e.g. the seed's layout. */
   ports?: { directory?: number; fileservers?: number[]; proxies?: number[] }
 }
@@ -100,7 +102,7 @@ export class TestCluster {
       args: [...args, '--data', this.data],
       invocation: this.invocation,
       log: join(this.root, `${name.replace(' ', '-')}.log`),
-      env: { ...process.env, DFS_LOG: 'warn' },
+      env: { ...process.env, DFS_LOG: this.options.logLevel ?? 'warn' },
     })
   }
 

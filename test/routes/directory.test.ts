@@ -10,21 +10,23 @@ import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
 import { buildDirectoryApp } from '../../src/roles/directory/app.ts'
 import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
 import { systemRandom } from '../../src/server/clock.ts'
-import type { FileVersion, Lease, Located, Placement } from '../../src/protocol/types.ts'
+import type { CommittedVersion, FileVersion, Lease, Located, Placement } from '../../src/protocol/types.ts'
 
 const SHA_A = 'a'.repeat(64)
 const SHA_B = 'b'.repeat(64)
+const oneCopy = { expectedVersion: 0, sha256: SHA_A, size: 1, primary: 3, holders: [3], writer: 'alice' }
 
 describe('directory routes', () => {
   let dir: string
   let app: FastifyInstance
   let store: SqliteMetadataStore
+  let service: DirectoryService
   let now = 1_000_000
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'dfs-dir-'))
     store = new SqliteMetadataStore(join(dir, 'metadata.sqlite'))
-    const service = new DirectoryService(store, DEFAULT_DIRECTORY_CONFIG, { now: () => now }, systemRandom)
+    service = new DirectoryService(store, { ...DEFAULT_DIRECTORY_CONFIG }, { now: () => now }, systemRandom)
     app = buildDirectoryApp(service, { requireClientCert: true })
     await app.ready()
   })
@@ -158,12 +160,60 @@ describe('directory routes', () => {
     await post('/v1/locks/release', { name: 'a/b.txt', token: lease.token })
   })
 
-  test('servers silent past the live window are not placed', async () => {
+  test('servers silent past the live window are not placed; below --min-copies a write is refused', async () => {
     now += DEFAULT_DIRECTORY_CONFIG.liveAfterMs + 1
     await post('/v1/servers/heartbeat', { id: 3, url: 'https://127.0.0.1:6030', freeBytes: 1e9 })
-    const placement = (await post('/v1/placements', { name: 'lonely', size: 1 })).json() as Placement
-    assert.equal(placement.primary.id, 3)
-    assert.equal(placement.replicas.length, 0)
+    const refused = await post('/v1/placements', { name: 'lonely', size: 1 })
+    assert.equal(refused.statusCode, 503)
+    assert.equal(refused.json().error.code, 'DFS_UNAVAILABLE')
+    assert.match(
+      refused.json().error.message,
+      /only 1 of 3 file servers is live and reachable; a write needs 2/,
+    )
+
+    service.config.minCopies = 1
+    try {
+      const placement = (await post('/v1/placements', { name: 'lonely', size: 1 })).json() as Placement
+      assert.equal(placement.primary.id, 3)
+      assert.equal(placement.replicas.length, 0)
+      assert.equal(placement.wanted, 2)
+      const commit = await post('/v1/commits', { ...oneCopy, name: 'lonely' })
+      assert.equal(commit.statusCode, 200)
+      assert.equal((commit.json() as CommittedVersion).wanted, 2)
+    } finally {
+      service.config.minCopies = 2
+    }
+    const short = await post('/v1/commits', { ...oneCopy, name: 'short' })
+    assert.equal(short.json().error.code, 'DFS_UNAVAILABLE')
+    assert.match(
+      short.json().error.message,
+      /only 1 copy of short could be made \(1 of 3 file servers live and reachable\); a write needs 2/,
+    )
+    assert.equal((await app.inject('/v1/files?name=short')).statusCode, 404)
+  })
+
+  test('an unreachable server is not placed on until it heartbeats again; placements avoid what was tried', async () => {
+    for (const id of [1, 2, 3]) {
+      await post('/v1/servers/heartbeat', { id, url: `https://127.0.0.1:60${id}0`, freeBytes: 1e9 })
+    }
+    assert.equal((await post('/v1/servers/2/unreachable', { reason: 'ECONNREFUSED' })).statusCode, 200)
+    for (let i = 0; i < 10; i++) {
+      const placement = (await post('/v1/placements', { name: `u${i}`, size: 1 })).json() as Placement
+      assert.deepEqual([placement.primary.id, ...placement.replicas.map((r) => r.id)].toSorted(), [1, 3])
+    }
+    const avoided = (await post('/v1/placements', { name: 'u', size: 1, avoid: [1] })).json()
+    assert.equal(avoided.error.code, 'DFS_UNAVAILABLE', 'only server 3 is left, and a write needs 2')
+    assert.match(avoided.error.message, /only 1 of 3 file servers is live and reachable/)
+    await post('/v1/servers/heartbeat', { id: 2, url: 'https://127.0.0.1:6020', freeBytes: 1e9 })
+    const back = (await post('/v1/placements', { name: 'u', size: 1, avoid: [1] })).json() as Placement
+    assert.deepEqual([back.primary.id, ...back.replicas.map((r) => r.id)].toSorted(), [2, 3])
+    const replacements = (
+      await post('/v1/placements/replacements', { size: 1, count: 2, avoid: [1, 3] })
+    ).json() as { id: number }[]
+    assert.deepEqual(
+      replacements.map((r) => r.id),
+      [2],
+    )
   })
 
   test('bad names are refused everywhere with DFS_BAD_NAME', async () => {

@@ -24,7 +24,15 @@ describe('file server routes', () => {
     const store = new DiskBlobStore(dir)
     await store.open()
     // No directory is needed for replica writes and reads; this one points nowhere.
-    const service = new FileServerService(7, store, new DirectoryClient('https://127.0.0.1:9', agent), agent)
+    const service = new FileServerService(
+      7,
+      store,
+      new DirectoryClient('https://127.0.0.1:9', agent),
+      agent,
+      {
+        warn: () => undefined,
+      },
+    )
     app = buildFileServerApp(service, { requireClientCert: true })
     await app.ready()
   })

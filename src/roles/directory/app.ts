@@ -5,12 +5,13 @@ import type { FastifyInstance } from 'fastify'
 import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import { loginBody, nameQuery } from '../../protocol/schemas.ts'
-import type { CommitRequest } from '../../protocol/types.ts'
+import type { CommitRequest, CommittedVersion } from '../../protocol/types.ts'
 import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
 import type { DirectoryService } from './service.ts'
 
 const sha256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const
 const serverId = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const
+const serverIds = { type: 'array', items: serverId, maxItems: 64, uniqueItems: true } as const
 const token = { type: 'integer', minimum: 1 } as const
 const ttlMs = { type: 'integer', minimum: 1000, maximum: 600_000 } as const
 export function buildDirectoryApp(
@@ -42,6 +43,27 @@ export function buildDirectoryApp(
   )
 
   app.get('/v1/servers', async () => service.servers())
+
+  // A node could not connect to a file server: it is not placed on until its next heartbeat.
+  app.post<{ Params: { id: number }; Body: { reason: string } }>(
+    '/v1/servers/:id/unreachable',
+    {
+      schema: {
+        params: { type: 'object', required: ['id'], properties: { id: serverId } },
+        body: {
+          type: 'object',
+          required: ['reason'],
+          additionalProperties: false,
+          properties: { reason: { type: 'string', maxLength: 500 } },
+        },
+      },
+    },
+    async (request) => {
+      request.log.warn(`file server ${request.params.id} unreachable: ${request.body.reason}`)
+      service.markUnreachable(request.params.id)
+      return { ok: true }
+    },
+  )
   app.get('/v1/clock', async () => ({ now: service.now() }))
 
   app.post<{ Body: { server: number; sha256: string; reason: string } }>(
@@ -126,7 +148,7 @@ export function buildDirectoryApp(
   })
   app.get('/v1/status', async () => service.status())
 
-  app.post<{ Body: { name: string; size: number; token?: number; create?: boolean } }>(
+  app.post<{ Body: { name: string; size: number; token?: number; create?: boolean; avoid?: number[] } }>(
     '/v1/placements',
     {
       schema: {
@@ -139,6 +161,7 @@ export function buildDirectoryApp(
             size: { type: 'integer', minimum: 0 },
             token,
             create: { type: 'boolean' },
+            avoid: serverIds,
           },
         },
       },
@@ -147,6 +170,26 @@ export function buildDirectoryApp(
       const { name, size, ...options } = request.body
       return service.place(normaliseName(name), size, options)
     },
+  )
+
+  // A primary whose replica failed mid-write asks for servers to copy the finished blob to instead.
+  app.post<{ Body: { size: number; count: number; avoid: number[] } }>(
+    '/v1/placements/replacements',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['size', 'count', 'avoid'],
+          additionalProperties: false,
+          properties: {
+            size: { type: 'integer', minimum: 0 },
+            count: { type: 'integer', minimum: 1, maximum: 16 },
+            avoid: serverIds,
+          },
+        },
+      },
+    },
+    async (request) => service.replacements(request.body.size, request.body.count, request.body.avoid),
   )
 
   app.post<{ Body: { name: string; user: string; proxy: number; ttlMs: number; waitMs: number } }>(
@@ -229,7 +272,10 @@ export function buildDirectoryApp(
         },
       },
     },
-    async (request) => service.commit({ ...request.body, name: normaliseName(request.body.name) }),
+    async (request): Promise<CommittedVersion> => ({
+      ...(await service.commit({ ...request.body, name: normaliseName(request.body.name) })),
+      wanted: service.config.replicas,
+    }),
   )
 
   app.get<{ Querystring: { name: string } }>(

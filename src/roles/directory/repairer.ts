@@ -17,78 +17,114 @@ export interface RepairTask {
   size: number
   /** Holders whose copies still count. */
   copies: number[]
-  source: { id: number; url: string }
-  target: { id: number; url: string }
+  /** Where the copy comes from and goes; absent while it has to wait (see `waiting`). */
+  source?: { id: number; url: string }
+  target?: { id: number; url: string }
+  /** Why no copy can be made now. */
+  waiting?: string
 }
+
+/** A pass asked for by wake() starts after this, so a burst of short commits is one pass. */
+const WAKE_DELAY_MS = 100
 
 export interface RepairConfig {
   replicas: number
-  deadAfterMs: number
-  liveAfterMs: number
   /** Copies started per second at most. */
   ratePerSecond: number
 }
 
+/** A task that can be carried out now. */
+export type CopyTask = RepairTask & Required<Pick<RepairTask, 'source' | 'target'>>
+
 /** Copies one blob from `source` to `target`; resolves once the target holds it, verified. */
-export type Copier = (task: RepairTask) => Promise<void>
+export type Copier = (task: CopyTask) => Promise<void>
+
+export interface RepairDeps {
+  store: MetadataStore
+  /** The directory's view of its file servers (live, dead, unreachable), shared with placement. */
+  servers: () => Promise<ServerView[]>
+  config: RepairConfig
+  clock: Clock
+  random: Random
+  copy: Copier
+}
 
 export class Repairer {
   private readonly store: MetadataStore
+  private readonly servers: () => Promise<ServerView[]>
   private readonly config: RepairConfig
   private readonly clock: Clock
   private readonly random: Random
   private readonly copy: Copier
   private timer?: NodeJS.Timeout
   private running?: Promise<unknown>
+  /** Set while started: the pause between passes. */
+  private intervalMs?: number
+  /** A wake-up came during a pass: run the next one at once. */
+  private again = false
   readonly status: RepairStatus = { underReplicated: 0, lost: 0, repaired: 0, failed: 0, lastPass: 0 }
 
-  constructor(store: MetadataStore, config: RepairConfig, clock: Clock, random: Random, copy: Copier) {
-    this.store = store
-    this.config = config
-    this.clock = clock
-    this.random = random
-    this.copy = copy
+  constructor(deps: RepairDeps) {
+    this.store = deps.store
+    this.servers = deps.servers
+    this.config = deps.config
+    this.clock = deps.clock
+    this.random = deps.random
+    this.copy = deps.copy
   }
 
   start(intervalMs = 1000): void {
-    const tick = () => {
-      this.running = this.pass()
-        .catch(() => undefined)
-        .finally(() => {
-          if (this.timer !== undefined) this.timer = setTimeout(tick, intervalMs)
-        })
-    }
-    this.timer = setTimeout(tick, intervalMs)
+    this.intervalMs = intervalMs
+    this.schedule(intervalMs)
+  }
+
+  /** Runs a pass soon (a version was committed short of R, or a server came back), not at the next tick. */
+  wake(): void {
+    if (this.intervalMs === undefined) return
+    if (this.running) this.again = true
+    else this.schedule(WAKE_DELAY_MS)
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => this.tick(), delayMs)
+  }
+
+  private tick(): void {
+    this.running = this.pass()
+      .catch(() => undefined)
+      .finally(() => {
+        this.running = undefined
+        if (this.intervalMs === undefined) return
+        this.schedule(this.again ? WAKE_DELAY_MS : this.intervalMs)
+        this.again = false
+      })
   }
 
   async stop(): Promise<void> {
+    this.intervalMs = undefined
     clearTimeout(this.timer)
-    this.timer = undefined
     await this.running
   }
 
-  /** What a pass would do now, most endangered first. */
+  /**
+   * Every kept version with fewer than R copies on servers that are not dead, most endangered first:
+   * with a source and a target where a copy can be made now, else with the reason it has to wait.
+   * Counts them (and the versions with no copy left) in `status`.
+   */
   async plan(): Promise<RepairTask[]> {
-    const now = this.clock.now()
-    const servers = (await this.store.listServers()).map((s) => ({
-      ...s,
-      live: now - s.lastHeartbeat <= this.config.liveAfterMs,
-      dead: now - s.lastHeartbeat > this.config.deadAfterMs,
-    }))
+    const servers = await this.servers()
     const byId = new Map(servers.map((s) => [s.id, s]))
     const tasks: RepairTask[] = []
     let lost = 0
     for (const version of await this.store.listAllVersions()) {
       const copies = version.holders.filter((id) => byId.get(id) && !byId.get(id)?.dead)
-      if (copies.length >= Math.min(this.config.replicas, servers.filter((s) => !s.dead).length)) continue
+      if (copies.length >= this.config.replicas) continue
+      if (copies.length === 0) lost++
       const source = copies.map((id) => byId.get(id)!).find((s) => s.live)
-      if (!source) {
-        if (copies.length === 0) lost++
-        continue
-      }
       const candidates: ServerView[] = servers.filter((s) => !version.holders.includes(s.id) && !s.dead)
-      const [target] = choosePlacement(candidates, 1, version.size, this.random)
-      if (target) tasks.push(task(version, copies, source, target))
+      const [target] = source ? choosePlacement(candidates, 1, version.size, this.random) : []
+      tasks.push(task(version, copies, source, target))
     }
     this.status.underReplicated = tasks.length
     this.status.lost = lost
@@ -97,7 +133,9 @@ export class Repairer {
 
   /** One pass: plans, then copies at most ratePerSecond blobs, updating holders as each lands. */
   async pass(): Promise<number> {
-    const tasks = (await this.plan()).slice(0, this.config.ratePerSecond)
+    const tasks = (await this.plan())
+      .filter((t): t is CopyTask => t.source !== undefined && t.target !== undefined)
+      .slice(0, this.config.ratePerSecond)
     let done = 0
     for (const t of tasks) {
       try {
@@ -116,14 +154,24 @@ export class Repairer {
   }
 }
 
-function task(version: FileVersion, copies: number[], source: ServerView, target: ServerView): RepairTask {
-  return {
+function task(
+  version: FileVersion,
+  copies: number[],
+  source: ServerView | undefined,
+  target: ServerView | undefined,
+): RepairTask {
+  const base = {
     name: version.name,
     version: version.version,
     sha256: version.sha256,
     size: version.size,
     copies,
-    source: { id: source.id, url: source.url },
-    target: { id: target.id, url: target.url },
   }
+  if (!source) {
+    const waiting = copies.length === 0 ? 'no copy left on a server that is not dead' : 'no holder is live'
+    return { ...base, waiting }
+  }
+  const from = { id: source.id, url: source.url }
+  if (!target) return { ...base, source: from, waiting: 'no other live file server has room for a copy' }
+  return { ...base, source: from, target: { id: target.id, url: target.url } }
 }

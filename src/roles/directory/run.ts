@@ -19,6 +19,7 @@ export interface DirectoryOptions {
   port: number
   advertise?: string
   replicas: number
+  minCopies?: number
   liveAfterMs?: number
   deadAfterMs?: number
   keepVersions?: number
@@ -39,6 +40,7 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
     {
       ...DEFAULT_DIRECTORY_CONFIG,
       replicas: options.replicas,
+      minCopies: options.minCopies ?? options.replicas,
       liveAfterMs: options.liveAfterMs ?? DEFAULT_DIRECTORY_CONFIG.liveAfterMs,
       deadAfterMs: options.deadAfterMs ?? DEFAULT_DIRECTORY_CONFIG.deadAfterMs,
       keepVersions: options.keepVersions ?? DEFAULT_DIRECTORY_CONFIG.keepVersions,
@@ -48,12 +50,13 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
   )
   // Repair asks file servers to copy blobs to each other: the directory calls them with its own cert.
   const agent = makeAgent(tls)
-  const repairer = new Repairer(
+  const repairer = new Repairer({
     store,
-    { ...service.config, ratePerSecond: options.repairRate ?? 5 },
-    systemClock,
-    systemRandom,
-    async (task) => {
+    servers: () => service.servers(),
+    config: { replicas: service.config.replicas, ratePerSecond: options.repairRate ?? 5 },
+    clock: systemClock,
+    random: systemRandom,
+    copy: async (task) => {
       await call(
         () =>
           jsonClient(task.source.url, dispatcherFetch(agent))
@@ -62,7 +65,7 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
         `file server ${task.source.id}`,
       )
     },
-  )
+  })
   service.repairer = repairer
   repairer.start(options.repairEveryMs ?? 5000)
   const app = buildDirectoryApp(service, { tls, requireClientCert: true })

@@ -24,6 +24,11 @@ import { hashPassword, hashToken, verifyPassword } from './passwords.ts'
 
 export interface DirectoryConfig {
   replicas: number
+  /**
+   * Copies a write needs before it is acknowledged (at most `replicas`). Between the two, the version
+   * is committed under-replicated and repair adds the missing copies as soon as a server can take them.
+   */
+  minCopies: number
   /** A server whose last heartbeat is older than this is not offered for new files or reads. */
   liveAfterMs: number
   /** A server silent this long is dead: its copies no longer count, and repair replaces them. */
@@ -35,6 +40,7 @@ export interface DirectoryConfig {
 
 export const DEFAULT_DIRECTORY_CONFIG: DirectoryConfig = {
   replicas: 2,
+  minCopies: 2,
   liveAfterMs: 15_000,
   // As HDFS does: long enough that a restart or a short outage does not start a storm of copies.
   deadAfterMs: 10 * 60_000,
@@ -47,6 +53,8 @@ export interface PlaceOptions {
   token?: number
   /** With a token: the name may be new. */
   create?: boolean
+  /** Servers the writer could not reach on an earlier try: not placed on again. */
+  avoid?: number[]
 }
 
 export const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
@@ -59,6 +67,8 @@ export class DirectoryService {
   readonly leases: LeaseTable
   private readonly changes = new EventEmitter()
   private readonly reports: BadCopyReport[] = []
+  /** Servers a node could not connect to, and when: not placed on until they heartbeat again. */
+  private readonly unreachable = new Map<number, number>()
   /** Set by the process that runs repair (absent in route tests). */
   repairer?: Repairer
 
@@ -75,16 +85,33 @@ export class DirectoryService {
   }
 
   async heartbeat(server: Omit<ServerInfo, 'lastHeartbeat'>): Promise<void> {
-    await this.store.upsertServer({ ...server, lastHeartbeat: this.clock.now() })
+    const now = this.clock.now()
+    const before = (await this.servers()).find((s) => s.id === server.id)
+    await this.store.upsertServer({ ...server, lastHeartbeat: now })
+    this.unreachable.delete(server.id)
+    // A server back (or new) may take the copies that versions committed short of R are missing.
+    if (!before?.live) this.repairer?.wake()
+  }
+
+  /**
+   * A node could not connect to file server `id`: it is not offered for writes (nor first for reads)
+   * until its next heartbeat shows it is up, instead of for the rest of the live window.
+   */
+  markUnreachable(id: number): void {
+    this.unreachable.set(id, this.clock.now())
   }
 
   async servers(): Promise<ServerView[]> {
     const now = this.clock.now()
-    return (await this.store.listServers()).map((s) => ({
-      ...s,
-      live: now - s.lastHeartbeat <= this.config.liveAfterMs,
-      dead: now - s.lastHeartbeat > this.config.deadAfterMs,
-    }))
+    return (await this.store.listServers()).map((s) => {
+      const unreachable = this.unreachable.has(s.id)
+      return {
+        ...s,
+        live: now - s.lastHeartbeat <= this.config.liveAfterMs && !unreachable,
+        dead: now - s.lastHeartbeat > this.config.deadAfterMs,
+        ...(unreachable ? { unreachable: true } : {}),
+      }
+    })
   }
 
   /**
@@ -105,7 +132,9 @@ export class DirectoryService {
     } else if (current) {
       throw new DfsError('DFS_EXISTS', `${name} already exists (use --force to replace it)`)
     }
-    const servers = await this.servers()
+    const avoid = new Set(options.avoid ?? [])
+    const known = await this.servers()
+    const servers = known.filter((s) => !avoid.has(s.id))
     const fits = (s: ServerView) => s.live && s.freeBytes > size
     const previous = current
       ? [current.primary, ...current.holders.filter((id) => id !== current.primary)]
@@ -119,17 +148,55 @@ export class DirectoryService {
       size,
       this.random,
     )
-    const [primary, ...replicas] = [...kept, ...fresh].slice(0, this.config.replicas)
-    if (!primary) {
-      const live = servers.filter((s) => s.live)
-      throw live.length > 0
-        ? new DfsError('DFS_NO_SPACE', `no live file server has room for ${size} bytes`)
-        : new DfsError('DFS_UNAVAILABLE', 'no live file server: start one with dfs fileserver')
-    }
-    return { name, expectedVersion: current?.version ?? 0, primary, replicas }
+    const chosen = [...kept, ...fresh].slice(0, this.config.replicas)
+    this.enoughFor(chosen.length, servers, known.length, size)
+    const [primary, ...replicas] = chosen as [ServerView, ...ServerView[]]
+    return { name, expectedVersion: current?.version ?? 0, primary, replicas, wanted: this.config.replicas }
   }
 
+  /** Extra servers for a write whose replica failed mid-way: live, with room, none of `avoid`. */
+  async replacements(size: number, count: number, avoid: number[]): Promise<ServerView[]> {
+    const servers = (await this.servers()).filter((s) => !avoid.includes(s.id))
+    return choosePlacement(servers, count, size, this.random)
+  }
+
+  /** Refuses a write that could not reach --min-copies servers, saying how short the cluster is. */
+  private enoughFor(copies: number, candidates: ServerView[], known: number, size: number): void {
+    const { minCopies } = this.config
+    if (copies >= minCopies) return
+    const live = candidates.filter((s) => s.live).length
+    if (live >= minCopies)
+      throw new DfsError(
+        'DFS_NO_SPACE',
+        `fewer than ${minCopies} live file servers have room for ${size} bytes`,
+      )
+    throw new DfsError(
+      'DFS_UNAVAILABLE',
+      live === 0 && known === 0
+        ? 'no live file server: start one with dfs fileserver'
+        : `only ${live} of ${known} file servers ${live === 1 ? 'is' : 'are'} live and reachable; a write needs ${minCopies} (--min-copies)`,
+    )
+  }
+
+  /**
+   * A write's commit: refused below --min-copies (the write fails, nothing changes); below R it is
+   * committed under-replicated, and repair is woken to add the missing copies at once.
+   */
   async commit(request: CommitRequest): Promise<FileVersion> {
+    if (request.holders.length < this.config.minCopies) {
+      const servers = await this.servers()
+      const live = servers.filter((s) => s.live).length
+      throw new DfsError(
+        'DFS_UNAVAILABLE',
+        `only ${request.holders.length} ${request.holders.length === 1 ? 'copy' : 'copies'} of ${request.name} could be made (${live} of ${servers.length} file servers live and reachable); a write needs ${this.config.minCopies} (--min-copies)`,
+      )
+    }
+    const version = await this.record(request)
+    if (version.holders.length < this.config.replicas) this.repairer?.wake()
+    return version
+  }
+
+  private async record(request: CommitRequest): Promise<FileVersion> {
     const version = await this.store.commit(request, this.clock.now())
     await this.store.pruneVersions(request.name, this.config.keepVersions)
     this.announce('put', version)
@@ -148,7 +215,8 @@ export class DirectoryService {
     const old = (await this.store.listVersions(name)).find((v) => v.version === version)
     if (!old) throw new DfsError('DFS_NOT_FOUND', `${name} has no version ${version} (see dfs log ${name})`)
     const current = await this.store.getFile(name)
-    return this.commit({
+    // Whatever copies of it survive: restoring is recovery, not a new write (repair tops it up).
+    return this.record({
       name,
       expectedVersion: current?.version ?? 0,
       sha256: old.sha256,
@@ -229,6 +297,8 @@ export class DirectoryService {
   }
 
   async status(): Promise<DirectoryStatus> {
+    // Counted now, so a version committed short of R shows at once, not after the next repair pass.
+    await this.repairer?.plan()
     const [servers, counts] = await Promise.all([this.servers(), this.store.countFiles()])
     const repair = this.repairer?.status ?? {
       underReplicated: 0,
@@ -239,6 +309,7 @@ export class DirectoryService {
     }
     return {
       replicas: this.config.replicas,
+      minCopies: this.config.minCopies,
       servers,
       ...counts,
       reports: [...this.reports],

@@ -37,7 +37,9 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
   const directory = new DirectoryClient(options.directory, agent)
   const store = new DiskBlobStore(join(options.root, `fileserver-${options.id}`))
   await store.open()
-  const service = new FileServerService(options.id, store, directory, agent)
+  // The app's logger, once the app exists: the service logs only after it has started serving.
+  const log = { warn: (message: string) => app.log.warn(message) }
+  const service = new FileServerService(options.id, store, directory, agent, log)
   const app = buildFileServerApp(service, { tls, requireClientCert: true })
   const url = await listen(app, options.host, options.port, options.advertise)
 

@@ -2,13 +2,13 @@
 // bytes to its replicas), commits the new version to the directory once every copy is durable, and
 // serves blobs to readers. It knows nothing about names beyond passing them to the directory.
 
-import { once } from 'node:events'
 import { PassThrough, pipeline, type Readable } from 'node:stream'
 import type { Agent } from 'undici'
 import type { DirectoryClient } from '../../client/directory-client.ts'
+import { isConnectFailure } from '../../client/http.ts'
 import { putStream } from '../../client/streams.ts'
 import { DfsError } from '../../protocol/errors.ts'
-import type { FileVersion } from '../../protocol/types.ts'
+import type { CommittedVersion } from '../../protocol/types.ts'
 import type { BlobStore, StoredBlob } from '../../storage/blob-store.ts'
 import { mapDiskError } from '../../storage/disk-blob-store.ts'
 import { boundedMemory, memoryGuard } from '../../streams/bounded-memory.ts'
@@ -31,19 +31,30 @@ export interface PrimaryWrite {
 }
 
 const PIPE_BUFFER = 1024 * 1024
+/** A replica that takes no bytes this long during a write is dropped (and replaced). */
+const STALL_MS = 30_000
+/** A replica that has every byte but does not confirm its copy this long is dropped (and replaced). */
+const ANSWER_MS = 120_000
+
+/** Where a file server says what went wrong in the background (the server's own log). */
+export interface Log {
+  warn(message: string): void
+}
 
 export class FileServerService {
   readonly id: number
   readonly store: BlobStore
   private readonly directory: DirectoryClient
   private readonly agent: Agent
+  private readonly log: Log
   private inventoryAsOf?: number
 
-  constructor(id: number, store: BlobStore, directory: DirectoryClient, agent: Agent) {
+  constructor(id: number, store: BlobStore, directory: DirectoryClient, agent: Agent, log: Log) {
     this.id = id
     this.store = store
     this.directory = directory
     this.agent = agent
+    this.log = log
   }
 
   /** Stores a blob sent by a primary; answers with what was stored so the primary can compare. */
@@ -51,61 +62,135 @@ export class FileServerService {
     return this.receive(body, [], length)
   }
 
-  async acceptPrimary(body: Readable, write: PrimaryWrite): Promise<FileVersion> {
+  /**
+   * A write as primary, HDFS-pipeline style: the bytes are stored here and piped on to the replicas
+   * as they arrive. A replica that fails or stalls mid-way is dropped from the pipe while the write
+   * goes on; once the blob is durable here, it is copied (verified) to a replacement server the
+   * directory names. The commit lists exactly the servers that hold verified copies, and the
+   * directory refuses it below --min-copies.
+   */
+  async acceptPrimary(body: Readable, write: PrimaryWrite): Promise<CommittedVersion> {
     if (write.replicas.some((r) => r.id === this.id)) {
       throw new DfsError('DFS_BAD_REQUEST', 'a primary cannot be its own replica')
     }
-    const controller = new AbortController()
-    const pipes = write.replicas.map((replica) => {
-      const pipe = new PassThrough({ highWaterMark: PIPE_BUFFER })
-      // Failures are seen through `result`; this keeps a late stream error from being unhandled.
-      pipe.on('error', () => undefined)
-      const result = putStream<StoredBlob>(
-        this.agent,
-        write.length === undefined
-          ? `${replica.url}/v1/replica`
-          : `${replica.url}/v1/replica?length=${write.length}`,
-        pipe,
-        write.length === undefined ? {} : { 'content-length': String(write.length) },
-        `replica ${replica.id}`,
-        controller.signal,
-      )
-      // A replica that fails ends its pipe, so the writer loop stops waiting on it.
-      result.catch((error: unknown) => pipe.destroy(error as Error))
-      return { replica, pipe, result }
-    })
+    const pipes = write.replicas.map((replica) => this.openReplica(replica, write.length))
+    let blob: StoredBlob
     try {
-      const blob = await this.receive(
-        body,
-        pipes.map((p) => p.pipe),
-        write.length,
-      )
-      const stored = await Promise.all(pipes.map((p) => p.result))
-      stored.forEach((copy, index) => {
-        if (copy.sha256 !== blob.sha256 || copy.size !== blob.size) {
-          throw new DfsError('DFS_CORRUPT', `replica ${pipes[index]?.replica.id} stored different bytes`)
-        }
-      })
+      blob = await this.receive(body, pipes, write.length)
+    } catch (error) {
+      for (const p of pipes) p.fail(new DfsError('DFS_UNAVAILABLE', 'the write was abandoned'))
+      await Promise.allSettled(pipes.map((p) => p.result))
+      throw error
+    }
+    const { good, failures } = await this.replicated(blob, pipes)
+    try {
       return await this.directory.commit({
         name: write.name,
         expectedVersion: write.expectedVersion,
         sha256: blob.sha256,
         size: blob.size,
         primary: this.id,
-        holders: [this.id, ...write.replicas.map((r) => r.id)],
+        holders: [this.id, ...good],
         writer: write.writer,
         ...(write.token === undefined ? {} : { token: write.token }),
       })
     } catch (error) {
-      controller.abort()
-      for (const p of pipes) p.pipe.destroy()
-      const results = await Promise.allSettled(pipes.map((p) => p.result))
-      // The HTTP client can break a replica's pipe with the bare socket error (a 500 here) before the
-      // request fails with the DfsError that names the replica: answer with that one.
-      const broken = results[pipes.findIndex((p) => p.pipe.errored === error)]
-      if (broken?.status === 'rejected' && broken.reason instanceof DfsError) throw broken.reason
-      throw error
+      throw withReplicaFailures(error, failures)
     }
+  }
+
+  /** Starts the PUT of a write's bytes to one replica; the pipe is fed by receive(). */
+  private openReplica(replica: ReplicaTarget, length: number | undefined): ReplicaPipe {
+    const controller = new AbortController()
+    const pipe = new PassThrough({ highWaterMark: PIPE_BUFFER })
+    // Failures are seen through `result`; this keeps a late stream error from being unhandled.
+    pipe.on('error', () => undefined)
+    let failure: DfsError | undefined
+    const fail = (reason: DfsError) => {
+      failure ??= reason
+      controller.abort(reason)
+      pipe.destroy()
+    }
+    const result = putStream<StoredBlob>(
+      this.agent,
+      length === undefined ? `${replica.url}/v1/replica` : `${replica.url}/v1/replica?length=${length}`,
+      pipe,
+      length === undefined ? {} : { 'content-length': String(length) },
+      `replica ${replica.id}`,
+      controller.signal,
+    ).catch((error: unknown) => {
+      // A replica that fails ends its pipe, so the writer loop stops feeding it.
+      pipe.destroy()
+      throw failure ?? error
+    })
+    result.catch(() => undefined)
+    return { replica, pipe, result, fail }
+  }
+
+  /**
+   * The replicas whose copy matches `blob`, plus replacements for the ones that failed: the blob is
+   * copied from here to servers the directory names (live, with room, not already tried).
+   */
+  private async replicated(
+    blob: StoredBlob,
+    pipes: ReplicaPipe[],
+  ): Promise<{ good: number[]; failures: DfsError[] }> {
+    const good: number[] = []
+    const failed: number[] = []
+    const failures: DfsError[] = []
+    const outcomes = await Promise.allSettled(pipes.map((p) => this.answered(p)))
+    outcomes.forEach((outcome, index) => {
+      const { replica } = pipes[index]!
+      if (
+        outcome.status === 'fulfilled' &&
+        outcome.value.sha256 === blob.sha256 &&
+        outcome.value.size === blob.size
+      ) {
+        good.push(replica.id)
+        return
+      }
+      failed.push(replica.id)
+      const reason =
+        outcome.status === 'rejected'
+          ? (outcome.reason as Error).message
+          : `stored different bytes (${outcome.value.sha256})`
+      this.log.warn(`replica ${replica.id} failed during a write of ${blob.sha256}: ${reason}`)
+      const code =
+        outcome.status === 'rejected' && outcome.reason instanceof DfsError
+          ? outcome.reason.code
+          : 'DFS_UNAVAILABLE'
+      failures.push(new DfsError(code, `replica ${replica.id}: ${reason}`))
+      if (outcome.status === 'rejected' && isConnectFailure(outcome.reason)) {
+        this.directory.unreachable(replica.id, reason).catch(() => undefined)
+      }
+    })
+    if (failed.length === 0) return { good, failures }
+    const targets = await this.directory
+      .replacements(blob.size, failed.length, [this.id, ...good, ...failed])
+      .catch((error: unknown) => {
+        this.log.warn(`no replacement replica for ${blob.sha256}: ${(error as Error).message}`)
+        return []
+      })
+    for (const target of targets) {
+      try {
+        await this.copyTo(blob.sha256, target)
+        good.push(target.id)
+      } catch (error) {
+        this.log.warn(
+          `replacement replica ${target.id} failed for ${blob.sha256}: ${(error as Error).message}`,
+        )
+      }
+    }
+    return { good, failures }
+  }
+
+  /** A replica's answer once it has every byte; one that never answers is given up on. */
+  private answered(pipe: ReplicaPipe): Promise<StoredBlob> {
+    const timer = setTimeout(
+      () => pipe.fail(new DfsError('DFS_UNAVAILABLE', `replica ${pipe.replica.id} did not confirm its copy`)),
+      ANSWER_MS,
+    )
+    return pipe.result.finally(() => clearTimeout(timer))
   }
 
   /** Repair: sends one of our blobs to another server, which hashes what it stores; both must agree. */
@@ -167,28 +252,69 @@ export class FileServerService {
     return false
   }
 
-  /** Reads a body into a new blob while copying every chunk to `pipes`, at the pace of the slowest. */
-  private async receive(body: Readable, pipes: PassThrough[], length?: number): Promise<StoredBlob> {
+  /**
+   * Reads a body into a new blob while copying every chunk to the replicas' pipes, at the pace of the
+   * slowest. A replica that fails is left behind; one that takes nothing for STALL_MS is failed.
+   */
+  private async receive(body: Readable, pipes: ReplicaPipe[], length?: number): Promise<StoredBlob> {
     const writer = await this.store.createWriter()
     const guard = memoryGuard()
     try {
       for await (const chunk of body) {
         guard((chunk as Buffer).length)
         const waits: Promise<unknown>[] = [writer.write(chunk as Buffer)]
-        for (const pipe of pipes) {
-          if (pipe.destroyed) throw pipe.errored ?? new DfsError('DFS_UNAVAILABLE', 'a replica went away')
-          if (!pipe.write(chunk)) waits.push(once(pipe, 'drain'))
+        for (const p of pipes) {
+          if (!p.pipe.destroyed && !p.pipe.write(chunk)) waits.push(drained(p))
         }
         await Promise.all(waits)
       }
       if (length !== undefined && writer.bytes !== length) {
         throw new DfsError('DFS_BAD_REQUEST', `body ended after ${writer.bytes} of ${length} bytes`)
       }
-      for (const pipe of pipes) pipe.end()
+      for (const p of pipes) if (!p.pipe.destroyed) p.pipe.end()
       return await writer.commit()
     } catch (error) {
       await writer.abort()
       throw error instanceof Error ? mapDiskError(error) : error
     }
   }
+}
+
+interface ReplicaPipe {
+  replica: ReplicaTarget
+  pipe: PassThrough
+  /** What the replica stored; rejects with the reason it failed. */
+  result: Promise<StoredBlob>
+  /** Gives up on this replica: its request is aborted and its pipe closed. */
+  fail(reason: DfsError): void
+}
+
+/**
+ * A commit refused for too few copies says why the replicas failed; a replica's full disk is the
+ * user's DFS_NO_SPACE, not a vague unavailability.
+ */
+function withReplicaFailures(error: unknown, failures: DfsError[]): unknown {
+  if (!(error instanceof DfsError) || error.code !== 'DFS_UNAVAILABLE' || failures.length === 0) return error
+  const code = failures.some((f) => f.code === 'DFS_NO_SPACE') ? 'DFS_NO_SPACE' : error.code
+  return new DfsError(code, `${error.message}: ${failures.map((f) => f.message).join('; ')}`)
+}
+
+/** Resolves when a replica's pipe takes more bytes, or is gone; fails a replica that stalls. */
+function drained(p: ReplicaPipe): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      p.pipe.off('drain', done)
+      p.pipe.off('close', done)
+      resolve()
+    }
+    const timer = setTimeout(() => {
+      p.fail(
+        new DfsError('DFS_UNAVAILABLE', `replica ${p.replica.id} took no bytes for ${STALL_MS / 1000} s`),
+      )
+      done()
+    }, STALL_MS)
+    p.pipe.once('drain', done)
+    p.pipe.once('close', done)
+  })
 }

@@ -7,14 +7,25 @@ import { createHash } from 'node:crypto'
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream'
 import type { Agent } from 'undici'
 import type { DirectoryClient } from '../../client/directory-client.ts'
+import { isConnectFailure } from '../../client/http.ts'
 import { getStream, putStream } from '../../client/streams.ts'
 import { DfsError } from '../../protocol/errors.ts'
-import type { ChangeEvent, FileVersion, Located, ServerView } from '../../protocol/types.ts'
+import type {
+  ChangeEvent,
+  CommittedVersion,
+  FileVersion,
+  Located,
+  Placement,
+  ServerView,
+} from '../../protocol/types.ts'
 import type { Clock, Random } from '../../server/clock.ts'
 import { boundedMemory, memoryGuard } from '../../streams/bounded-memory.ts'
+import { lend } from '../../streams/lend.ts'
 import type { BlobCache, CacheFill } from './blob-cache.ts'
 
 const SESSION_CACHE_MS = 30_000
+/** Placements tried for one upload when primaries cannot be connected to. */
+const PLACEMENT_TRIES = 3
 
 export interface Download {
   /** The version served; for an offline read, what this proxy last knew of it. */
@@ -81,38 +92,27 @@ export class ProxyService {
     return session.user
   }
 
+  /**
+   * Stores a new version of `name`. A primary that cannot be connected to (refused, or timed out
+   * connecting) has taken no byte: the directory is told, and a new placement without it is asked
+   * for, a few times at most. A failure once bytes have moved fails the write; nothing is committed.
+   */
   async upload(
     user: string,
     name: string,
     body: Readable,
     options: { length?: number; token?: number; create?: boolean },
-  ): Promise<FileVersion> {
-    const placement = await this.directory.place(name, options.length ?? 0, {
-      token: options.token,
-      create: options.create,
-    })
-    const query = new URLSearchParams({
-      name,
-      expectedVersion: String(placement.expectedVersion),
-      writer: user,
-      replicas: JSON.stringify(placement.replicas.map((r) => ({ id: r.id, url: r.url }))),
-    })
-    if (options.length !== undefined) query.set('length', String(options.length))
-    if (options.token !== undefined) query.set('token', String(options.token))
+  ): Promise<CommittedVersion> {
     // The seed keeps what a user uploads in their cache: copy the bytes there as they pass.
     const fill = options.length === undefined ? undefined : await this.cache.begin(options.length)
-    let version: FileVersion
+    // pipeline, not .pipe(): a client that hangs up must abort the upload to the primary (which
+    // then drops its temp file and its replicas'), not leave it waiting for bytes forever.
+    const source = pipeline(body, boundedMemory(), teeInto(fill), () => undefined)
+    let version: CommittedVersion
     try {
-      version = await putStream<FileVersion>(
-        this.agent,
-        `${placement.primary.url}/v1/blobs?${query}`,
-        // pipeline, not .pipe(): a client that hangs up must abort the upload to the primary (which
-        // then drops its temp file and its replicas'), not leave it waiting for bytes forever.
-        pipeline(body, boundedMemory(), teeInto(fill), () => undefined),
-        options.length === undefined ? {} : { 'content-length': String(options.length) },
-        `file server ${placement.primary.id}`,
-      )
+      version = await this.sendToPrimary(user, name, source, options)
     } catch (error) {
+      source.destroy()
       await fill?.abort()
       throw error
     }
@@ -120,6 +120,38 @@ export class ProxyService {
     await fill?.finish(version.sha256).catch(() => undefined)
     this.cache.remember(version)
     return version
+  }
+
+  private async sendToPrimary(
+    user: string,
+    name: string,
+    source: Readable,
+    options: { length?: number; token?: number; create?: boolean },
+  ): Promise<CommittedVersion> {
+    const avoid: number[] = []
+    for (let attempt = 1; ; attempt++) {
+      const placement = await this.directory.place(name, options.length ?? 0, {
+        token: options.token,
+        create: options.create,
+        ...(avoid.length > 0 ? { avoid } : {}),
+      })
+      const loan = lend(source)
+      try {
+        return await putStream<CommittedVersion>(
+          this.agent,
+          `${placement.primary.url}/v1/blobs?${primaryQuery(user, placement, options)}`,
+          loan.body,
+          options.length === undefined ? {} : { 'content-length': String(options.length) },
+          `file server ${placement.primary.id}`,
+        )
+      } catch (error) {
+        if (loan.taken > 0 || attempt >= PLACEMENT_TRIES || !isConnectFailure(error)) throw error
+        avoid.push(placement.primary.id)
+        await this.directory
+          .unreachable(placement.primary.id, (error as Error).message)
+          .catch(() => undefined)
+      }
+    }
   }
 
   /**
@@ -231,6 +263,23 @@ export class ProxyService {
       // The read goes on from another holder either way; the scrubber finds the bad copy too.
     }
   }
+}
+
+/** What the primary needs to know of a write besides its bytes. */
+function primaryQuery(
+  user: string,
+  placement: Placement,
+  options: { length?: number; token?: number },
+): URLSearchParams {
+  const query = new URLSearchParams({
+    name: placement.name,
+    expectedVersion: String(placement.expectedVersion),
+    writer: user,
+    replicas: JSON.stringify(placement.replicas.map((r) => ({ id: r.id, url: r.url }))),
+  })
+  if (options.length !== undefined) query.set('length', String(options.length))
+  if (options.token !== undefined) query.set('token', String(options.token))
+  return query
 }
 
 /** Copies every chunk into a cache fill as it passes (at the pace of the slower of the two). */
