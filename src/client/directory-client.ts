@@ -6,6 +6,7 @@ import type {
   DirectoryStatus,
   CommitRequest,
   FileVersion,
+  JobState,
   Lease,
   LeaseOwner,
   Located,
@@ -36,8 +37,14 @@ export class DirectoryClient {
     return call(() => this.http.get(path, { searchParams }).json<T>(), `directory ${this.url}`)
   }
 
-  heartbeat(id: number, url: string, freeBytes: number): Promise<{ ok: true }> {
-    return this.post('v1/servers/heartbeat', { id, url, freeBytes })
+  /** Our address and free space, and how our background jobs fare (for `dfs status`). */
+  heartbeat(
+    id: number,
+    url: string,
+    freeBytes: number,
+    jobs?: Record<string, JobState>,
+  ): Promise<{ ok: true }> {
+    return this.post('v1/servers/heartbeat', { id, url, freeBytes, jobs })
   }
 
   place(name: string, size: number, options: { token?: number; create?: boolean }): Promise<Placement> {

@@ -4,8 +4,8 @@
 import type { FastifyInstance } from 'fastify'
 import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
-import { loginBody, nameQuery } from '../../protocol/schemas.ts'
-import type { CommitRequest } from '../../protocol/types.ts'
+import { jobState, loginBody, nameQuery } from '../../protocol/schemas.ts'
+import type { CommitRequest, Heartbeat } from '../../protocol/types.ts'
 import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
 import type { DirectoryService } from './service.ts'
 
@@ -31,6 +31,11 @@ export function buildDirectoryApp(
             id: serverId,
             url: { type: 'string', pattern: '^https://', maxLength: 512 },
             freeBytes: { type: 'integer', minimum: 0 },
+            jobs: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { inventory: jobState, scrub: jobState },
+            },
           },
         },
       },

@@ -9,9 +9,10 @@ import type {
   CommitRequest,
   DirectoryStatus,
   FileVersion,
+  Heartbeat,
+  JobState,
   Located,
   Placement,
-  ServerInfo,
   ServerView,
   Session,
 } from '../../protocol/types.ts'
@@ -59,6 +60,8 @@ export class DirectoryService {
   readonly leases: LeaseTable
   private readonly changes = new EventEmitter()
   private readonly reports: BadCopyReport[] = []
+  /** Each server's background jobs as of its last heartbeat: only for `dfs status`, so not stored. */
+  private readonly jobs = new Map<number, Record<string, JobState>>()
   /** Set by the process that runs repair (absent in route tests). */
   repairer?: Repairer
 
@@ -74,17 +77,23 @@ export class DirectoryService {
     return this.clock.now()
   }
 
-  async heartbeat(server: Omit<ServerInfo, 'lastHeartbeat'>): Promise<void> {
+  async heartbeat({ jobs, ...server }: Heartbeat): Promise<void> {
     await this.store.upsertServer({ ...server, lastHeartbeat: this.clock.now() })
+    if (jobs) this.jobs.set(server.id, jobs)
+    else this.jobs.delete(server.id)
   }
 
   async servers(): Promise<ServerView[]> {
     const now = this.clock.now()
-    return (await this.store.listServers()).map((s) => ({
-      ...s,
-      live: now - s.lastHeartbeat <= this.config.liveAfterMs,
-      dead: now - s.lastHeartbeat > this.config.deadAfterMs,
-    }))
+    return (await this.store.listServers()).map((s) => {
+      const jobs = this.jobs.get(s.id)
+      return {
+        ...s,
+        live: now - s.lastHeartbeat <= this.config.liveAfterMs,
+        dead: now - s.lastHeartbeat > this.config.deadAfterMs,
+        ...(jobs ? { jobs } : {}),
+      }
+    })
   }
 
   /**

@@ -10,6 +10,7 @@ import { putStream } from '../../client/streams.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import type { FileVersion } from '../../protocol/types.ts'
 import type { BlobStore, StoredBlob } from '../../storage/blob-store.ts'
+import { reason } from '../../server/logger.ts'
 import { mapDiskError } from '../../storage/disk-blob-store.ts'
 import { boundedMemory, memoryGuard } from '../../streams/bounded-memory.ts'
 import { sha256OfStream } from '../../streams/hash.ts'
@@ -122,13 +123,16 @@ export class FileServerService {
     if (stored.sha256 !== sha256) {
       // Our copy is what is wrong: the target hashed exactly what we sent.
       await this.store.quarantine(sha256)
-      await this.directory
-        .report(this.id, sha256, 'found corrupt while copying for repair')
-        .catch(() => undefined)
-      await this.directory
-        .report(target.id, stored.sha256, 'received a corrupt copy during repair')
-        .catch(() => undefined)
-      throw new DfsError('DFS_CORRUPT', `our copy of ${sha256} is corrupt`)
+      const unsent = await Promise.all([
+        this.tell(this.id, sha256, 'found corrupt while copying for repair'),
+        this.tell(target.id, stored.sha256, 'received a corrupt copy during repair'),
+      ])
+      const why = unsent.find((u) => u !== undefined)
+      // The repairer that asked for this copy logs this error, with the report's failure if any.
+      throw new DfsError(
+        'DFS_CORRUPT',
+        `our copy of ${sha256} is corrupt${why ? `; reporting it to the directory failed: ${why}` : ''}`,
+      )
     }
     return stored
   }
@@ -158,13 +162,27 @@ export class FileServerService {
     return { held: blobs.length, collected }
   }
 
-  /** Re-hashes one blob; a bad one is quarantined and reported so repair replaces it. */
+  /**
+   * Re-hashes one blob; a bad one is quarantined and reported so repair replaces it. A report that
+   * fails is an error for the scrub pass to log (the next inventory tells the directory anyway).
+   */
   async scrub(sha256: string): Promise<boolean> {
+    // A blob we cannot read back is as bad as one whose bytes changed.
     const actual = await sha256OfStream(this.store.read(sha256)).catch(() => undefined)
     if (actual === sha256) return true
     await this.store.quarantine(sha256)
-    await this.directory.report(this.id, sha256, 'scrub found bytes that do not match').catch(() => undefined)
+    const unsent = await this.tell(this.id, sha256, 'scrub found bytes that do not match')
+    if (unsent)
+      throw new DfsError('DFS_UNAVAILABLE', `quarantined bad blob ${sha256}; reporting it failed: ${unsent}`)
     return false
+  }
+
+  /** Reports a bad copy to the directory; answers why that failed, if it did. */
+  private async tell(server: number, sha256: string, why: string): Promise<string | undefined> {
+    return this.directory.report(server, sha256, why).then(
+      () => undefined,
+      (error: unknown) => reason(error),
+    )
   }
 
   /** Reads a body into a new blob while copying every chunk to `pipes`, at the pace of the slowest. */
