@@ -11,12 +11,14 @@ import type {
   LeaseOwner,
   Located,
   Placement,
+  RepairOutcome,
+  RepairStatus,
   ServerView,
   Session,
 } from '../protocol/types.ts'
 import { call, jsonClient } from './http.ts'
 import { dispatcherFetch } from './streams.ts'
-import type { RepairStatus, RepairTask } from '../roles/directory/repairer.ts'
+import type { RepairTask } from '../roles/directory/repairer.ts'
 
 export type { DirectoryStatus }
 
@@ -80,7 +82,7 @@ export class DirectoryClient {
     return this.get('v1/repair/plan')
   }
 
-  repairRun(): Promise<{ copied: number; status: RepairStatus }> {
+  repairRun(): Promise<RepairOutcome & { status: RepairStatus }> {
     return call(() => this.http.post('v1/repair/run', { timeout: 3_600_000 }).json(), `directory ${this.url}`)
   }
 

@@ -19,7 +19,7 @@ export function buildDirectoryApp(
 ): FastifyInstance {
   const app = createApp({ ...options, role: 'directory' })
 
-  app.post<{ Body: { id: number; url: string; freeBytes: number } }>(
+  app.post<{ Body: Heartbeat }>(
     '/v1/servers/heartbeat',
     {
       schema: {
@@ -96,7 +96,8 @@ export function buildDirectoryApp(
 
   app.post('/v1/repair/run', async () => {
     if (!service.repairer) throw new DfsError('DFS_UNAVAILABLE', 'repair is not running on this directory')
-    return { copied: await service.repairer.pass(), status: service.repairer.status }
+    const outcome = await service.repairer.pass()
+    return { ...outcome, status: service.repairer.status }
   })
 
   app.get<{ Querystring: { name: string } }>(
