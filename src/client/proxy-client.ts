@@ -4,7 +4,15 @@
 import type { KyInstance } from 'ky'
 import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
-import type { FileVersion, Lease, Located, RepairOutcome, RepairStatus, Session } from '../protocol/types.ts'
+import type {
+  ChangeFeedState,
+  FileVersion,
+  Lease,
+  Located,
+  RepairOutcome,
+  RepairStatus,
+  Session,
+} from '../protocol/types.ts'
 import type { DirectoryStatus } from './directory-client.ts'
 import type { CacheStats } from '../roles/proxy/blob-cache.ts'
 import type { RepairTask } from '../roles/directory/repairer.ts'
@@ -12,7 +20,13 @@ import { call, jsonClient } from './http.ts'
 import { httpsFetch, httpsRequest, readJson } from './https-stream.ts'
 
 export interface ProxyStatus extends DirectoryStatus {
-  proxy: { id: number; user: string; cache: CacheStats; badCopiesReported: number }
+  proxy: {
+    id: number
+    user: string
+    cache: CacheStats
+    badCopiesReported: number
+    changeFeed: ChangeFeedState
+  }
 }
 
 export class ProxyClient {
