@@ -3,7 +3,20 @@
 
 import { Command, Interfaces } from '@oclif/core'
 import { chalkStderr } from 'chalk'
-import { DfsError, isErrorCode } from '../protocol/errors.ts'
+import { DfsError, isErrorCode, type ErrorCode } from '../protocol/errors.ts'
+
+/**
+ * A command that did part of its work and then failed (some repair copies failed, say): it exits
+ * non-zero like any error, and with --json its output is printed beside the error, in one document.
+ */
+export class PartialFailure extends DfsError {
+  readonly output: Record<string, unknown>
+
+  constructor(code: ErrorCode, message: string, output: Record<string, unknown>) {
+    super(code, message)
+    this.output = output
+  }
+}
 
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
@@ -11,7 +24,8 @@ export abstract class BaseCommand extends Command {
   protected override async catch(error: Interfaces.CommandError): Promise<void> {
     const { code, message, exit } = describe(error)
     process.exitCode = exit
-    if (this.jsonEnabled()) this.logJson({ error: { code, message } })
+    const output = error instanceof PartialFailure ? error.output : {}
+    if (this.jsonEnabled()) this.logJson({ ...output, error: { code, message } })
     // chalkStderr colours only when stderr is a terminal that wants colour (NO_COLOR is honoured).
     process.stderr.write(`${chalkStderr.red(`dfs: ${code}:`)} ${message}\n`)
     if (process.env.DEBUG?.includes('dfs') && error.stack) process.stderr.write(`${error.stack}\n`)

@@ -7,16 +7,19 @@ import type {
   CommitRequest,
   CommittedVersion,
   FileVersion,
+  JobState,
   Lease,
   LeaseOwner,
   Located,
   Placement,
+  RepairOutcome,
+  RepairStatus,
   ServerView,
   Session,
 } from '../protocol/types.ts'
 import { call, jsonClient } from './http.ts'
 import { dispatcherFetch } from './streams.ts'
-import type { RepairStatus, RepairTask } from '../roles/directory/repairer.ts'
+import type { RepairTask } from '../roles/directory/repairer.ts'
 
 export type { DirectoryStatus }
 
@@ -37,8 +40,14 @@ export class DirectoryClient {
     return call(() => this.http.get(path, { searchParams }).json<T>(), `directory ${this.url}`)
   }
 
-  heartbeat(id: number, url: string, freeBytes: number): Promise<{ ok: true }> {
-    return this.post('v1/servers/heartbeat', { id, url, freeBytes })
+  /** Our address and free space, and how our background jobs fare (for `dfs status`). */
+  heartbeat(
+    id: number,
+    url: string,
+    freeBytes: number,
+    jobs?: Record<string, JobState>,
+  ): Promise<{ ok: true }> {
+    return this.post('v1/servers/heartbeat', { id, url, freeBytes, jobs })
   }
 
   place(
@@ -88,7 +97,7 @@ export class DirectoryClient {
     return this.get('v1/repair/plan')
   }
 
-  repairRun(): Promise<{ copied: number; status: RepairStatus }> {
+  repairRun(): Promise<RepairOutcome & { status: RepairStatus }> {
     return call(() => this.http.post('v1/repair/run', { timeout: 3_600_000 }).json(), `directory ${this.url}`)
   }
 

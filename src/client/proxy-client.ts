@@ -4,15 +4,30 @@
 import type { KyInstance } from 'ky'
 import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
-import type { CommittedVersion, FileVersion, Lease, Located, Session } from '../protocol/types.ts'
+import type {
+  ChangeFeedState,
+  CommittedVersion,
+  FileVersion,
+  Lease,
+  Located,
+  RepairOutcome,
+  RepairStatus,
+  Session,
+} from '../protocol/types.ts'
 import type { DirectoryStatus } from './directory-client.ts'
 import type { CacheStats } from '../roles/proxy/blob-cache.ts'
-import type { RepairStatus, RepairTask } from '../roles/directory/repairer.ts'
+import type { RepairTask } from '../roles/directory/repairer.ts'
 import { call, jsonClient } from './http.ts'
 import { httpsFetch, httpsRequest, readJson } from './https-stream.ts'
 
 export interface ProxyStatus extends DirectoryStatus {
-  proxy: { id: number; user: string; cache: CacheStats; badCopiesReported: number }
+  proxy: {
+    id: number
+    user: string
+    cache: CacheStats
+    badCopiesReported: number
+    changeFeed: ChangeFeedState
+  }
 }
 
 export class ProxyClient {
@@ -133,7 +148,7 @@ export class ProxyClient {
     return call(() => this.http.get('v1/repair/plan').json<RepairTask[]>(), this.what())
   }
 
-  repairRun(): Promise<{ copied: number; status: RepairStatus }> {
+  repairRun(): Promise<RepairOutcome & { status: RepairStatus }> {
     return call(() => this.http.post('v1/repair/run', { timeout: false }).json(), this.what())
   }
 

@@ -1,32 +1,61 @@
+// `dfs repair`: shows the directory's repair plan, or runs one pass now and says which copies failed.
+
 import { Flags } from '@oclif/core'
+import { PartialFailure } from '../cli/base-command.ts'
 import { bytes } from '../cli/format.ts'
 import { UserCommand } from '../cli/user-command.ts'
+import type { RepairFailure } from '../protocol/types.ts'
 import type { RepairTask } from '../roles/directory/repairer.ts'
+
+export interface RepairOutput {
+  plan: RepairTask[]
+  copied?: number
+  failures?: RepairFailure[]
+}
 
 export default class Repair extends UserCommand {
   static override summary =
     'Show (--dry-run) or run now the copies that bring every version back to its replica count'
-  static override description =
-    'The directory repairs on its own, at a bounded rate; this shows its plan, most endangered first, or runs one pass at once.'
+  static override description = [
+    'The directory repairs on its own, at a bounded rate; this shows its plan, most endangered first, or runs one pass at once.',
+    'A copy that fails is printed with its reason, and the command then exits 1 (DFS_UNAVAILABLE); with --json the one JSON document printed holds the plan, `copied`, `failures` ({name, version, source, target, error} each) and `error`.',
+  ].join('\n')
   static override examples = ['<%= config.bin %> repair --dry-run', '<%= config.bin %> repair']
 
   static override flags = {
     'dry-run': Flags.boolean({ description: 'only show the plan', default: false }),
   }
 
-  async run(): Promise<{ plan: RepairTask[]; copied?: number }> {
+  async run(): Promise<RepairOutput> {
     const { flags } = await this.parse(Repair)
     const client = await this.proxy(flags)
     const plan = await client.repairPlan()
     if (plan.length === 0) this.say('every version has its copies')
-    for (const t of plan) {
-      this.say(
-        `${t.name} v${t.version} (${bytes(t.size)}): ${t.copies.length} ${t.copies.length === 1 ? 'copy' : 'copies'}; ${t.target && t.source ? `copy ${t.source.id} -> ${t.target.id}` : `waiting: ${t.waiting}`}`,
+    for (const t of plan) this.say(describeTask(t))
+    if (flags['dry-run'] || plan.length === 0) return { plan }
+    const { copied, failures } = await client.repairRun()
+    for (const f of failures)
+      this.say(`failed: ${f.name} v${f.version} ${f.source} -> ${f.target}: ${f.error}`)
+    this.say(`copied ${copied} of ${plan.length}`)
+    const output = { plan, copied, failures }
+    const [first] = failures
+    if (first) {
+      const tried = copied + failures.length
+      throw new PartialFailure(
+        'DFS_UNAVAILABLE',
+        `${failures.length} of ${tried} copies failed: ${first.error}`,
+        output,
       )
     }
-    if (flags['dry-run'] || plan.length === 0) return { plan }
-    const { copied } = await client.repairRun()
-    this.say(`copied ${copied} of ${plan.length}`)
-    return { plan, copied }
+    return output
   }
+}
+
+function describeTask(t: RepairTask): string {
+  const copies = `${t.copies.length} ${t.copies.length === 1 ? 'copy' : 'copies'}`
+  const action =
+    t.source && t.target
+      ? `copy ${t.source.id} -> ${t.target.id}`
+      : `waiting: ${t.waiting ?? 'no server can take a copy'}`
+  return `${t.name} v${t.version} (${bytes(t.size)}): ${copies}; ${action}`
 }

@@ -1,9 +1,15 @@
+// `dfs status`: the cluster as the proxy and the directory see it, and what went wrong in the
+// background (repair, each file server's inventory and scrub, the proxy's change feed).
+
 import { bytes, time } from '../cli/format.ts'
 import { UserCommand } from '../cli/user-command.ts'
 import type { ProxyStatus } from '../client/proxy-client.ts'
+import type { ChangeFeedState, JobError, JobState } from '../protocol/types.ts'
 
 export default class Status extends UserCommand {
   static override summary = 'Show the cluster: file servers, their space and liveness, and file counts'
+  static override description =
+    "Also shows the last error of each background job that has one (repair; each file server's inventory and scrub), and the proxy's change feed when it is down or has failed. --json prints the whole status object."
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json']
 
   async run(): Promise<ProxyStatus> {
@@ -11,6 +17,8 @@ export default class Status extends UserCommand {
     const client = await this.proxy(flags)
     const status = await client.status()
     this.say(`proxy ${status.proxy.id} at ${client.url}, logged in as ${status.proxy.user}`)
+    const feed = feedLine(status.proxy.changeFeed)
+    if (feed) this.say(feed)
     this.say(`${status.files} files, ${bytes(status.bytes)}, ${status.replicas} copies each`)
     const cache = status.proxy.cache
     this.say(
@@ -20,6 +28,7 @@ export default class Status extends UserCommand {
     this.say(
       `repair: ${repair.underReplicated} versions under-replicated, ${repair.lost} lost, ${repair.repaired} copies made, ${repair.failed} failed`,
     )
+    if (repair.lastError) this.say(`  repair ${errorLine(repair.lastError)}`)
     if (status.reports.length > 0) {
       this.say(
         `${status.reports.length} bad copies reported (latest: server ${status.reports.at(-1)?.server})`,
@@ -29,7 +38,27 @@ export default class Status extends UserCommand {
       this.say(
         `fileserver ${s.id}  ${s.live ? 'live' : s.dead ? 'DEAD' : 'DOWN'}  ${s.url}  free ${bytes(s.freeBytes)}  last heartbeat ${time(s.lastHeartbeat)}`,
       )
+      for (const line of jobLines(s.jobs ?? {})) this.say(`  ${line}`)
     }
     return status
   }
+}
+
+function errorLine(error: JobError): string {
+  return `last error ${time(error.at)}: ${error.message}`
+}
+
+/** One line per job that has failed, saying whether it has run fine since. */
+function jobLines(jobs: Record<string, JobState>): string[] {
+  return Object.entries(jobs).flatMap(([name, job]) => {
+    if (!job.lastError) return []
+    const since = job.lastOk !== undefined && job.lastOk > job.lastError.at ? ' (fine since)' : ''
+    return [`${name} ${errorLine(job.lastError)}${since}`]
+  })
+}
+
+function feedLine(feed: ChangeFeedState): string | undefined {
+  if (feed.connected && !feed.lastError) return undefined
+  const state = feed.connected ? 'connected' : 'NOT CONNECTED'
+  return `change feed from the directory: ${state}${feed.lastError ? `; ${errorLine(feed.lastError)}` : ''}`
 }

@@ -1,4 +1,6 @@
-// JSON schemas shared by more than one role's routes.
+// JSON schemas shared by more than one role's routes, or describing a shape from types.ts.
+
+import { JOB_MESSAGE_MAX } from './types.ts'
 
 /** `?name=` on routes about one file; the name itself is checked by normaliseName. */
 export const nameQuery = {
@@ -15,4 +17,21 @@ export const loginBody = {
     user: { type: 'string', maxLength: 64 },
     password: { type: 'string', maxLength: 1024 },
   },
+} as const
+
+const jobError = {
+  type: 'object',
+  required: ['at', 'message'],
+  additionalProperties: false,
+  properties: {
+    at: { type: 'integer', minimum: 0 },
+    message: { type: 'string', maxLength: JOB_MESSAGE_MAX },
+  },
+} as const
+
+/** A JobState: a background job's last good run and last failure. */
+export const jobState = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { lastOk: { type: 'integer', minimum: 0 }, lastError: jobError },
 } as const

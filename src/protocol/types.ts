@@ -14,6 +14,16 @@ export interface ServerView extends ServerInfo {
   dead?: boolean
   /** A node could not connect to it since its last heartbeat: not placed on until the next one. */
   unreachable?: boolean
+  /** Its background jobs (inventory, scrub) as of its last heartbeat; kept in the directory's memory. */
+  jobs?: Record<string, JobState>
+}
+
+/** What a file server tells the directory every few seconds. */
+export interface Heartbeat {
+  id: number
+  url: string
+  freeBytes: number
+  jobs?: Record<string, JobState>
 }
 
 export interface FileVersion {
@@ -126,4 +136,41 @@ export interface RepairStatus {
   repaired: number
   failed: number
   lastPass: number
+  /** The last failed copy, or pass, with its reason. */
+  lastError?: JobError
+}
+
+/** A copy a repair pass could not make, and why. */
+export interface RepairFailure {
+  name: string
+  version: number
+  source: number
+  target: number
+  error: string
+}
+
+/** What one repair pass did: `dfs repair` prints each failure and exits non-zero if there is one. */
+export interface RepairOutcome {
+  copied: number
+  failures: RepairFailure[]
+}
+
+/** Longest reason kept for a failed background step (route schemas bound it too). */
+export const JOB_MESSAGE_MAX = 500
+
+export interface JobError {
+  at: number
+  message: string
+}
+
+/** A background job's last good run and last failure: it is failing now if the failure is newer. */
+export interface JobState {
+  lastOk?: number
+  lastError?: JobError
+}
+
+/** The proxy's subscription to the directory's changes; while it is down, cached names may be stale. */
+export interface ChangeFeedState {
+  connected: boolean
+  lastError?: JobError
 }

@@ -10,7 +10,14 @@ import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
 import { buildDirectoryApp } from '../../src/roles/directory/app.ts'
 import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
 import { systemRandom } from '../../src/server/clock.ts'
-import type { CommittedVersion, FileVersion, Lease, Located, Placement } from '../../src/protocol/types.ts'
+import type {
+  CommittedVersion,
+  FileVersion,
+  Lease,
+  Located,
+  Placement,
+  ServerView,
+} from '../../src/protocol/types.ts'
 
 const SHA_A = 'a'.repeat(64)
 const SHA_B = 'b'.repeat(64)
@@ -62,6 +69,25 @@ describe('directory routes', () => {
     )
   })
 
+  test("a heartbeat's job states show in the server list until a heartbeat without them", async () => {
+    const jobs = {
+      inventory: { lastError: { at: now, message: 'directory unreachable' } },
+      scrub: { lastOk: now },
+    }
+    const beat = (body: object) =>
+      post('/v1/servers/heartbeat', { id: 1, url: 'https://127.0.0.1:6010', freeBytes: 1e9, ...body })
+    assert.equal((await beat({ jobs })).statusCode, 200)
+    const server = async () =>
+      ((await app.inject('/v1/servers')).json() as ServerView[]).find((s) => s.id === 1)
+    assert.deepEqual((await server())?.jobs, jobs)
+    const tooLong = { inventory: { lastError: { at: now, message: 'x'.repeat(501) } } }
+    assert.equal((await beat({ jobs: tooLong })).statusCode, 400, 'a reason is bounded')
+    // Fastify's validator drops properties a schema does not allow, as everywhere else.
+    assert.equal((await beat({ jobs: { other: { lastOk: now } } })).statusCode, 200)
+    assert.deepEqual((await server())?.jobs, {}, 'only known jobs are kept')
+    assert.equal((await beat({})).statusCode, 200)
+    assert.equal((await server())?.jobs, undefined)
+  })
   test('placement picks two distinct live servers and refuses an existing name', async () => {
     const response = await post('/v1/placements', { name: 'a/b.txt', size: 10 })
     assert.equal(response.statusCode, 200)

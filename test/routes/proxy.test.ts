@@ -39,7 +39,7 @@ describe('proxy routes', () => {
     await cache.open()
     app = buildProxyApp(
       new ProxyService({ id: 1, directory: client, agent, cache, clock: systemClock, random: systemRandom }),
-      {},
+      { changeFeed: { state: { connected: false } } },
     )
     await app.ready()
   })

@@ -4,8 +4,8 @@
 import type { FastifyInstance } from 'fastify'
 import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
-import { loginBody, nameQuery } from '../../protocol/schemas.ts'
-import type { CommitRequest, CommittedVersion } from '../../protocol/types.ts'
+import { jobState, loginBody, nameQuery } from '../../protocol/schemas.ts'
+import type { CommitRequest, CommittedVersion, Heartbeat } from '../../protocol/types.ts'
 import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
 import type { DirectoryService } from './service.ts'
 
@@ -20,7 +20,7 @@ export function buildDirectoryApp(
 ): FastifyInstance {
   const app = createApp({ ...options, role: 'directory' })
 
-  app.post<{ Body: { id: number; url: string; freeBytes: number } }>(
+  app.post<{ Body: Heartbeat }>(
     '/v1/servers/heartbeat',
     {
       schema: {
@@ -32,6 +32,11 @@ export function buildDirectoryApp(
             id: serverId,
             url: { type: 'string', pattern: '^https://', maxLength: 512 },
             freeBytes: { type: 'integer', minimum: 0 },
+            jobs: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { inventory: jobState, scrub: jobState },
+            },
           },
         },
       },
@@ -113,7 +118,8 @@ export function buildDirectoryApp(
 
   app.post('/v1/repair/run', async () => {
     if (!service.repairer) throw new DfsError('DFS_UNAVAILABLE', 'repair is not running on this directory')
-    return { copied: await service.repairer.pass(), status: service.repairer.status }
+    const outcome = await service.repairer.pass()
+    return { ...outcome, status: service.repairer.status }
   })
 
   app.get<{ Querystring: { name: string } }>(

@@ -1,13 +1,22 @@
 // Self-repair: finds every kept version with fewer than R copies on servers that are not dead, and
 // has a live holder copy it to a new server (server to server, streamed, verified by hash), most
 // endangered first, at a bounded rate. A server silent past --dead-after is dead: its copies no
-// longer count, and once repaired elsewhere they leave the version's holders.
+// longer count, and once repaired elsewhere they leave the version's holders. Every failed copy,
+// and every pass that fails as a whole, logs one line with its reason and becomes the last error.
 
 import type { MetadataStore } from '../../metadata/store.ts'
-import type { FileVersion, RepairStatus, ServerView } from '../../protocol/types.ts'
+import {
+  JOB_MESSAGE_MAX,
+  type FileVersion,
+  type RepairFailure,
+  type RepairOutcome,
+  type RepairStatus,
+  type ServerView,
+} from '../../protocol/types.ts'
 
 export type { RepairStatus }
 import type { Clock, Random } from '../../server/clock.ts'
+import { reason, type Logger } from '../../server/logger.ts'
 import { choosePlacement } from './placement.ts'
 
 export interface RepairTask {
@@ -47,6 +56,7 @@ export interface RepairDeps {
   clock: Clock
   random: Random
   copy: Copier
+  log: Logger
 }
 
 export class Repairer {
@@ -56,6 +66,7 @@ export class Repairer {
   private readonly clock: Clock
   private readonly random: Random
   private readonly copy: Copier
+  private readonly log: Logger
   private timer?: NodeJS.Timeout
   private running?: Promise<unknown>
   /** Set while started: the pause between passes. */
@@ -71,6 +82,7 @@ export class Repairer {
     this.clock = deps.clock
     this.random = deps.random
     this.copy = deps.copy
+    this.log = deps.log
   }
 
   start(intervalMs = 1000): void {
@@ -92,7 +104,7 @@ export class Repairer {
 
   private tick(): void {
     this.running = this.pass()
-      .catch(() => undefined)
+      .catch((error: unknown) => this.failed(error, 'repair pass failed'))
       .finally(() => {
         this.running = undefined
         if (this.intervalMs === undefined) return
@@ -131,26 +143,41 @@ export class Repairer {
     return tasks.sort((a, b) => a.copies.length - b.copies.length)
   }
 
-  /** One pass: plans, then copies at most ratePerSecond blobs, updating holders as each lands. */
-  async pass(): Promise<number> {
+  /**
+   * One pass: plans, then copies at most ratePerSecond blobs, updating holders as each lands. Tasks
+   * waiting for a target are left for a later pass; each failed copy is logged and returned.
+   */
+  async pass(): Promise<RepairOutcome> {
     const tasks = (await this.plan())
       .filter((t): t is CopyTask => t.source !== undefined && t.target !== undefined)
       .slice(0, this.config.ratePerSecond)
-    let done = 0
+    let copied = 0
+    const failures: RepairFailure[] = []
     for (const t of tasks) {
       try {
         await this.copy(t)
         // The version's holders become the copies that count, plus the new one.
         await this.store.setHolders(t.name, t.version, [...t.copies, t.target.id])
         this.status.repaired++
-        done++
-      } catch {
+        copied++
+      } catch (error) {
         this.status.failed++
+        const { name, version } = t
+        const failure = { name, version, source: t.source.id, target: t.target.id, error: reason(error) }
+        failures.push(failure)
+        this.failed(error, `repair copy of ${name} v${version} ${failure.source} -> ${failure.target} failed`)
       }
     }
     this.status.lastPass = this.clock.now()
-    this.status.underReplicated = Math.max(0, this.status.underReplicated - done)
-    return done
+    this.status.underReplicated = Math.max(0, this.status.underReplicated - copied)
+    return { copied, failures }
+  }
+
+  /** One log line with the reason, which `dfs status` shows as the last error. */
+  private failed(error: unknown, what: string): void {
+    const message = reason(error)
+    this.status.lastError = { at: this.clock.now(), message: `${what}: ${message}`.slice(0, JOB_MESSAGE_MAX) }
+    this.log.warn({ err: error }, `${what}: ${message}`)
   }
 }
 

@@ -48,6 +48,8 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
     systemClock,
     systemRandom,
   )
+  // Built before the repairer, which logs through the app's logger; its routes find it on the service.
+  const app = buildDirectoryApp(service, { tls, requireClientCert: true })
   // Repair asks file servers to copy blobs to each other: the directory calls them with its own cert.
   const agent = makeAgent(tls)
   const repairer = new Repairer({
@@ -65,10 +67,10 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
         `file server ${task.source.id}`,
       )
     },
+    log: app.log,
   })
   service.repairer = repairer
   repairer.start(options.repairEveryMs ?? 5000)
-  const app = buildDirectoryApp(service, { tls, requireClientCert: true })
   const url = await listen(app, options.host, options.port, options.advertise)
   return {
     url,

@@ -9,9 +9,10 @@ import type {
   CommitRequest,
   DirectoryStatus,
   FileVersion,
+  Heartbeat,
+  JobState,
   Located,
   Placement,
-  ServerInfo,
   ServerView,
   Session,
 } from '../../protocol/types.ts'
@@ -69,6 +70,8 @@ export class DirectoryService {
   private readonly reports: BadCopyReport[] = []
   /** Servers a node could not connect to, and when: not placed on until they heartbeat again. */
   private readonly unreachable = new Map<number, number>()
+  /** Each server's background jobs as of its last heartbeat: only for `dfs status`, so not stored. */
+  private readonly jobs = new Map<number, Record<string, JobState>>()
   /** Set by the process that runs repair (absent in route tests). */
   repairer?: Repairer
 
@@ -84,11 +87,13 @@ export class DirectoryService {
     return this.clock.now()
   }
 
-  async heartbeat(server: Omit<ServerInfo, 'lastHeartbeat'>): Promise<void> {
+  async heartbeat({ jobs, ...server }: Heartbeat): Promise<void> {
     const now = this.clock.now()
     const before = (await this.servers()).find((s) => s.id === server.id)
     await this.store.upsertServer({ ...server, lastHeartbeat: now })
     this.unreachable.delete(server.id)
+    if (jobs) this.jobs.set(server.id, jobs)
+    else this.jobs.delete(server.id)
     // A server back (or new) may take the copies that versions committed short of R are missing.
     if (!before?.live) this.repairer?.wake()
   }
@@ -105,11 +110,13 @@ export class DirectoryService {
     const now = this.clock.now()
     return (await this.store.listServers()).map((s) => {
       const unreachable = this.unreachable.has(s.id)
+      const jobs = this.jobs.get(s.id)
       return {
         ...s,
         live: now - s.lastHeartbeat <= this.config.liveAfterMs && !unreachable,
         dead: now - s.lastHeartbeat > this.config.deadAfterMs,
         ...(unreachable ? { unreachable: true } : {}),
+        ...(jobs ? { jobs } : {}),
       }
     })
   }

@@ -1,5 +1,6 @@
 // Starts a file server: its blob store, its HTTPS API, and the heartbeat that keeps the directory
-// told of its address and free space (retrying with backoff while the directory is away).
+// told of its address, free space and background jobs (retrying with backoff while the directory is
+// away). Its jobs: inventory with garbage collection, and scrubbing; each failed run logs its reason.
 
 import { join } from 'node:path'
 import { DirectoryClient } from '../../client/directory-client.ts'
@@ -8,7 +9,8 @@ import { listen } from '../../server/app.ts'
 import type { Running } from '../../server/lifecycle.ts'
 import { DiskBlobStore } from '../../storage/disk-blob-store.ts'
 import { memberTls } from '../../tls/node-tls.ts'
-import { periodic } from '../../server/periodic.ts'
+import { periodic, type Periodic } from '../../server/periodic.ts'
+import { reason } from '../../server/logger.ts'
 import { hosts } from '../directory/run.ts'
 import { buildFileServerApp } from './app.ts'
 import { FileServerService } from './service.ts'
@@ -38,7 +40,7 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
   const store = new DiskBlobStore(join(options.root, `fileserver-${options.id}`))
   await store.open()
   // The app's logger, once the app exists: the service logs only after it has started serving.
-  const log = { warn: (message: string) => app.log.warn(message) }
+  const log = { warn: (obj: object, message: string) => app.log.warn(obj, message) }
   const service = new FileServerService(options.id, store, directory, agent, log)
   const app = buildFileServerApp(service, { tls, requireClientCert: true })
   const url = await listen(app, options.host, options.port, options.advertise)
@@ -46,13 +48,17 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
   let timer: NodeJS.Timeout | undefined
   let stopped = false
   let failures = 0
+  // Started after the first heartbeat; each heartbeat carries their states.
+  const jobs = new Map<string, Periodic>()
   const beat = async () => {
     try {
-      await directory.heartbeat(options.id, url, await store.freeBytes())
+      const states = Object.fromEntries([...jobs].map(([name, job]) => [name, job.state]))
+      await directory.heartbeat(options.id, url, await store.freeBytes(), states)
       if (failures > 0) app.log.warn(`directory ${options.directory} reachable again`)
       failures = 0
     } catch (error) {
-      if (failures++ === 0) app.log.warn({ err: error }, `heartbeat to ${options.directory} failed; retrying`)
+      if (failures++ === 0)
+        app.log.warn({ err: error }, `heartbeat to ${options.directory} failed: ${reason(error)}; retrying`)
     }
     if (!stopped) {
       const delay =
@@ -63,28 +69,47 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
   await beat()
 
   // On start (after temp files were cleaned) and then periodically: inventory, then garbage.
-  const reconciler = periodic(options.inventoryMs, () => service.reconcile(options.gcGraceMs, Date.now()), 0)
-  const scrubber = periodic(options.scrubMs, () => scrubAll(service, options.scrubRate), options.scrubMs)
+  const reconcile = () => service.reconcile(options.gcGraceMs, Date.now())
+  jobs.set(
+    'inventory',
+    periodic('inventory', reconcile, { everyMs: options.inventoryMs, firstDelayMs: 0, log: app.log }),
+  )
+  jobs.set(
+    'scrub',
+    periodic('scrub', () => scrubAll(service, options.scrubRate), { everyMs: options.scrubMs, log: app.log }),
+  )
 
   return {
     url,
     close: async () => {
       stopped = true
       clearTimeout(timer)
-      await Promise.all([reconciler.stop(), scrubber.stop()])
+      await Promise.all([...jobs.values()].map((job) => job.stop()))
       await app.close()
       await agent.close()
     },
   }
 }
 
-/** One scrub pass over every blob, paced to `bytesPerSecond`. */
+/**
+ * One scrub pass over every blob, paced to `bytesPerSecond`. A blob that fails does not stop the
+ * pass; the pass then fails once, naming how many failed and the first reason.
+ */
 async function scrubAll(service: FileServerService, bytesPerSecond: number): Promise<void> {
+  let scrubbed = 0
+  let failed = 0
+  let first = ''
   for await (const sha256 of service.store.list()) {
     const started = Date.now()
-    const size = (await service.store.size(sha256)) ?? 0
-    await service.scrub(sha256)
-    const due = (size / bytesPerSecond) * 1000 - (Date.now() - started)
-    if (due > 0) await new Promise((resolve) => setTimeout(resolve, due))
+    scrubbed++
+    try {
+      const size = (await service.store.size(sha256)) ?? 0
+      await service.scrub(sha256)
+      const due = (size / bytesPerSecond) * 1000 - (Date.now() - started)
+      if (due > 0) await new Promise((resolve) => setTimeout(resolve, due))
+    } catch (error) {
+      if (failed++ === 0) first = `${sha256}: ${reason(error)}`
+    }
   }
+  if (failed > 0) throw new Error(`${failed} of ${scrubbed} blobs failed; first: ${first}`)
 }

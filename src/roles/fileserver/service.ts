@@ -10,6 +10,7 @@ import { putStream } from '../../client/streams.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import type { CommittedVersion } from '../../protocol/types.ts'
 import type { BlobStore, StoredBlob } from '../../storage/blob-store.ts'
+import { reason, type Logger } from '../../server/logger.ts'
 import { mapDiskError } from '../../storage/disk-blob-store.ts'
 import { boundedMemory, memoryGuard } from '../../streams/bounded-memory.ts'
 import { sha256OfStream } from '../../streams/hash.ts'
@@ -36,20 +37,15 @@ const STALL_MS = 30_000
 /** A replica that has every byte but does not confirm its copy this long is dropped (and replaced). */
 const ANSWER_MS = 120_000
 
-/** Where a file server says what went wrong in the background (the server's own log). */
-export interface Log {
-  warn(message: string): void
-}
-
 export class FileServerService {
   readonly id: number
   readonly store: BlobStore
   private readonly directory: DirectoryClient
   private readonly agent: Agent
-  private readonly log: Log
+  private readonly log: Logger
   private inventoryAsOf?: number
 
-  constructor(id: number, store: BlobStore, directory: DirectoryClient, agent: Agent, log: Log) {
+  constructor(id: number, store: BlobStore, directory: DirectoryClient, agent: Agent, log: Logger) {
     this.id = id
     this.store = store
     this.directory = directory
@@ -141,34 +137,24 @@ export class FileServerService {
     const outcomes = await Promise.allSettled(pipes.map((p) => this.answered(p)))
     outcomes.forEach((outcome, index) => {
       const { replica } = pipes[index]!
-      if (
-        outcome.status === 'fulfilled' &&
-        outcome.value.sha256 === blob.sha256 &&
-        outcome.value.size === blob.size
-      ) {
-        good.push(replica.id)
-        return
-      }
+      const failure = replicaFailure(replica, outcome, blob)
+      if (!failure) return void good.push(replica.id)
       failed.push(replica.id)
-      const reason =
-        outcome.status === 'rejected'
-          ? (outcome.reason as Error).message
-          : `stored different bytes (${outcome.value.sha256})`
-      this.log.warn(`replica ${replica.id} failed during a write of ${blob.sha256}: ${reason}`)
-      const code =
-        outcome.status === 'rejected' && outcome.reason instanceof DfsError
-          ? outcome.reason.code
-          : 'DFS_UNAVAILABLE'
-      failures.push(new DfsError(code, `replica ${replica.id}: ${reason}`))
-      if (outcome.status === 'rejected' && isConnectFailure(outcome.reason)) {
-        this.directory.unreachable(replica.id, reason).catch(() => undefined)
+      failures.push(failure)
+      this.log.warn({ err: failure.cause }, `${failure.message} (blob ${blob.sha256})`)
+      if (isConnectFailure(failure.cause)) {
+        this.directory
+          .unreachable(replica.id, failure.message)
+          .catch((error: unknown) =>
+            this.log.warn({ err: error }, `could not tell the directory: ${reason(error)}`),
+          )
       }
     })
     if (failed.length === 0) return { good, failures }
     const targets = await this.directory
       .replacements(blob.size, failed.length, [this.id, ...good, ...failed])
       .catch((error: unknown) => {
-        this.log.warn(`no replacement replica for ${blob.sha256}: ${(error as Error).message}`)
+        this.log.warn({ err: error }, `no replacement replica for ${blob.sha256}: ${reason(error)}`)
         return []
       })
     for (const target of targets) {
@@ -177,7 +163,8 @@ export class FileServerService {
         good.push(target.id)
       } catch (error) {
         this.log.warn(
-          `replacement replica ${target.id} failed for ${blob.sha256}: ${(error as Error).message}`,
+          { err: error },
+          `replacement replica ${target.id} failed for ${blob.sha256}: ${reason(error)}`,
         )
       }
     }
@@ -207,13 +194,16 @@ export class FileServerService {
     if (stored.sha256 !== sha256) {
       // Our copy is what is wrong: the target hashed exactly what we sent.
       await this.store.quarantine(sha256)
-      await this.directory
-        .report(this.id, sha256, 'found corrupt while copying for repair')
-        .catch(() => undefined)
-      await this.directory
-        .report(target.id, stored.sha256, 'received a corrupt copy during repair')
-        .catch(() => undefined)
-      throw new DfsError('DFS_CORRUPT', `our copy of ${sha256} is corrupt`)
+      const unsent = await Promise.all([
+        this.tell(this.id, sha256, 'found corrupt while copying for repair'),
+        this.tell(target.id, stored.sha256, 'received a corrupt copy during repair'),
+      ])
+      const why = unsent.find((u) => u !== undefined)
+      // The repairer that asked for this copy logs this error, with the report's failure if any.
+      throw new DfsError(
+        'DFS_CORRUPT',
+        `our copy of ${sha256} is corrupt${why ? `; reporting it to the directory failed: ${why}` : ''}`,
+      )
     }
     return stored
   }
@@ -243,13 +233,27 @@ export class FileServerService {
     return { held: blobs.length, collected }
   }
 
-  /** Re-hashes one blob; a bad one is quarantined and reported so repair replaces it. */
+  /**
+   * Re-hashes one blob; a bad one is quarantined and reported so repair replaces it. A report that
+   * fails is an error for the scrub pass to log (the next inventory tells the directory anyway).
+   */
   async scrub(sha256: string): Promise<boolean> {
+    // A blob we cannot read back is as bad as one whose bytes changed.
     const actual = await sha256OfStream(this.store.read(sha256)).catch(() => undefined)
     if (actual === sha256) return true
     await this.store.quarantine(sha256)
-    await this.directory.report(this.id, sha256, 'scrub found bytes that do not match').catch(() => undefined)
+    const unsent = await this.tell(this.id, sha256, 'scrub found bytes that do not match')
+    if (unsent)
+      throw new DfsError('DFS_UNAVAILABLE', `quarantined bad blob ${sha256}; reporting it failed: ${unsent}`)
     return false
+  }
+
+  /** Reports a bad copy to the directory; answers why that failed, if it did. */
+  private async tell(server: number, sha256: string, why: string): Promise<string | undefined> {
+    return this.directory.report(server, sha256, why).then(
+      () => undefined,
+      (error: unknown) => reason(error),
+    )
   }
 
   /**
@@ -287,6 +291,26 @@ interface ReplicaPipe {
   result: Promise<StoredBlob>
   /** Gives up on this replica: its request is aborted and its pipe closed. */
   fail(reason: DfsError): void
+}
+
+/** Why a replica's copy does not count, if it does not: it failed, or stored other bytes. */
+function replicaFailure(
+  replica: ReplicaTarget,
+  outcome: PromiseSettledResult<StoredBlob>,
+  blob: StoredBlob,
+): DfsError | undefined {
+  if (outcome.status === 'fulfilled') {
+    const { sha256, size } = outcome.value
+    if (sha256 === blob.sha256 && size === blob.size) return undefined
+    return new DfsError(
+      'DFS_UNAVAILABLE',
+      `replica ${replica.id} failed during a write: stored other bytes (${sha256})`,
+    )
+  }
+  const code = outcome.reason instanceof DfsError ? outcome.reason.code : 'DFS_UNAVAILABLE'
+  return new DfsError(code, `replica ${replica.id} failed during a write: ${reason(outcome.reason)}`, {
+    cause: outcome.reason,
+  })
 }
 
 /**

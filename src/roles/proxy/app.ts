@@ -8,7 +8,7 @@ import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import { loginBody, nameQuery } from '../../protocol/schemas.ts'
 import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
-import type { ChangeEvent } from '../../protocol/types.ts'
+import type { ChangeEvent, ChangeFeedState } from '../../protocol/types.ts'
 import type { ProxyService } from './service.ts'
 
 export const DEFAULT_TTL_MS = 30_000
@@ -31,10 +31,12 @@ declare module 'fastify' {
   }
 }
 
-export function buildProxyApp(
-  service: ProxyService,
-  options: Omit<AppOptions, 'role' | 'requireClientCert'>,
-): FastifyInstance {
+export interface ProxyAppOptions extends Omit<AppOptions, 'role' | 'requireClientCert'> {
+  /** The subscription to the directory's changes (a ChangeFeed), shown in /v1/status. */
+  changeFeed: { readonly state: ChangeFeedState }
+}
+
+export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): FastifyInstance {
   const app = createApp({ ...options, role: 'proxy', id: service.id, requireClientCert: false })
   app.decorateRequest('user', '')
 
@@ -253,6 +255,7 @@ export function buildProxyApp(
       user: request.user,
       cache: service.cache.stats(),
       badCopiesReported: service.reports,
+      changeFeed: options.changeFeed.state,
     },
     ...(await service.directory.status()),
   }))

@@ -1,22 +1,39 @@
 // The proxy's subscription to the directory's change stream (server-sent events): reconnects with
 // backoff, and tells its listeners of every change, and of every reconnection (when changes may
-// have been missed).
+// have been missed). It says once when the stream is lost (`lost`, with the reason) and once when it
+// is back (`back`), not at every retry; its state shows in the proxy's status.
 
 import { EventEmitter } from 'node:events'
 import { createInterface } from 'node:readline'
 import { request, type Agent } from 'undici'
-import type { ChangeEvent } from '../../protocol/types.ts'
+import type { ChangeEvent, ChangeFeedState } from '../../protocol/types.ts'
+import type { Clock } from '../../server/clock.ts'
+import { reason } from '../../server/logger.ts'
 
-export class ChangeFeed extends EventEmitter<{ change: [ChangeEvent]; resync: [] }> {
+export class ChangeFeed extends EventEmitter<{
+  change: [ChangeEvent]
+  resync: []
+  lost: [unknown]
+  back: []
+}> {
   private readonly url: string
   private readonly agent: Agent
+  private readonly clock: Clock
   private readonly controller = new AbortController()
   private stopped = false
+  private readonly current: ChangeFeedState = { connected: false }
+  /** Lost (or never reached) since we last said so: the next connection says it is back. */
+  private lost = false
 
-  constructor(directoryUrl: string, agent: Agent) {
+  constructor(directoryUrl: string, agent: Agent, clock: Clock) {
     super()
     this.url = `${directoryUrl}/v1/events`
     this.agent = agent
+    this.clock = clock
+  }
+
+  get state(): ChangeFeedState {
+    return { ...this.current }
   }
 
   start(): void {
@@ -31,31 +48,53 @@ export class ChangeFeed extends EventEmitter<{ change: [ChangeEvent]; resync: []
   private async run(): Promise<void> {
     for (let failures = 0; !this.stopped;) {
       try {
-        const response = await request(this.url, {
-          dispatcher: this.agent,
-          signal: this.controller.signal,
-          bodyTimeout: 0,
-          headers: { accept: 'text/event-stream' },
-        })
-        if (response.statusCode !== 200) {
-          await response.body.dump()
-          throw new Error(`HTTP ${response.statusCode}`)
-        }
-        failures = 0
-        this.emit('resync')
-        for await (const line of createInterface({ input: response.body })) {
-          if (!line.startsWith('data: ')) continue
-          try {
-            this.emit('change', JSON.parse(line.slice(6)) as ChangeEvent)
-          } catch {
-            // A line we cannot read is skipped; the read path asks the directory anyway.
-          }
-        }
-      } catch {
+        await this.follow(() => (failures = 0))
+        // A stream the directory ends (it restarted, say) is lost like one that breaks.
+        throw new Error('the directory ended the change stream')
+      } catch (error) {
         failures++
+        if (!this.stopped) this.down(error)
       }
       if (this.stopped) return
       await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** Math.min(failures, 5), 5000)))
     }
+  }
+
+  /** Connects and emits each change until the stream ends; `connected` runs once it is up. */
+  private async follow(connected: () => void): Promise<void> {
+    const response = await request(this.url, {
+      dispatcher: this.agent,
+      signal: this.controller.signal,
+      bodyTimeout: 0,
+      headers: { accept: 'text/event-stream' },
+    })
+    if (response.statusCode !== 200) {
+      await response.body.dump()
+      throw new Error(`HTTP ${response.statusCode}`)
+    }
+    connected()
+    this.up()
+    this.emit('resync')
+    for await (const line of createInterface({ input: response.body })) {
+      if (!line.startsWith('data: ')) continue
+      try {
+        this.emit('change', JSON.parse(line.slice(6)) as ChangeEvent)
+      } catch {
+        // A line we cannot read is skipped; the read path asks the directory anyway.
+      }
+    }
+  }
+
+  private up(): void {
+    this.current.connected = true
+    if (this.lost) this.emit('back')
+    this.lost = false
+  }
+
+  private down(error: unknown): void {
+    this.current.connected = false
+    this.current.lastError = { at: this.clock.now(), message: reason(error) }
+    if (!this.lost) this.emit('lost', error)
+    this.lost = true
   }
 }

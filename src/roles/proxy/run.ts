@@ -6,6 +6,7 @@ import { listen } from '../../server/app.ts'
 import { join } from 'node:path'
 import { systemClock, systemRandom } from '../../server/clock.ts'
 import type { Running } from '../../server/lifecycle.ts'
+import { reason } from '../../server/logger.ts'
 import { memberTls } from '../../tls/node-tls.ts'
 import { hosts } from '../directory/run.ts'
 import { buildProxyApp } from './app.ts'
@@ -40,10 +41,14 @@ export async function startProxy(options: ProxyOptions): Promise<Running> {
     clock: systemClock,
     random: systemRandom,
   })
-  const feed = new ChangeFeed(options.directory, agent)
+  const feed = new ChangeFeed(options.directory, agent, systemClock)
+  const app = buildProxyApp(service, { tls, changeFeed: feed })
   feed.on('change', (event) => service.changed(event))
+  feed.on('lost', (error) =>
+    app.log.warn({ err: error }, `change feed from ${options.directory} lost: ${reason(error)}; retrying`),
+  )
+  feed.on('back', () => app.log.warn(`change feed from ${options.directory} is back`))
   feed.start()
-  const app = buildProxyApp(service, { tls })
   const url = await listen(app, options.host, options.port, options.advertise)
   return {
     url,
