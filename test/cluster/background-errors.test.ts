@@ -7,12 +7,12 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { stopChild } from '../../src/cli/children.ts'
 import type { ProxyStatus } from '../../src/client/proxy-client.ts'
 import type { RepairFailure } from '../../src/protocol/types.ts'
 import type { RepairTask } from '../../src/roles/directory/repairer.ts'
 import { TestCluster } from '../helpers/cluster.ts'
+import { eventually } from '../helpers/eventually.ts'
 import { randomFile } from '../helpers/files.ts'
 
 describe('background errors', () => {
@@ -32,15 +32,6 @@ describe('background errors', () => {
     await cluster?.stop()
   })
 
-  const eventually = async <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000) => {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const value = await check()
-      if (value !== undefined) return value
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-      await sleep(200)
-    }
-  }
   const status = async (): Promise<ProxyStatus | undefined> => {
     const result = await cluster.run(['status', '--json'])
     return result.code === 0 ? (JSON.parse(result.stdout.toString()) as ProxyStatus) : undefined
@@ -56,7 +47,7 @@ describe('background errors', () => {
     const [victim, source] = (await cluster.stat(name)).holders
     assert.ok(victim && source)
     // The source's blob goes missing behind the directory's back: it still lists the source as holder.
-    await rm(join(cluster.data, `fileserver-${source}`, 'objects', sha.slice(0, 2), sha))
+    await rm(cluster.blobPath(source, sha))
     killed = victim
     const child = cluster.fileservers.get(victim)!
     child.process.kill('SIGKILL')

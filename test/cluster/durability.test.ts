@@ -7,22 +7,14 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { readdir, readFile, stat as statFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { ProxyStatus } from '../../src/client/proxy-client.ts'
 import type { CommittedVersion } from '../../src/protocol/types.ts'
 import type { RepairTask } from '../../src/roles/directory/repairer.ts'
 import { TestCluster } from '../helpers/cluster.ts'
+import { eventually } from '../helpers/eventually.ts'
 import { randomFile, sha256File } from '../helpers/files.ts'
 
 const MiB = 1024 * 1024
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 async function kill(cluster: TestCluster, id: number): Promise<void> {
   const child = cluster.fileservers.get(id)!
@@ -35,9 +27,6 @@ async function status(cluster: TestCluster): Promise<ProxyStatus> {
   assert.equal(result.code, 0, result.stderr)
   return JSON.parse(result.stdout.toString()) as ProxyStatus
 }
-
-const blobPath = (cluster: TestCluster, server: number, sha: string) =>
-  join(cluster.data, `fileserver-${server}`, 'objects', sha.slice(0, 2), sha)
 
 describe('one of two file servers down, at the default --min-copies (R)', () => {
   let cluster: TestCluster
@@ -105,7 +94,7 @@ describe('one of two file servers down, with --min-copies 1', () => {
       async () => (await cluster.stat('short.txt')).holders.length === 2,
     )
     const file = await cluster.stat('short.txt')
-    assert.equal(await sha256File(blobPath(cluster, 2, file.sha256)), file.sha256)
+    assert.equal(await sha256File(cluster.blobPath(2, file.sha256)), file.sha256)
     assert.equal((await status(cluster)).repair.underReplicated, 0)
   })
 })
@@ -181,8 +170,8 @@ describe('a replica killed mid-upload of 200 MiB', () => {
     assert.equal(version.holders.length, 2)
     assert.ok(!version.holders.includes(replica!), 'the killed replica is not counted')
     for (const id of version.holders) {
-      assert.ok(existsSync(blobPath(cluster, id, digest)))
-      assert.equal(await sha256File(blobPath(cluster, id, digest)), digest, `copy on ${id}`)
+      assert.ok(existsSync(cluster.blobPath(id, digest)))
+      assert.equal(await sha256File(cluster.blobPath(id, digest)), digest, `copy on ${id}`)
     }
     const primaryLog = await readFile(join(cluster.root, `fileserver-${version.primary}.log`), 'utf8')
     assert.match(primaryLog, new RegExp(`replica ${replica} failed during a write`))

@@ -7,25 +7,18 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { open, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { RepairTask } from '../../src/roles/directory/repairer.ts'
 import type { FileVersion, Located } from '../../src/protocol/types.ts'
 import { TestCluster } from '../helpers/cluster.ts'
+import { eventually as waitFor } from '../helpers/eventually.ts'
 import { randomFile, sha256File } from '../helpers/files.ts'
 
 const fast = ['--inventory-every', '1s', '--gc-grace', '2s', '--scrub-every', '1s', '--scrub-rate', '500MB']
 
 function helpers(get: () => TestCluster) {
   const stat = (name: string): Promise<Located> => get().stat(name)
-  const blob = (server: number, sha: string) =>
-    join(get().data, `fileserver-${server}`, 'objects', sha.slice(0, 2), sha)
-  const eventually = async (what: string, check: () => Promise<boolean>, timeoutMs = 45_000) => {
-    const deadline = Date.now() + timeoutMs
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-      await sleep(200)
-    }
-  }
+  const blob = (server: number, sha: string) => get().blobPath(server, sha)
+  const eventually = (what: string, check: () => Promise<boolean>) => waitFor(what, check, 45_000)
   const put = async (name: string, size: number) => {
     const local = join(get().root, name.replaceAll('/', '_'))
     const digest = await randomFile(local, size)

@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { TestCluster } from '../helpers/cluster.ts'
+import { eventually } from '../helpers/eventually.ts'
 import { randomFile, sha256File } from '../helpers/files.ts'
 
 const SEED = { directory: 5050, fileservers: [5060, 5070], proxies: [5000, 5010] }
@@ -55,17 +55,12 @@ describe("the seed's ports, 5060 included", async () => {
     await cluster?.stop()
   })
 
-  const blob = (server: number, sha: string) =>
-    join(cluster.data, `fileserver-${server}`, 'objects', sha.slice(0, 2), sha)
-  const holdersBecome = async (name: string, want: number[]) => {
-    const deadline = Date.now() + 30_000
-    for (;;) {
-      const holders = (await cluster.stat(name)).holders.toSorted()
-      if (holders.join() === want.join()) return
-      if (Date.now() > deadline) throw new Error(`holders of ${name} stayed ${holders}, not ${want}`)
-      await sleep(200)
-    }
-  }
+  const blob = (server: number, sha: string) => cluster.blobPath(server, sha)
+  const holdersBecome = (name: string, want: number[]) =>
+    eventually(
+      `holders of ${name} to be ${want}`,
+      async () => (await cluster.stat(name)).holders.toSorted().join() === want.join(),
+    )
 
   test('repair copies to and from the file server on 5060', { skip }, async () => {
     assert.match(cluster.fileservers.get(1)!.url, /:5060$/)

@@ -90,6 +90,11 @@ export class TestCluster {
     return join(this.root, 'data')
   }
 
+  /** Where file server `server` keeps the blob `sha` on disk. */
+  blobPath(server: number, sha: string): string {
+    return join(this.data, `fileserver-${server}`, 'objects', sha.slice(0, 2), sha)
+  }
+
   get proxy(): string {
     const first = this.proxies[0]
     if (!first) throw new Error('no proxy started')
