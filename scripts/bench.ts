@@ -635,7 +635,7 @@ async function main(): Promise<void> {
 
   // Baseline TLS material from the project's own CA code; the client trusts that CA and nothing else.
   const ca = makeCa()
-  const pair = issueNodeCert(ca, 'dfs bench baseline')
+  const pair = issueNodeCert(ca, { role: 'directory', id: 0 })
   await writeFile(join(serverDir, 'server.crt'), pair.cert)
   await writeFile(join(serverDir, 'server.key'), pair.key, { mode: 0o600 })
 

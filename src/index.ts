@@ -15,6 +15,9 @@ import Restore from './commands/restore.ts'
 import Rm from './commands/rm.ts'
 import Stat from './commands/stat.ts'
 import Status from './commands/status.ts'
+import TokenCreate from './commands/token/create.ts'
+import TokenList from './commands/token/list.ts'
+import TokenRevoke from './commands/token/revoke.ts'
 import Up from './commands/up.ts'
 import Watch from './commands/watch.ts'
 import Write from './commands/write.ts'
@@ -38,4 +41,7 @@ export const COMMANDS = {
   restore: Restore,
   repair: Repair,
   watch: Watch,
+  'token:create': TokenCreate,
+  'token:list': TokenList,
+  'token:revoke': TokenRevoke,
 }

@@ -6,7 +6,11 @@ import { readFile } from 'node:fs/promises'
 import { ProxyClient } from '../client/proxy-client.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { dataRoot } from '../server/data-root.ts'
+import { networkFailure } from '../client/http.ts'
 import { readCaCert } from '../tls/ca-files.ts'
+import { discoverCa, presentedCas } from '../tls/discovery.ts'
+import { showFingerprint } from '../tls/join-token.ts'
+import { confirm } from './prompt.ts'
 import { openSettings } from './settings.ts'
 
 export interface ConnectOptions {
@@ -36,10 +40,39 @@ export async function resolveCa(proxyUrl: string, data?: string): Promise<string
   if (!ca) {
     throw new DfsError(
       'DFS_USAGE',
-      `no cluster CA found in ${dataRoot(data)}/ca: give --data, or set DFS_CA to the cluster's ca.crt`,
+      `no cluster CA known for ${proxyUrl}: run dfs login --proxy ${proxyUrl} (or give --data, or set DFS_CA to the cluster's ca.crt)`,
     )
   }
   return ca
+}
+
+/**
+ * The CA `dfs login` trusts, the way ssh trusts a host: the one given by fingerprint (checked against
+ * what the proxy presents), else one already known here, else, on first contact, the one the proxy
+ * presents once the user has seen its fingerprint and said yes. A script gives --ca-fingerprint.
+ */
+export async function trustCa(
+  proxyUrl: string,
+  options: { data?: string; fingerprint?: string },
+): Promise<string> {
+  if (options.fingerprint) return discoverCa(proxyUrl, options.fingerprint)
+  try {
+    return await resolveCa(proxyUrl, options.data)
+  } catch (error) {
+    if (!(error instanceof DfsError && error.code === 'DFS_USAGE')) throw error
+  }
+  const [presented] = await presentedCas(proxyUrl).catch((error: unknown) => {
+    throw networkFailure(`proxy ${proxyUrl}`, error)
+  })
+  if (!presented)
+    throw new DfsError('DFS_CA_MISMATCH', `${proxyUrl} presents no CA certificate: not a dfs proxy?`)
+  const shown = showFingerprint(presented.fingerprint)
+  if (await confirm(`The cluster CA of ${proxyUrl} has fingerprint\n  SHA256 ${shown}\nTrust it?`))
+    return presented.pem
+  throw new DfsError(
+    'DFS_USAGE',
+    `${proxyUrl} is a cluster this machine has not seen; its CA is SHA256 ${shown}: if that is the one, run dfs login --ca-fingerprint ${shown}`,
+  )
 }
 
 /**

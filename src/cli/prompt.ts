@@ -1,4 +1,5 @@
-// Reading a password: hidden prompt on a terminal, first line of stdin when scripted.
+// Asking the user: a hidden password prompt on a terminal (first line of stdin when scripted), and a
+// yes/no question, asked only on a terminal.
 
 import { createInterface } from 'node:readline'
 import { Writable } from 'node:stream'
@@ -29,6 +30,18 @@ async function firstLine(): Promise<string> {
   try {
     for await (const line of rl) return line
     return ''
+  } finally {
+    rl.close()
+  }
+}
+
+/** Asks a yes/no question on the terminal; false when there is none to ask on. */
+export async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return false
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true })
+  try {
+    const answer = await new Promise<string>((resolve) => rl.question(`${question} [y/N] `, resolve))
+    return /^y(es)?$/i.test(answer.trim())
   } finally {
     rl.close()
   }

@@ -18,4 +18,9 @@ export const memberFlags = {
     env: 'DFS_DIRECTORY',
   }),
   data: Flags.string({ description: 'data root (default: $DFS_DATA, or ~/.local/share/dfs)' }),
+  join: Flags.string({
+    description:
+      "join token (dfs token create) for the first start; not needed beside the directory's --data, or once joined",
+    env: 'DFS_JOIN',
+  }),
 }

@@ -16,6 +16,9 @@ import type {
   RepairStatus,
   ServerView,
   Session,
+  CreatedToken,
+  NewTokenRequest,
+  TokenView,
 } from '../protocol/types.ts'
 import { call, jsonClient } from './http.ts'
 import { dispatcherFetch } from './streams.ts'
@@ -156,6 +159,18 @@ export class DirectoryClient {
 
   login(user: string, password: string): Promise<Session> {
     return this.post('v1/login', { user, password })
+  }
+
+  createToken(user: string, token: NewTokenRequest): Promise<CreatedToken> {
+    return this.post('v1/tokens', { user, ...token })
+  }
+
+  listTokens(user: string): Promise<TokenView[]> {
+    return this.get('v1/tokens', { user })
+  }
+
+  revokeToken(user: string, id: string): Promise<{ revoked: string }> {
+    return this.post('v1/tokens/revoke', { user, id })
   }
 
   checkSession(token: string): Promise<{ user: string; expires: number }> {

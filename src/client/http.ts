@@ -55,8 +55,46 @@ export function toDfsError(error: unknown, what: string): DfsError {
   if (error instanceof DfsError) return error
   // ky has already read and parsed the error body into `data`.
   if (error instanceof HTTPError) return fromErrorBody(error.data, error.response.status)
-  const cause = error instanceof Error ? describeNetworkError(error) : String(error)
-  return new DfsError('DFS_UNAVAILABLE', `${what}: ${cause}`, { cause: error })
+  return networkFailure(what, error)
+}
+
+/** TLS errors that mean the server's certificate is not from the CA we trust. */
+const UNTRUSTED = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+])
+
+/**
+ * A call that did not get an answer: DFS_UNAVAILABLE (try again later), or DFS_CA_MISMATCH when the
+ * server's certificate is not signed by the cluster CA we pinned (another cluster, or one rebuilt),
+ * which waiting will not fix.
+ */
+export function networkFailure(what: string, error: unknown): DfsError {
+  if (error instanceof DfsError) return error
+  const detail = error instanceof Error ? describeNetworkError(error) : String(error)
+  if (causeCodes(error).some((code) => UNTRUSTED.has(code))) {
+    return new DfsError(
+      'DFS_CA_MISMATCH',
+      `${what} presents a certificate the cluster CA you trust did not sign (${detail}): another or a rebuilt cluster? Check its fingerprint, then log in again with --ca-fingerprint`,
+      { cause: error },
+    )
+  }
+  return new DfsError('DFS_UNAVAILABLE', `${what}: ${detail}`, { cause: error })
+}
+
+function causeCodes(error: unknown): string[] {
+  const codes: string[] = []
+  let current: unknown = error
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as NodeJS.ErrnoException).code
+    if (code) codes.push(code)
+    current = current.cause
+  }
+  return codes
 }
 
 /** Socket errors that mean no connection was made: nothing was sent, so trying elsewhere is safe. */
@@ -71,12 +109,7 @@ const NOT_CONNECTED = new Set([
 
 /** Whether a failed call never reached its server (refused, unroutable, or timed out connecting). */
 export function isConnectFailure(error: unknown): boolean {
-  let current: unknown = error
-  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    if (NOT_CONNECTED.has((current as NodeJS.ErrnoException).code ?? '')) return true
-    current = current.cause
-  }
-  return false
+  return causeCodes(error).some((code) => NOT_CONNECTED.has(code))
 }
 
 /** Finds the useful part of a fetch failure (fetch wraps the socket error in 'fetch failed'). */

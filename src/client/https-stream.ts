@@ -8,7 +8,7 @@ import { request } from 'node:https'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { DfsError, fromErrorBody } from '../protocol/errors.ts'
-import { describeNetworkError, requestBody, toResponse, type Fetch } from './http.ts'
+import { networkFailure, requestBody, toResponse, type Fetch } from './http.ts'
 
 const MAX_JSON = 1024 * 1024
 
@@ -41,14 +41,7 @@ export function httpsRequest(
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, ca: options.ca, headers: options.headers, agent: false })
-    const fail = (error: Error) =>
-      reject(
-        error instanceof DfsError
-          ? error
-          : new DfsError('DFS_UNAVAILABLE', `${options.what}: ${describeNetworkError(error)}`, {
-              cause: error,
-            }),
-      )
+    const fail = (error: Error) => reject(networkFailure(options.what, error))
     req.once('response', (response) => {
       if ((response.statusCode ?? 500) >= 400) {
         readJson(response).then((body) => fail(fromErrorBody(body, response.statusCode ?? 500)), fail)

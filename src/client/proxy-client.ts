@@ -7,6 +7,9 @@ import type { Readable } from 'node:stream'
 import type {
   ChangeFeedState,
   CommittedVersion,
+  CreatedToken,
+  NewTokenRequest,
+  TokenView,
   FileVersion,
   Lease,
   Located,
@@ -146,6 +149,18 @@ export class ProxyClient {
 
   repairPlan(): Promise<RepairTask[]> {
     return call(() => this.http.get('v1/repair/plan').json<RepairTask[]>(), this.what())
+  }
+
+  createToken(token: NewTokenRequest): Promise<CreatedToken> {
+    return call(() => this.http.post('v1/tokens', { json: token }).json<CreatedToken>(), this.what())
+  }
+
+  listTokens(): Promise<TokenView[]> {
+    return call(() => this.http.get('v1/tokens').json<TokenView[]>(), this.what())
+  }
+
+  revokeToken(id: string): Promise<{ revoked: string }> {
+    return call(() => this.http.post('v1/tokens/revoke', { json: { id } }).json(), this.what())
   }
 
   repairRun(): Promise<RepairOutcome & { status: RepairStatus }> {

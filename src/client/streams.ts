@@ -3,8 +3,8 @@
 
 import type { Readable } from 'node:stream'
 import { request, type Agent, type Dispatcher } from 'undici'
-import { DfsError, fromErrorBody } from '../protocol/errors.ts'
-import { describeNetworkError, requestBody, toResponse, type Fetch } from './http.ts'
+import { fromErrorBody } from '../protocol/errors.ts'
+import { networkFailure, requestBody, toResponse, type Fetch } from './http.ts'
 
 export type ResponseData = Dispatcher.ResponseData
 
@@ -42,10 +42,7 @@ export async function putStream<T>(
       signal,
     })
   } catch (error) {
-    if (error instanceof DfsError) throw error
-    throw new DfsError('DFS_UNAVAILABLE', `${what}: ${describeNetworkError(error as Error)}`, {
-      cause: error,
-    })
+    throw networkFailure(what, error)
   }
   return (await readJson(response, what)) as T
 }
@@ -62,9 +59,7 @@ export async function getStream(
   try {
     response = await request(url, { method: 'GET', headers, dispatcher: agent, signal })
   } catch (error) {
-    throw new DfsError('DFS_UNAVAILABLE', `${what}: ${describeNetworkError(error as Error)}`, {
-      cause: error,
-    })
+    throw networkFailure(what, error)
   }
   if (response.statusCode >= 400) await readJson(response, what)
   return response
@@ -76,9 +71,7 @@ export async function readJson(response: ResponseData, what: string): Promise<un
   try {
     text = await response.body.text()
   } catch (error) {
-    throw new DfsError('DFS_UNAVAILABLE', `${what}: ${describeNetworkError(error as Error)}`, {
-      cause: error,
-    })
+    throw networkFailure(what, error)
   }
   let body: unknown
   try {

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
 import { duration } from '../cli/duration.ts'
 import { DfsError } from '../protocol/errors.ts'
-import { dataRoot } from '../server/data-root.ts'
+import { dataRoot, privateDataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
 import { compactHeap } from '../streams/bounded-memory.ts'
 
@@ -58,7 +58,7 @@ export default class Directory extends BaseCommand {
     const minCopies = flags['min-copies'] ?? flags.replicas
     if (minCopies > flags.replicas)
       throw new DfsError('DFS_USAGE', `--min-copies ${minCopies} is more than --replicas ${flags.replicas}`)
-    const root = dataRoot(flags.data)
+    const root = privateDataRoot(dataRoot(flags.data))
     // Loaded on demand, so user commands do not pay for the server code at start-up.
     const { startDirectory } = await import('../roles/directory/run.ts')
     const running = await startDirectory({
@@ -75,7 +75,18 @@ export default class Directory extends BaseCommand {
       keepVersions: flags['keep-versions'],
     })
     this.log(listeningLine('directory', undefined, running.url, root))
+    if (running.firstToken) this.log(firstTokenHelp(running.firstToken, running.url, root))
     compactHeap()
     await closeOnSignals(running)
   }
+}
+
+/** Shown once, on the cluster's first start: how nodes on other hosts join. */
+function firstTokenHelp(token: string, url: string, root: string): string {
+  return [
+    `join token for other hosts (any role, 10 joins, 24 hours): ${token}`,
+    `  dfs fileserver --id N --port 5060 --host 0.0.0.0 --advertise HOST --directory ${url} --join ${token}`,
+    `  dfs proxy --id N --port 5000 --host 0.0.0.0 --advertise HOST --directory ${url} --join ${token}`,
+    `  more tokens: dfs token create --role fileserver --data ${root}  (roles on this host need none)`,
+  ].join('\n')
 }

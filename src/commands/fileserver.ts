@@ -3,7 +3,7 @@ import { BaseCommand } from '../cli/base-command.ts'
 import { memberFlags } from '../cli/role-flags.ts'
 import { duration } from '../cli/duration.ts'
 import { size } from '../cli/size.ts'
-import { dataRoot } from '../server/data-root.ts'
+import { dataRoot, privateDataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
 import { compactHeap } from '../streams/bounded-memory.ts'
 
@@ -41,7 +41,7 @@ export default class FileServer extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(FileServer)
-    const root = dataRoot(flags.data)
+    const root = privateDataRoot(dataRoot(flags.data))
     // Loaded on demand, so user commands do not pay for the server code at start-up.
     const { startFileServer } = await import('../roles/fileserver/run.ts')
     const running = await startFileServer({
@@ -51,6 +51,7 @@ export default class FileServer extends BaseCommand {
       port: flags.port,
       advertise: flags.advertise,
       directory: flags.directory.replace(/\/$/, ''),
+      join: flags.join,
       heartbeatMs: flags.heartbeat * 1000,
       inventoryMs: flags['inventory-every'],
       gcGraceMs: flags['gc-grace'],

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import { userInfo } from 'node:os'
 import { ProxyClient } from '../client/proxy-client.ts'
 import { BaseCommand } from '../cli/base-command.ts'
-import { resolveCa, resolveProxy } from '../cli/connection.ts'
+import { resolveProxy, trustCa } from '../cli/connection.ts'
 import { readPassword } from '../cli/prompt.ts'
 import { openSettings } from '../cli/settings.ts'
 
@@ -10,6 +10,7 @@ export default class Login extends BaseCommand {
   static override summary = 'Log in to a proxy (the first login of a new user name registers it)'
   static override examples = [
     '<%= config.bin %> login --proxy https://127.0.0.1:5000 --user alice',
+    '<%= config.bin %> login --proxy https://proxy.example:5000 --ca-fingerprint 3A:7F:…',
     'DFS_PASSWORD=secret <%= config.bin %> login --user alice',
   ]
 
@@ -17,12 +18,15 @@ export default class Login extends BaseCommand {
     proxy: Flags.string({ description: 'proxy URL (default: $DFS_PROXY, then the saved login)' }),
     user: Flags.string({ description: 'user name (default: $DFS_USER, then your login name)' }),
     data: Flags.string({ description: 'local data root, to find the cluster CA' }),
+    'ca-fingerprint': Flags.string({
+      description: "the cluster CA's SHA-256 fingerprint, to trust it without asking (as openssl prints it)",
+    }),
   }
 
   async run(): Promise<{ user: string; proxy: string; expires: string }> {
     const { flags } = await this.parse(Login)
     const url = await resolveProxy(flags.proxy)
-    const ca = await resolveCa(url, flags.data)
+    const ca = await trustCa(url, { data: flags.data, fingerprint: flags['ca-fingerprint'] })
     const user = flags.user ?? process.env.DFS_USER ?? userInfo().username
     const password = process.env.DFS_PASSWORD ?? (await readPassword(`password for ${user}: `))
     const client = new ProxyClient(url, ca)

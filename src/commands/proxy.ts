@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
 import { memberFlags } from '../cli/role-flags.ts'
 import { size } from '../cli/size.ts'
-import { dataRoot } from '../server/data-root.ts'
+import { dataRoot, privateDataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
 import { compactHeap } from '../streams/bounded-memory.ts'
 
@@ -25,7 +25,7 @@ export default class Proxy extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Proxy)
-    const root = dataRoot(flags.data)
+    const root = privateDataRoot(dataRoot(flags.data))
     // Loaded on demand, so user commands do not pay for the server code at start-up.
     const { startProxy } = await import('../roles/proxy/run.ts')
     const running = await startProxy({
@@ -35,6 +35,7 @@ export default class Proxy extends BaseCommand {
       port: flags.port,
       advertise: flags.advertise,
       directory: flags.directory.replace(/\/$/, ''),
+      join: flags.join,
       cacheBytes: flags['cache-size'],
     })
     this.log(listeningLine('proxy', flags.id, running.url, root))

@@ -10,7 +10,7 @@ import { openSettings } from '../cli/settings.ts'
 import { ProxyClient } from '../client/proxy-client.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { USER_NAME } from '../roles/directory/service.ts'
-import { dataRoot } from '../server/data-root.ts'
+import { dataRoot, privateDataRoot } from '../server/data-root.ts'
 import { readCaCert } from '../tls/ca-files.ts'
 
 export default class Up extends BaseCommand {
@@ -37,7 +37,7 @@ export default class Up extends BaseCommand {
     // Every write needs R copies: a cluster of fewer servers could take none.
     if (replicas > flags.fileservers)
       throw new DfsError('DFS_USAGE', `--replicas ${replicas} needs at least ${replicas} file servers`)
-    const root = dataRoot(flags.data)
+    const root = privateDataRoot(dataRoot(flags.data))
     const logs = join(root, 'logs')
     await mkdir(logs, { recursive: true })
     const children: Child[] = []

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DfsError } from '../protocol/errors.ts'
 import type { CommitRequest, FileVersion, Lease, LeaseOwner, ServerInfo } from '../protocol/types.ts'
-import type { MetadataStore, SessionRecord, UserRecord } from './store.ts'
+import type { JoinTokenRecord, MetadataStore, NodeCertRecord, SessionRecord, UserRecord } from './store.ts'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS servers (
@@ -47,6 +47,25 @@ CREATE TABLE IF NOT EXISTS users (
   password_hash TEXT NOT NULL,
   created INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS join_tokens (
+  id TEXT PRIMARY KEY,
+  secret_hash TEXT NOT NULL,
+  role TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  expires INTEGER NOT NULL,
+  uses_left INTEGER,
+  revoked INTEGER NOT NULL DEFAULT 0,
+  created_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS node_certs (
+  serial TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  node_id INTEGER NOT NULL,
+  issued INTEGER NOT NULL,
+  expires INTEGER NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS node_certs_by_node ON node_certs (role, node_id);
 CREATE TABLE IF NOT EXISTS sessions (
   token_hash TEXT PRIMARY KEY,
   user TEXT NOT NULL,
@@ -340,6 +359,12 @@ export class SqliteMetadataStore implements MetadataStore {
     return row ? { name: row.name, passwordHash: row.password_hash, created: row.created } : undefined
   }
 
+  async firstUser(): Promise<string | undefined> {
+    const row = this.prepare('SELECT name FROM users ORDER BY created, rowid LIMIT 1').get() as
+      { name: string } | undefined
+    return row?.name
+  }
+
   async createUser(user: UserRecord): Promise<boolean> {
     const result = this.prepare(
       'INSERT OR IGNORE INTO users (name, password_hash, created) VALUES (?, ?, ?)',
@@ -365,8 +390,100 @@ export class SqliteMetadataStore implements MetadataStore {
     this.prepare('DELETE FROM sessions WHERE expires < ?').run(now)
   }
 
+  async createJoinToken(token: JoinTokenRecord): Promise<void> {
+    this.prepare(
+      `INSERT INTO join_tokens (id, secret_hash, role, created, expires, uses_left, revoked, created_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      token.id,
+      token.secretHash,
+      token.role,
+      token.created,
+      token.expires,
+      token.usesLeft,
+      token.revoked ? 1 : 0,
+      token.createdBy,
+    )
+  }
+
+  async getJoinToken(id: string): Promise<JoinTokenRecord | undefined> {
+    const row = this.prepare('SELECT * FROM join_tokens WHERE id = ?').get(id) as TokenRow | undefined
+    return row ? toToken(row) : undefined
+  }
+
+  async listJoinTokens(): Promise<JoinTokenRecord[]> {
+    return (this.prepare('SELECT * FROM join_tokens ORDER BY created').all() as unknown as TokenRow[]).map(
+      toToken,
+    )
+  }
+
+  async useJoinToken(id: string, now: number): Promise<boolean> {
+    const result = this.prepare(
+      `UPDATE join_tokens SET uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END
+       WHERE id = ? AND revoked = 0 AND (expires = 0 OR expires > ?) AND (uses_left IS NULL OR uses_left > 0)`,
+    ).run(id, now)
+    return result.changes === 1
+  }
+
+  async revokeJoinToken(id: string): Promise<boolean> {
+    return (
+      this.prepare('UPDATE join_tokens SET revoked = 1 WHERE id = ? AND revoked = 0').run(id).changes === 1
+    )
+  }
+
+  async recordNodeCert(cert: NodeCertRecord): Promise<void> {
+    this.prepare(
+      'INSERT INTO node_certs (serial, role, node_id, issued, expires, revoked) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(cert.serial, cert.role, cert.nodeId, cert.issued, cert.expires, cert.revoked ? 1 : 0)
+  }
+
+  async nodeCerts(role: string, nodeId: number): Promise<NodeCertRecord[]> {
+    const rows = this.prepare(
+      'SELECT * FROM node_certs WHERE role = ? AND node_id = ? ORDER BY issued DESC',
+    ).all(role, nodeId) as unknown as {
+      serial: string
+      role: string
+      node_id: number
+      issued: number
+      expires: number
+      revoked: number
+    }[]
+    return rows.map((r) => ({
+      serial: r.serial,
+      role: r.role,
+      nodeId: r.node_id,
+      issued: r.issued,
+      expires: r.expires,
+      revoked: r.revoked === 1,
+    }))
+  }
+
   async close(): Promise<void> {
     this.db.close()
+  }
+}
+
+interface TokenRow {
+  id: string
+  secret_hash: string
+  role: JoinTokenRecord['role']
+  created: number
+  expires: number
+  uses_left: number | null
+  revoked: number
+  created_by: string
+}
+
+function toToken(row: TokenRow): JoinTokenRecord {
+  return {
+    id: row.id,
+    secretHash: row.secret_hash,
+    role: row.role,
+    created: row.created,
+    expires: row.expires,
+    usesLeft: row.uses_left,
+    revoked: row.revoked === 1,
+    createdBy: row.created_by,
   }
 }
 

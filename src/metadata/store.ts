@@ -17,6 +17,32 @@ export interface SessionRecord {
   expires: number
 }
 
+/** A join token as the directory keeps it: the secret only as a hash. */
+export interface JoinTokenRecord {
+  id: string
+  secretHash: string
+  /** The role a node may join as with it; 'any' for the directory's local token and first token. */
+  role: 'fileserver' | 'proxy' | 'any'
+  created: number
+  /** 0: never expires. */
+  expires: number
+  /** Joins left; null: unlimited. */
+  usesLeft: number | null
+  revoked: boolean
+  /** Who or what made it ('local', 'first start', a user name). */
+  createdBy: string
+}
+
+/** A certificate the directory signed for a node. */
+export interface NodeCertRecord {
+  serial: string
+  role: string
+  nodeId: number
+  issued: number
+  expires: number
+  revoked: boolean
+}
+
 export interface MetadataStore {
   upsertServer(server: ServerInfo): Promise<void>
   listServers(): Promise<ServerInfo[]>
@@ -55,11 +81,24 @@ export interface MetadataStore {
   releaseLease(name: string, token: number): Promise<boolean>
 
   getUser(name: string): Promise<UserRecord | undefined>
+  /** The name of the user registered first, if any. */
+  firstUser(): Promise<string | undefined>
   /** Adds a user; false if the name is already taken. */
   createUser(user: UserRecord): Promise<boolean>
   putSession(session: SessionRecord): Promise<void>
   getSession(tokenHash: string): Promise<SessionRecord | undefined>
   deleteExpiredSessions(now: number): Promise<void>
+
+  createJoinToken(token: JoinTokenRecord): Promise<void>
+  getJoinToken(id: string): Promise<JoinTokenRecord | undefined>
+  listJoinTokens(): Promise<JoinTokenRecord[]>
+  /** Takes one use of a token if it is still good at `now`; false if revoked, expired or used up. */
+  useJoinToken(id: string, now: number): Promise<boolean>
+  revokeJoinToken(id: string): Promise<boolean>
+
+  recordNodeCert(cert: NodeCertRecord): Promise<void>
+  /** The certificates signed for one node, newest first. */
+  nodeCerts(role: string, nodeId: number): Promise<NodeCertRecord[]>
 
   close(): Promise<void>
 }

@@ -5,6 +5,8 @@ export const ERRORS = {
   DFS_BAD_REQUEST: 400,
   DFS_AUTH: 401,
   DFS_FORBIDDEN: 403,
+  /** A server presents a CA other than the one its token or the saved login pins. */
+  DFS_CA_MISMATCH: 495,
   DFS_NOT_FOUND: 404,
   DFS_EXISTS: 409,
   DFS_CONFLICT: 409,

@@ -174,3 +174,29 @@ export interface ChangeFeedState {
   connected: boolean
   lastError?: JobError
 }
+
+/** A join token as `dfs token list` shows it: never its secret. */
+export interface TokenView {
+  id: string
+  role: 'fileserver' | 'proxy' | 'any'
+  created: number
+  /** 0: never. */
+  expires: number
+  /** null: unlimited. */
+  usesLeft: number | null
+  revoked: boolean
+  createdBy: string
+}
+
+export interface NewTokenRequest {
+  role: TokenView['role']
+  /** 0: never expires. */
+  ttlMs: number
+  uses?: number
+}
+
+/** A new token: the only time its secret is seen. */
+export interface CreatedToken {
+  token: string
+  view: TokenView
+}

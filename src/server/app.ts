@@ -2,17 +2,53 @@
 // shape for every failure, raw streaming bodies for file bytes, and a health route.
 
 import type { Server as HttpsServer } from 'node:https'
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import type { TLSSocket } from 'node:tls'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { DfsError, type ErrorBody } from '../protocol/errors.ts'
 import type { TlsMaterial } from '../tls/ca-files.ts'
+import { describeIdentity, identityOf, ROLES, type NodeIdentity, type Role } from '../tls/identity.ts'
+
+/**
+ * Which node roles may call each route, as `METHOD /url` (the route's pattern): one table per
+ * role's app, checked before anything else. A route missing from it is refused to everyone.
+ */
+export type AccessTable = Record<string, readonly Role[] | 'public'>
 
 export interface AppOptions {
   role: string
   id?: number
   tls?: TlsMaterial
-  /** Require a client certificate signed by the cluster CA (node-to-node mutual TLS). */
-  requireClientCert: boolean
+  /**
+   * Node-to-node routes: every call must come with a certificate from the cluster CA naming a role
+   * the access table allows ('optional' lets a TLS handshake without one through, for the public
+   * routes: joining). Absent: the routes are for users (the proxy), who present bearer tokens.
+   */
+  nodes?: { access: AccessTable; certificates: 'required' | 'optional' }
+  /** Who called, from the verified peer certificate; tests hand in their own. */
+  identify?: (request: FastifyRequest) => NodeIdentity | undefined
   logLevel?: string
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The node that called, as its certificate says (node-to-node routes only). */
+    node?: NodeIdentity
+  }
+}
+
+/** The identity in the peer certificate, if TLS verified it against the cluster CA. */
+export function peerIdentity(request: FastifyRequest): NodeIdentity | undefined {
+  const socket = request.raw.socket as Partial<TLSSocket>
+  if (socket.authorized !== true || !socket.getPeerCertificate) return undefined
+  return identityOf(socket.getPeerCertificate())
+}
+
+/** Refuses a node that speaks for another: file server N may only say things about N. */
+export function speaksFor(request: FastifyRequest, role: Role, id: number): void {
+  const node = request.node
+  if (node?.role === role && node.id !== id) {
+    throw new DfsError('DFS_FORBIDDEN', `${describeIdentity(node)} may not speak for ${role} ${id}`)
+  }
 }
 
 export function createApp(options: AppOptions): FastifyInstance {
@@ -30,10 +66,12 @@ export function createApp(options: AppOptions): FastifyInstance {
         ...base,
         https: {
           key: options.tls.key,
-          cert: options.tls.cert,
+          // The chain carries the CA, so a node or CLI that knows only the cluster's fingerprint can
+          // find the CA (tls/discovery.ts).
+          cert: `${options.tls.cert.trimEnd()}\n${options.tls.ca}`,
           ca: options.tls.ca,
-          requestCert: options.requireClientCert,
-          rejectUnauthorized: options.requireClientCert,
+          requestCert: options.nodes !== undefined,
+          rejectUnauthorized: options.nodes?.certificates === 'required',
           minVersion: 'TLSv1.2',
         },
       })
@@ -57,6 +95,8 @@ export function createApp(options: AppOptions): FastifyInstance {
       .send(new DfsError('DFS_NOT_FOUND', `no route ${request.method} ${request.url}`).toJSON())
   })
 
+  if (options.nodes) authoriseNodes(app, options.nodes.access, options.identify ?? peerIdentity)
+
   app.get('/health', async () => ({
     ok: true,
     role: options.role,
@@ -64,6 +104,28 @@ export function createApp(options: AppOptions): FastifyInstance {
     memory: process.memoryUsage(),
   }))
   return app
+}
+
+/** Every call names, by its certificate, a role the access table lets call that route. */
+function authoriseNodes(
+  app: FastifyInstance,
+  access: AccessTable,
+  identify: (request: FastifyRequest) => NodeIdentity | undefined,
+): void {
+  const table: AccessTable = { 'GET /health': ROLES, ...access }
+  app.addHook('onRequest', async (request) => {
+    const allowed = table[`${request.method} ${request.routeOptions.url ?? ''}`]
+    if (allowed === 'public') return
+    const node = identify(request)
+    if (!node) throw new DfsError('DFS_AUTH', 'this call needs a certificate from the cluster CA')
+    if (!allowed?.includes(node.role)) {
+      throw new DfsError(
+        'DFS_FORBIDDEN',
+        `${describeIdentity(node)} may not call ${request.method} ${request.url.split('?')[0]}`,
+      )
+    }
+    request.node = node
+  })
 }
 
 function toDfsError(error: unknown): DfsError {

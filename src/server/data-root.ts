@@ -1,7 +1,8 @@
 // Where a role keeps its data: --data DIR, else $DFS_DATA, else the platform convention
-// ($XDG_DATA_HOME/dfs, ~/.local/share/dfs). Every role on one machine shares the root, which is how
-// they find the cluster CA.
+// ($XDG_DATA_HOME/dfs, ~/.local/share/dfs). Roles on one machine may share a root (that is how they
+// find the directory's local join token); on other hosts each has its own.
 
+import { chmodSync, mkdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -13,3 +14,15 @@ export function dataRoot(flag?: string): string {
 }
 
 export const DEFAULT_DIRECTORY_URL = 'https://127.0.0.1:5050'
+
+/**
+ * Makes a role's data root private before anything is written to it: the root 0700 (also one made
+ * by an older dfs), and every file and directory the process creates from now on 0600/0700 (the
+ * metadata database with its password hashes, blobs, caches, keys), whatever the user's umask.
+ */
+export function privateDataRoot(root: string): string {
+  process.umask(0o077)
+  mkdirSync(root, { recursive: true, mode: 0o700 })
+  chmodSync(root, 0o700)
+  return root
+}

@@ -1,6 +1,7 @@
-// The cluster certificate authority: created once by the directory in the shared data root, then used by
-// every role on the same machine to issue its own certificate. This folder is the only code that
-// reads or writes certificates and keys; ca-files.ts holds the reading, this file the making.
+// The cluster certificate authority: created once by the directory in its data root, and used only
+// there, to sign the certificate requests of nodes that join (a node makes its own key, which never
+// leaves it). This folder is the only code that reads or writes certificates and keys; ca-files.ts
+// holds the reading, this file the making.
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
@@ -8,7 +9,9 @@ import { isIP } from 'node:net'
 import { mkdir, rename, writeFile, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import forge from 'node-forge'
+import { DfsError } from '../protocol/errors.ts'
 import { caCertPath, caDir, loadCa, waitForCa, type CaPair } from './ca-files.ts'
+import { describeIdentity, identityUri, type NodeIdentity } from './identity.ts'
 
 export * from './ca-files.ts'
 
@@ -60,21 +63,65 @@ export function makeCa(): CaPair {
   return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(privateKey) }
 }
 
+/** How long a node's certificate is good for; it is renewed when a third of that is left. */
+export const NODE_CERT_LIFETIME_MS = YEAR_MS
+
 /**
- * Issues a certificate for one node, good both as a TLS server and as a client (mutual TLS between
- * roles). Names: localhost, the loopback addresses, this host's name, and any extra hosts given.
+ * Issues a certificate (and a new key) for a node whose key is made here: the directory's own, and
+ * certificates for tests and the benchmark's baseline server.
  */
-export function issueNodeCert(ca: CaPair, commonName: string, extraHosts: string[] = []): CaPair {
+export function issueNodeCert(ca: CaPair, identity: NodeIdentity, hosts: string[] = []): CaPair {
+  const { publicKey, privateKey } = newKeyPair()
+  return { cert: buildNodeCert(ca, publicKey, identity, hosts), key: forge.pki.privateKeyToPem(privateKey) }
+}
+
+/** A node's key and a certificate request for it (the node keeps the key; the request is sent). */
+export function makeCsr(identity: NodeIdentity): { key: string; csr: string } {
+  const { publicKey, privateKey } = newKeyPair()
+  const csr = forge.pki.createCertificationRequest()
+  csr.publicKey = publicKey
+  csr.setSubject([{ name: 'commonName', value: `dfs ${describeIdentity(identity)}` }])
+  csr.sign(privateKey, forge.md.sha256.create())
+  return { key: forge.pki.privateKeyToPem(privateKey), csr: forge.pki.certificationRequestToPem(csr) }
+}
+
+/**
+ * Signs a node's certificate request. Only the request's public key is used (after checking the
+ * request is signed by its key): the role, id and names come from the directory's own decision.
+ */
+export function signCsr(ca: CaPair, csrPem: string, identity: NodeIdentity, hosts: string[]): string {
+  let csr: ReturnType<typeof forge.pki.certificationRequestFromPem>
+  try {
+    csr = forge.pki.certificationRequestFromPem(csrPem)
+  } catch {
+    throw new DfsError('DFS_BAD_REQUEST', 'the certificate request is not a PEM PKCS#10 request')
+  }
+  if (!csr.publicKey || !csr.verify()) {
+    throw new DfsError('DFS_BAD_REQUEST', 'the certificate request is not signed by its own key')
+  }
+  return buildNodeCert(ca, csr.publicKey as forge.pki.rsa.PublicKey, identity, hosts)
+}
+
+/**
+ * A certificate for one node, good both as a TLS server and as a client (mutual TLS between roles).
+ * Names: localhost, the loopback addresses, this host's name, any extra hosts, and the node's
+ * identity as a URI name that every route's authorisation reads back.
+ */
+function buildNodeCert(
+  ca: CaPair,
+  publicKey: forge.pki.rsa.PublicKey,
+  identity: NodeIdentity,
+  extraHosts: string[],
+): string {
   const caCert = forge.pki.certificateFromPem(ca.cert)
   const caKey = forge.pki.privateKeyFromPem(ca.key)
-  const { publicKey, privateKey } = newKeyPair()
   const cert = forge.pki.createCertificate()
   cert.publicKey = publicKey
   cert.serialNumber = serial()
   cert.validity.notBefore = new Date(Date.now() - 60_000)
-  cert.validity.notAfter = new Date(Date.now() + YEAR_MS)
+  cert.validity.notAfter = new Date(Date.now() + NODE_CERT_LIFETIME_MS)
   cert.setSubject([
-    { name: 'commonName', value: commonName },
+    { name: 'commonName', value: `dfs ${describeIdentity(identity)}` },
     { name: 'organizationName', value: 'dfs' },
   ])
   cert.setIssuer(caCert.subject.attributes)
@@ -85,11 +132,14 @@ export function issueNodeCert(ca: CaPair, commonName: string, extraHosts: string
     { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
     {
       name: 'subjectAltName',
-      altNames: hosts.map((host) => (isIP(host) ? { type: 7, ip: host } : { type: 2, value: host })),
+      altNames: [
+        ...hosts.map((host) => (isIP(host) ? { type: 7, ip: host } : { type: 2, value: host })),
+        { type: 6, value: identityUri(identity) },
+      ],
     },
   ])
   cert.sign(caKey, forge.md.sha256.create())
-  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(privateKey) }
+  return forge.pki.certificateToPem(cert)
 }
 
 function newKeyPair(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey } {

@@ -1,35 +1,165 @@
-// Gives a role its TLS material: the cluster CA (waited for if the directory has not made it yet)
-// and a fresh certificate for this node signed by it.
+// Gives each role its TLS identity. The directory holds the cluster CA and signs its own certificate.
+// Every other node joins: with a token (`--join`, or the directory's local token when it shares the
+// directory's data root) it pins the CA by fingerprint, makes its own key, sends a certificate
+// request and keeps the certificate it gets for its role and id under <data>/tls/<role>-<id>/,
+// reusing it on restart and renewing it when a third of its life is left.
 
-import { ensureCa, issueNodeCert, waitForCa, type TlsMaterial } from './ca.ts'
+import { X509Certificate } from 'node:crypto'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { request, Agent } from 'undici'
+import { DfsError } from '../protocol/errors.ts'
+import { describeNetworkError, networkFailure } from '../client/http.ts'
+import { readJson } from '../client/streams.ts'
+import { ensureCa, issueNodeCert, makeCsr, NODE_CERT_LIFETIME_MS, type TlsMaterial } from './ca.ts'
+import { loadCa, type CaPair } from './ca-files.ts'
+import { discoverCa } from './discovery.ts'
+import { describeIdentity, identityOf, type NodeIdentity } from './identity.ts'
+import { parseJoinToken } from './join-token.ts'
+import { localTokenPath } from './local-token.ts'
 
-export interface NodeTlsOptions {
+/** The directory's own TLS: the CA (made on the first start) and a certificate it signs itself. */
+export async function directoryTls(
+  root: string,
+  hosts: string[],
+): Promise<{ tls: TlsMaterial; ca: CaPair; created: boolean }> {
+  const existed = (await loadCa(root)) !== undefined
+  const ca = await ensureCa(root)
+  const own = issueNodeCert(ca, { role: 'directory', id: 0 }, hosts)
+  return { tls: { cert: own.cert, key: own.key, ca: ca.cert }, ca, created: !existed }
+}
+
+export interface JoinOptions {
   root: string
-  commonName: string
-  hosts?: string[]
-  /** The directory creates the CA; every other role waits for it to appear. */
-  createCa?: boolean
-  /** Told once if this role has to wait for the directory to create the CA. */
-  onWaiting?: (dir: string) => void
+  identity: NodeIdentity
+  directory: string
+  /** A join token; without one, the directory's local token in a shared data root is used. */
+  token?: string
+  hosts: string[]
+  /** Told once if this node has to wait for the directory. */
+  onWaiting?: (why: string) => void
 }
 
-export async function nodeTls(options: NodeTlsOptions): Promise<TlsMaterial> {
-  const ca = options.createCa
-    ? await ensureCa(options.root)
-    : await waitForCa(options.root, { onWaiting: options.onWaiting })
-  const own = issueNodeCert(ca, options.commonName, options.hosts)
-  return { cert: own.cert, key: own.key, ca: ca.cert }
+function credentialsDir(root: string, identity: NodeIdentity): string {
+  return join(root, 'tls', `${identity.role}-${identity.id}`)
 }
 
-/** TLS for a role that joins a cluster (file server, proxy): waits for the CA, saying so once. */
-export function memberTls(root: string, commonName: string, hosts: string[]): Promise<TlsMaterial> {
-  return nodeTls({
-    root,
-    commonName,
-    hosts,
-    onWaiting: (dir) =>
-      process.stderr.write(
-        `waiting for the cluster CA in ${dir} (start dfs directory with the same --data)\n`,
-      ),
-  })
+/** A member's TLS identity: the one it kept, renewed if due, or a new one from joining. */
+export async function memberTls(options: JoinOptions): Promise<TlsMaterial> {
+  const saved = await loadCredentials(options)
+  if (saved && !renewalDue(saved.cert)) return saved
+  const token = saved ? undefined : (options.token ?? (await waitForLocalToken(options)))
+  const ca =
+    saved?.ca ??
+    (await untilReachable(options, () => discoverCa(options.directory, parseJoinToken(token!).fingerprint)))
+  const { key, csr } = makeCsr(options.identity)
+  const body = { role: options.identity.role, id: options.identity.id, csr, hosts: options.hosts }
+  // A renewal proves who it is with the certificate it has; a join with its token.
+  const cert = await untilReachable(options, () =>
+    saved
+      ? postJson<{ cert: string }>(`${options.directory}/v1/certificates/renew`, { csr }, { ...saved })
+      : postJson<{ cert: string }>(`${options.directory}/v1/join`, { ...body, token }, { ca }),
+  )
+  const material = { cert: cert.cert, key, ca }
+  await saveCredentials(options, material)
+  return material
+}
+
+async function loadCredentials(options: JoinOptions): Promise<TlsMaterial | undefined> {
+  const dir = credentialsDir(options.root, options.identity)
+  let material: TlsMaterial
+  try {
+    const [cert, key, ca] = await Promise.all(
+      ['node.crt', 'node.key', 'ca.crt'].map((file) => readFile(join(dir, file), 'utf8')),
+    )
+    material = { cert: cert!, key: key!, ca: ca! }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+  const x509 = new X509Certificate(material.cert)
+  const held = identityOf({ subjectaltname: x509.subjectAltName ?? '' })
+  if (held?.role !== options.identity.role || held.id !== options.identity.id) {
+    throw new DfsError(
+      'DFS_USAGE',
+      `${dir} holds the certificate of another node; give this one its own --data`,
+    )
+  }
+  // An expired certificate cannot renew itself: join again, with a token.
+  return Date.parse(x509.validTo) > Date.now() ? material : undefined
+}
+
+function renewalDue(cert: string): boolean {
+  return Date.parse(new X509Certificate(cert).validTo) - Date.now() < NODE_CERT_LIFETIME_MS / 3
+}
+
+async function saveCredentials(options: JoinOptions, material: TlsMaterial): Promise<void> {
+  const dir = credentialsDir(options.root, options.identity)
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  for (const [file, data] of [
+    ['node.key', material.key],
+    ['node.crt', material.cert],
+    ['ca.crt', material.ca],
+  ] as const) {
+    const tmp = join(dir, `${file}.tmp`)
+    await writeFile(tmp, data, { mode: 0o600, flush: true })
+    await rename(tmp, join(dir, file))
+  }
+}
+
+/** The directory's local join token, from a data root shared with it (waits for it to appear). */
+async function waitForLocalToken(options: JoinOptions): Promise<string> {
+  const path = localTokenPath(options.root)
+  for (let delay = 50, first = true; ; delay = Math.min(delay * 2, 1000), first = false) {
+    try {
+      return (await readFile(path, 'utf8')).trim()
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
+    if (first) {
+      options.onWaiting?.(
+        `no join token: waiting for ${path} (start dfs directory with the same --data, or give --join TOKEN)`,
+      )
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay))
+  }
+}
+
+/** Retries a call while the directory is unreachable (start order does not matter); other errors end it. */
+async function untilReachable<T>(options: JoinOptions, call: () => Promise<T>): Promise<T> {
+  for (let failures = 0; ; failures++) {
+    try {
+      return await call()
+    } catch (error) {
+      const unreachable = error instanceof DfsError ? error.code === 'DFS_UNAVAILABLE' : true
+      if (!unreachable) throw error
+      if (failures === 0) {
+        options.onWaiting?.(
+          `waiting for the directory at ${options.directory} to join as ${describeIdentity(options.identity)}: ${error instanceof Error ? describeNetworkError(error) : String(error)}`,
+        )
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** Math.min(failures, 4), 2000)))
+    }
+  }
+}
+
+async function postJson<T>(
+  url: string,
+  body: unknown,
+  tls: { ca: string; cert?: string; key?: string },
+): Promise<T> {
+  const agent = new Agent({ connect: { ca: tls.ca, cert: tls.cert, key: tls.key }, connectTimeout: 5000 })
+  try {
+    const response = await request(url, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).catch((error: unknown) => {
+      throw networkFailure(`directory ${url}`, error)
+    })
+    return (await readJson(response, `directory ${url}`)) as T
+  } finally {
+    await agent.close()
+  }
 }

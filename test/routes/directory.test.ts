@@ -8,6 +8,9 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
 import { buildDirectoryApp } from '../../src/roles/directory/app.ts'
+import { JoinService } from '../../src/roles/directory/join-service.ts'
+import { makeCa } from '../../src/tls/ca.ts'
+import { as, identifyByHeader } from '../helpers/node-identity.ts'
 import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
 import { systemRandom } from '../../src/server/clock.ts'
 import type {
@@ -28,13 +31,15 @@ describe('directory routes', () => {
   let app: FastifyInstance
   let store: SqliteMetadataStore
   let service: DirectoryService
+  let joining: JoinService
   let now = 1_000_000
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'dfs-dir-'))
     store = new SqliteMetadataStore(join(dir, 'metadata.sqlite'))
     service = new DirectoryService(store, { ...DEFAULT_DIRECTORY_CONFIG }, { now: () => now }, systemRandom)
-    app = buildDirectoryApp(service, { requireClientCert: true })
+    joining = new JoinService(store, makeCa(), { now: () => now })
+    app = buildDirectoryApp(service, { join: joining, identify: identifyByHeader({ role: 'proxy', id: 1 }) })
     await app.ready()
   })
   after(async () => {
@@ -43,8 +48,20 @@ describe('directory routes', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  const post = (url: string, payload: unknown) =>
-    app.inject({ method: 'POST', url, payload: payload as object })
+  // Each call as the node that makes it in a cluster: heartbeats and commits from the file server they
+  // are about, everything else from a proxy (the identify default).
+  const post = (url: string, payload: unknown) => {
+    const body = payload as { id?: number; primary?: number }
+    const from =
+      url === '/v1/servers/heartbeat'
+        ? as('fileserver', Number.isInteger(body.id) && body.id! > 0 ? body.id! : 1)
+        : url === '/v1/commits' && body.primary !== undefined
+          ? as('fileserver', body.primary)
+          : url === '/v1/placements/replacements'
+            ? as('fileserver', 1)
+            : {}
+    return app.inject({ method: 'POST', url, payload: payload as object, headers: from })
+  }
 
   test('heartbeats register servers; bad heartbeats are refused', async () => {
     for (const id of [1, 2, 3]) {

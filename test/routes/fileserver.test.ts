@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { makeAgent } from '../../src/client/agent.ts'
 import { DirectoryClient } from '../../src/client/directory-client.ts'
+import { as, identifyByHeader } from '../helpers/node-identity.ts'
 import { buildFileServerApp } from '../../src/roles/fileserver/app.ts'
 import { FileServerService } from '../../src/roles/fileserver/service.ts'
 import { DiskBlobStore } from '../../src/storage/disk-blob-store.ts'
@@ -33,7 +34,8 @@ describe('file server routes', () => {
         warn: () => undefined,
       },
     )
-    app = buildFileServerApp(service, { requireClientCert: true })
+    // The calls here are a primary's replica writes and reads: another file server's.
+    app = buildFileServerApp(service, { identify: identifyByHeader({ role: 'fileserver', id: 1 }) })
     await app.ready()
   })
   after(async () => {
@@ -89,19 +91,42 @@ describe('file server routes', () => {
   })
 
   test('a primary write with a bad name or bad replica list is refused before storing', async () => {
+    const fromProxy = { ...octet, ...as('proxy', 1) }
     const badName = await app.inject({
       method: 'PUT',
       url: `/v1/blobs?name=${encodeURIComponent('../x')}&expectedVersion=0&writer=a`,
-      headers: octet,
+      headers: fromProxy,
       payload: Buffer.from('x'),
     })
     assert.equal(badName.json().error.code, 'DFS_BAD_NAME')
     const badReplicas = await app.inject({
       method: 'PUT',
       url: `/v1/blobs?name=ok&expectedVersion=0&writer=a&replicas=${encodeURIComponent('[{"id":1,"url":"http://plain"}]')}`,
-      headers: octet,
+      headers: fromProxy,
       payload: Buffer.from('x'),
     })
     assert.equal(badReplicas.json().error.code, 'DFS_BAD_REQUEST')
+  })
+
+  test('each route takes only the roles that call it in a cluster, and only with a certificate', async () => {
+    const put = (headers: Record<string, string>, url = '/v1/blobs?name=a&expectedVersion=0&writer=a') =>
+      app.inject({ method: 'PUT', url, headers: { ...octet, ...headers }, payload: Buffer.from('x') })
+    // A file server is no proxy: it cannot start a user's write.
+    assert.equal((await put(as('fileserver', 2))).json().error.code, 'DFS_FORBIDDEN')
+    // A proxy cannot write a replica, nor order a copy (only the directory may).
+    assert.equal((await put(as('proxy', 1), '/v1/replica')).json().error.code, 'DFS_FORBIDDEN')
+    const copy = await app.inject({
+      method: 'POST',
+      url: '/v1/copy',
+      headers: as('proxy', 1),
+      payload: { sha256: 'a'.repeat(64), target: { id: 2, url: 'https://127.0.0.1:1' } },
+    })
+    assert.equal(copy.json().error.code, 'DFS_FORBIDDEN')
+    const anonymous = await app.inject({
+      url: `/v1/blobs/${'a'.repeat(64)}`,
+      headers: { 'x-test-node': 'none' },
+    })
+    assert.equal(anonymous.statusCode, 401)
+    assert.equal(anonymous.json().error.code, 'DFS_AUTH')
   })
 })

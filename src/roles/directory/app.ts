@@ -6,7 +6,16 @@ import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import { jobState, loginBody, nameQuery } from '../../protocol/schemas.ts'
 import type { CommitRequest, CommittedVersion, Heartbeat } from '../../protocol/types.ts'
-import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
+import {
+  abortOnHangUp,
+  createApp,
+  speaksFor,
+  streamEvents,
+  type AccessTable,
+  type AppOptions,
+} from '../../server/app.ts'
+import type { JoinService } from './join-service.ts'
+import { registerJoinRoutes } from './join-routes.ts'
 import type { DirectoryService } from './service.ts'
 
 const sha256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const
@@ -14,11 +23,51 @@ const serverId = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const
 const serverIds = { type: 'array', items: serverId, maxItems: 64, uniqueItems: true } as const
 const token = { type: 'integer', minimum: 1 } as const
 const ttlMs = { type: 'integer', minimum: 1000, maximum: 600_000 } as const
-export function buildDirectoryApp(
-  service: DirectoryService,
-  options: Omit<AppOptions, 'role'>,
-): FastifyInstance {
-  const app = createApp({ ...options, role: 'directory' })
+const FS = ['fileserver'] as const
+const PROXY = ['proxy'] as const
+const MEMBERS = ['fileserver', 'proxy'] as const
+
+/** Who may call what: file servers speak for their blobs, proxies for their users, nobody else. */
+const ACCESS: AccessTable = {
+  'POST /v1/join': 'public',
+  'POST /v1/certificates/renew': MEMBERS,
+  'POST /v1/servers/heartbeat': FS,
+  'POST /v1/servers/:id/inventory': FS,
+  'POST /v1/servers/:id/unreachable': MEMBERS,
+  'GET /v1/servers': MEMBERS,
+  'GET /v1/clock': FS,
+  'POST /v1/reports': MEMBERS,
+  'POST /v1/commits': FS,
+  'POST /v1/placements/replacements': FS,
+  'POST /v1/placements': PROXY,
+  'GET /v1/repair/plan': PROXY,
+  'POST /v1/repair/run': PROXY,
+  'GET /v1/versions': PROXY,
+  'POST /v1/restore': PROXY,
+  'GET /v1/events': PROXY,
+  'GET /v1/status': PROXY,
+  'POST /v1/locks': PROXY,
+  'POST /v1/locks/renew': PROXY,
+  'POST /v1/locks/release': PROXY,
+  'GET /v1/files': PROXY,
+  'DELETE /v1/files': PROXY,
+  'GET /v1/list': PROXY,
+  'POST /v1/login': PROXY,
+  'POST /v1/sessions/check': PROXY,
+  'POST /v1/tokens': PROXY,
+  'GET /v1/tokens': PROXY,
+  'POST /v1/tokens/revoke': PROXY,
+}
+
+export interface DirectoryAppOptions extends Omit<AppOptions, 'role' | 'nodes'> {
+  join: JoinService
+}
+
+export function buildDirectoryApp(service: DirectoryService, options: DirectoryAppOptions): FastifyInstance {
+  const { join, ...rest } = options
+  // 'optional': a node that has not joined yet has no certificate; only /v1/join takes it.
+  const app = createApp({ ...rest, role: 'directory', nodes: { access: ACCESS, certificates: 'optional' } })
+  registerJoinRoutes(app, join, service)
 
   app.post<{ Body: Heartbeat }>(
     '/v1/servers/heartbeat',
@@ -42,6 +91,7 @@ export function buildDirectoryApp(
       },
     },
     async (request) => {
+      speaksFor(request, 'fileserver', request.body.id)
       await service.heartbeat(request.body)
       return { ok: true }
     },
@@ -108,7 +158,10 @@ export function buildDirectoryApp(
         },
       },
     },
-    async (request) => service.inventory(request.params.id, request.body.blobs, request.body.asOf),
+    async (request) => {
+      speaksFor(request, 'fileserver', request.params.id)
+      return service.inventory(request.params.id, request.body.blobs, request.body.asOf)
+    },
   )
 
   app.get('/v1/repair/plan', async () => {
@@ -278,10 +331,14 @@ export function buildDirectoryApp(
         },
       },
     },
-    async (request): Promise<CommittedVersion> => ({
-      ...(await service.commit({ ...request.body, name: normaliseName(request.body.name) })),
-      wanted: service.config.replicas,
-    }),
+    async (request): Promise<CommittedVersion> => {
+      // Only the primary commits, and only for itself.
+      speaksFor(request, 'fileserver', request.body.primary)
+      return {
+        ...(await service.commit({ ...request.body, name: normaliseName(request.body.name) })),
+        wanted: service.config.replicas,
+      }
+    },
   )
 
   app.get<{ Querystring: { name: string } }>(

@@ -8,7 +8,8 @@ import { SqliteMetadataStore } from '../../metadata/sqlite-store.ts'
 import { listen } from '../../server/app.ts'
 import { systemClock, systemRandom } from '../../server/clock.ts'
 import type { Running } from '../../server/lifecycle.ts'
-import { nodeTls } from '../../tls/node-tls.ts'
+import { directoryTls } from '../../tls/node-tls.ts'
+import { JoinService } from './join-service.ts'
 import { buildDirectoryApp } from './app.ts'
 import { Repairer } from './repairer.ts'
 import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from './service.ts'
@@ -27,14 +28,19 @@ export interface DirectoryOptions {
   repairEveryMs?: number
 }
 
-export async function startDirectory(options: DirectoryOptions): Promise<Running> {
-  const tls = await nodeTls({
-    root: options.root,
-    commonName: 'dfs directory',
-    createCa: true,
-    hosts: hosts(options),
-  })
+export interface RunningDirectory extends Running {
+  /** Made on the cluster's first start, for joining nodes from other hosts (shown once). */
+  firstToken?: string
+}
+
+const FIRST_TOKEN = { role: 'any', ttlMs: 24 * 3600 * 1000, uses: 10, createdBy: 'first start' } as const
+
+export async function startDirectory(options: DirectoryOptions): Promise<RunningDirectory> {
+  const { tls, ca, created } = await directoryTls(options.root, hosts(options))
   const store = new SqliteMetadataStore(join(options.root, 'directory', 'metadata.sqlite'))
+  const joining = new JoinService(store, ca, systemClock)
+  await joining.ensureLocalToken(options.root)
+  const firstToken = created ? (await joining.create(FIRST_TOKEN)).token : undefined
   const service = new DirectoryService(
     store,
     {
@@ -49,7 +55,7 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
     systemRandom,
   )
   // Built before the repairer, which logs through the app's logger; its routes find it on the service.
-  const app = buildDirectoryApp(service, { tls, requireClientCert: true })
+  const app = buildDirectoryApp(service, { tls, join: joining })
   // Repair asks file servers to copy blobs to each other: the directory calls them with its own cert.
   const agent = makeAgent(tls)
   const repairer = new Repairer({
@@ -74,6 +80,7 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
   const url = await listen(app, options.host, options.port, options.advertise)
   return {
     url,
+    ...(firstToken ? { firstToken } : {}),
     close: async () => {
       service.leases.close()
       await repairer.stop()

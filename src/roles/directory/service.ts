@@ -346,6 +346,11 @@ export class DirectoryService {
     return { user, token, expires }
   }
 
+  /** Until accounts have roles: the first user ever registered administers the cluster. */
+  async isAdmin(user: string): Promise<boolean> {
+    return (await this.store.firstUser()) === user
+  }
+
   async authenticate(token: string): Promise<{ user: string; expires: number }> {
     const session = await this.store.getSession(hashToken(token))
     if (!session || session.expires < this.clock.now()) {

@@ -5,17 +5,30 @@ import type { FastifyInstance } from 'fastify'
 import { pipeline } from 'node:stream'
 import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName } from '../../protocol/names.ts'
-import { createApp, type AppOptions } from '../../server/app.ts'
+import { createApp, type AccessTable, type AppOptions } from '../../server/app.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
 import type { FileServerService, ReplicaTarget } from './service.ts'
 
 const octet = { 'content-type': { const: 'application/octet-stream' } }
 
+/** Writes come from proxies (as primary) or file servers (as replica, or repair); copies are ordered by the directory. */
+const ACCESS: AccessTable = {
+  'PUT /v1/blobs': ['proxy'],
+  'PUT /v1/replica': ['fileserver'],
+  'POST /v1/copy': ['directory'],
+  'GET /v1/blobs/:sha256': ['proxy', 'fileserver'],
+}
+
 export function buildFileServerApp(
   service: FileServerService,
-  options: Omit<AppOptions, 'role'>,
+  options: Omit<AppOptions, 'role' | 'nodes'>,
 ): FastifyInstance {
-  const app = createApp({ ...options, role: 'fileserver', id: service.id })
+  const app = createApp({
+    ...options,
+    role: 'fileserver',
+    id: service.id,
+    nodes: { access: ACCESS, certificates: 'required' },
+  })
 
   app.put<{
     Querystring: {

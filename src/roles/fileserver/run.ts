@@ -22,6 +22,8 @@ export interface FileServerOptions {
   port: number
   advertise?: string
   directory: string
+  /** A join token, for the first start on a host without the directory's data root. */
+  join?: string
   heartbeatMs: number
   /** How often to report the full inventory (and collect garbage). */
   inventoryMs: number
@@ -34,7 +36,14 @@ export interface FileServerOptions {
 }
 
 export async function startFileServer(options: FileServerOptions): Promise<Running> {
-  const tls = await memberTls(options.root, `dfs fileserver ${options.id}`, hosts(options))
+  const tls = await memberTls({
+    root: options.root,
+    identity: { role: 'fileserver', id: options.id },
+    directory: options.directory,
+    token: options.join,
+    hosts: hosts(options),
+    onWaiting: (why) => process.stderr.write(`${why}\n`),
+  })
   const agent = makeAgent(tls)
   const directory = new DirectoryClient(options.directory, agent)
   const store = new DiskBlobStore(join(options.root, `fileserver-${options.id}`))
@@ -42,7 +51,7 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
   // The app's logger, once the app exists: the service logs only after it has started serving.
   const log = { warn: (obj: object, message: string) => app.log.warn(obj, message) }
   const service = new FileServerService(options.id, store, directory, agent, log)
-  const app = buildFileServerApp(service, { tls, requireClientCert: true })
+  const app = buildFileServerApp(service, { tls })
   const url = await listen(app, options.host, options.port, options.advertise)
 
   let timer: NodeJS.Timeout | undefined

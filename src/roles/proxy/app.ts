@@ -8,7 +8,7 @@ import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import { loginBody, nameQuery } from '../../protocol/schemas.ts'
 import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
-import type { ChangeEvent, ChangeFeedState } from '../../protocol/types.ts'
+import type { ChangeEvent, ChangeFeedState, NewTokenRequest } from '../../protocol/types.ts'
 import type { ProxyService } from './service.ts'
 
 export const DEFAULT_TTL_MS = 30_000
@@ -31,13 +31,14 @@ declare module 'fastify' {
   }
 }
 
-export interface ProxyAppOptions extends Omit<AppOptions, 'role' | 'requireClientCert'> {
+export interface ProxyAppOptions extends Omit<AppOptions, 'role' | 'nodes'> {
   /** The subscription to the directory's changes (a ChangeFeed), shown in /v1/status. */
   changeFeed: { readonly state: ChangeFeedState }
 }
 
 export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): FastifyInstance {
-  const app = createApp({ ...options, role: 'proxy', id: service.id, requireClientCert: false })
+  // Users' routes: bearer tokens, no client certificates.
+  const app = createApp({ ...options, role: 'proxy', id: service.id })
   app.decorateRequest('user', '')
 
   const authenticated = async (request: FastifyRequest) => {
@@ -217,6 +218,45 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
     },
     async (request) =>
       service.directory.restore(normaliseName(request.body.name), request.body.version, request.user),
+  )
+
+  // Join tokens, for the admin: the directory checks who asks.
+  app.post<{ Body: NewTokenRequest }>(
+    '/v1/tokens',
+    {
+      preHandler: authenticated,
+      schema: {
+        body: {
+          type: 'object',
+          required: ['role', 'ttlMs'],
+          additionalProperties: false,
+          properties: {
+            role: { enum: ['fileserver', 'proxy', 'any'] },
+            ttlMs: { type: 'integer', minimum: 0, maximum: 366 * 24 * 3600 * 1000 },
+            uses: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+          },
+        },
+      },
+    },
+    async (request) => service.directory.createToken(request.user, request.body),
+  )
+  app.get('/v1/tokens', { preHandler: authenticated }, async (request) =>
+    service.directory.listTokens(request.user),
+  )
+  app.post<{ Body: { id: string } }>(
+    '/v1/tokens/revoke',
+    {
+      preHandler: authenticated,
+      schema: {
+        body: {
+          type: 'object',
+          required: ['id'],
+          additionalProperties: false,
+          properties: { id: { type: 'string', pattern: '^[0-9a-f]{12}$' } },
+        },
+      },
+    },
+    async (request) => service.directory.revokeToken(request.user, request.body.id),
   )
 
   app.get('/v1/repair/plan', { preHandler: authenticated }, async () => service.directory.repairPlan())

@@ -21,11 +21,20 @@ export interface ProxyOptions {
   port: number
   advertise?: string
   directory: string
+  /** A join token, for the first start on a host without the directory's data root. */
+  join?: string
   cacheBytes: number
 }
 
 export async function startProxy(options: ProxyOptions): Promise<Running> {
-  const tls = await memberTls(options.root, `dfs proxy ${options.id}`, hosts(options))
+  const tls = await memberTls({
+    root: options.root,
+    identity: { role: 'proxy', id: options.id },
+    directory: options.directory,
+    token: options.join,
+    hosts: hosts(options),
+    onWaiting: (why) => process.stderr.write(`${why}\n`),
+  })
   const agent = makeAgent(tls)
   const cache = new BlobCache(
     join(options.root, `proxy-${options.id}`, 'cache'),

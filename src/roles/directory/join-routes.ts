@@ -1,0 +1,118 @@
+// The directory's routes for letting nodes in: joining with a token (the one route a node without a
+// certificate may call), renewing a certificate, and join tokens, managed by an admin through a proxy.
+
+import type { FastifyInstance } from 'fastify'
+import { DfsError } from '../../protocol/errors.ts'
+import type { JoinService, TokenRole } from './join-service.ts'
+import type { DirectoryService } from './service.ts'
+
+const hosts = {
+  type: 'array',
+  maxItems: 16,
+  items: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' },
+} as const
+const csr = { type: 'string', maxLength: 16_384 } as const
+const user = { type: 'string', maxLength: 64 } as const
+
+export function registerJoinRoutes(app: FastifyInstance, join: JoinService, service: DirectoryService): void {
+  app.post<{
+    Body: { token: string; role: 'fileserver' | 'proxy'; id: number; csr: string; hosts?: string[] }
+  }>(
+    '/v1/join',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['token', 'role', 'id', 'csr'],
+          additionalProperties: false,
+          properties: {
+            token: { type: 'string', maxLength: 256 },
+            role: { enum: ['fileserver', 'proxy'] },
+            id: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+            csr,
+            hosts,
+          },
+        },
+      },
+    },
+    async (request) => {
+      const result = await join.join({ ...request.body, hosts: request.body.hosts ?? [] })
+      request.log.warn(`${request.body.role} ${request.body.id} joined the cluster`)
+      return result
+    },
+  )
+
+  app.post<{ Body: { csr: string; hosts?: string[] } }>(
+    '/v1/certificates/renew',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['csr'],
+          additionalProperties: false,
+          properties: { csr, hosts },
+        },
+      },
+    },
+    async (request) => join.renew(request.node!, request.body.csr, request.body.hosts ?? []),
+  )
+
+  app.post<{ Body: { user: string; role: TokenRole; ttlMs: number; uses?: number } }>(
+    '/v1/tokens',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['user', 'role', 'ttlMs'],
+          additionalProperties: false,
+          properties: {
+            user,
+            role: { enum: ['fileserver', 'proxy', 'any'] },
+            ttlMs: { type: 'integer', minimum: 0, maximum: 366 * 24 * 3600 * 1000 },
+            uses: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { user: by, ...token } = request.body
+      await admin(service, by)
+      return join.create({ ...token, createdBy: by })
+    },
+  )
+
+  app.get<{ Querystring: { user: string } }>(
+    '/v1/tokens',
+    { schema: { querystring: { type: 'object', required: ['user'], properties: { user } } } },
+    async (request) => {
+      await admin(service, request.query.user)
+      return join.list()
+    },
+  )
+
+  app.post<{ Body: { user: string; id: string } }>(
+    '/v1/tokens/revoke',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['user', 'id'],
+          additionalProperties: false,
+          properties: { user, id: { type: 'string', pattern: '^[0-9a-f]{12}$' } },
+        },
+      },
+    },
+    async (request) => {
+      await admin(service, request.body.user)
+      await join.revoke(request.body.id)
+      return { revoked: request.body.id }
+    },
+  )
+}
+
+/** Until accounts have roles, the admin is the first user ever registered. */
+async function admin(service: DirectoryService, user: string): Promise<void> {
+  if (!(await service.isAdmin(user))) {
+    throw new DfsError('DFS_FORBIDDEN', `${user} is not the cluster's admin (the first user registered)`)
+  }
+}
