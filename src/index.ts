@@ -15,6 +15,9 @@ import Restore from './commands/restore.ts'
 import Rm from './commands/rm.ts'
 import Stat from './commands/stat.ts'
 import Status from './commands/status.ts'
+import NodeDrain from './commands/node/drain.ts'
+import NodeList from './commands/node/list.ts'
+import NodeRm from './commands/node/rm.ts'
 import TokenCreate from './commands/token/create.ts'
 import TokenList from './commands/token/list.ts'
 import TokenRevoke from './commands/token/revoke.ts'
@@ -44,4 +47,7 @@ export const COMMANDS = {
   'token:create': TokenCreate,
   'token:list': TokenList,
   'token:revoke': TokenRevoke,
+  'node:list': NodeList,
+  'node:drain': NodeDrain,
+  'node:rm': NodeRm,
 }

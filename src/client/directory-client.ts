@@ -18,6 +18,8 @@ import type {
   Session,
   CreatedToken,
   NewTokenRequest,
+  NodeRemoval,
+  NodeView,
   TokenView,
 } from '../protocol/types.ts'
 import { call, jsonClient } from './http.ts'
@@ -49,7 +51,7 @@ export class DirectoryClient {
     url: string,
     freeBytes: number,
     jobs?: Record<string, JobState>,
-  ): Promise<{ ok: true }> {
+  ): Promise<{ ok: true; revoked?: string[] }> {
     return this.post('v1/servers/heartbeat', { id, url, freeBytes, jobs })
   }
 
@@ -171,6 +173,18 @@ export class DirectoryClient {
 
   revokeToken(user: string, id: string): Promise<{ revoked: string }> {
     return this.post('v1/tokens/revoke', { user, id })
+  }
+
+  listNodes(user: string): Promise<NodeView[]> {
+    return this.get('v1/nodes', { user })
+  }
+
+  drainNode(user: string, id: number): Promise<{ draining: number }> {
+    return this.post('v1/nodes/drain', { user, id })
+  }
+
+  removeNode(user: string, node: NodeRemoval): Promise<{ revoked: number; copies: number }> {
+    return this.post('v1/nodes/rm', { user, ...node })
   }
 
   checkSession(token: string): Promise<{ user: string; expires: number }> {

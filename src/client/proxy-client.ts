@@ -9,6 +9,8 @@ import type {
   CommittedVersion,
   CreatedToken,
   NewTokenRequest,
+  NodeRemoval,
+  NodeView,
   TokenView,
   FileVersion,
   Lease,
@@ -161,6 +163,18 @@ export class ProxyClient {
 
   revokeToken(id: string): Promise<{ revoked: string }> {
     return call(() => this.http.post('v1/tokens/revoke', { json: { id } }).json(), this.what())
+  }
+
+  listNodes(): Promise<NodeView[]> {
+    return call(() => this.http.get('v1/nodes').json<NodeView[]>(), this.what())
+  }
+
+  drainNode(id: number): Promise<{ draining: number }> {
+    return call(() => this.http.post('v1/nodes/drain', { json: { id } }).json(), this.what())
+  }
+
+  removeNode(node: NodeRemoval): Promise<{ revoked: number; copies: number }> {
+    return call(() => this.http.post('v1/nodes/rm', { json: node }).json(), this.what())
   }
 
   repairRun(): Promise<RepairOutcome & { status: RepairStatus }> {

@@ -95,6 +95,17 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db = new DatabaseSync(path)
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;')
     this.db.exec(SCHEMA)
+    this.migrate()
+  }
+
+  /** Columns added since a store was first made. */
+  private migrate(): void {
+    const columns = (this.db.prepare('PRAGMA table_info(servers)').all() as { name: string }[]).map(
+      (c) => c.name,
+    )
+    if (!columns.includes('draining')) {
+      this.db.exec('ALTER TABLE servers ADD COLUMN draining INTEGER NOT NULL DEFAULT 0')
+    }
   }
 
   private prepare(sql: string): StatementSync {
@@ -132,13 +143,25 @@ export class SqliteMetadataStore implements MetadataStore {
       url: string
       free_bytes: number
       last_heartbeat: number
+      draining: number
     }[]
     return rows.map((r) => ({
       id: r.id,
       url: r.url,
       freeBytes: r.free_bytes,
       lastHeartbeat: r.last_heartbeat,
+      ...(r.draining ? { draining: true } : {}),
     }))
+  }
+
+  async setDraining(id: number, draining: boolean): Promise<boolean> {
+    return (
+      this.prepare('UPDATE servers SET draining = ? WHERE id = ?').run(draining ? 1 : 0, id).changes === 1
+    )
+  }
+
+  async removeServer(id: number): Promise<boolean> {
+    return this.prepare('DELETE FROM servers WHERE id = ?').run(id).changes === 1
   }
 
   async getFile(name: string): Promise<FileVersion | undefined> {
@@ -440,26 +463,58 @@ export class SqliteMetadataStore implements MetadataStore {
   async nodeCerts(role: string, nodeId: number): Promise<NodeCertRecord[]> {
     const rows = this.prepare(
       'SELECT * FROM node_certs WHERE role = ? AND node_id = ? ORDER BY issued DESC',
-    ).all(role, nodeId) as unknown as {
-      serial: string
-      role: string
-      node_id: number
-      issued: number
-      expires: number
-      revoked: number
-    }[]
-    return rows.map((r) => ({
-      serial: r.serial,
-      role: r.role,
-      nodeId: r.node_id,
-      issued: r.issued,
-      expires: r.expires,
-      revoked: r.revoked === 1,
-    }))
+    ).all(role, nodeId) as unknown as CertRow[]
+    return rows.map(toCert)
+  }
+
+  async listNodeCerts(): Promise<NodeCertRecord[]> {
+    return (
+      this.prepare(
+        'SELECT * FROM node_certs ORDER BY role, node_id, issued DESC',
+      ).all() as unknown as CertRow[]
+    ).map(toCert)
+  }
+
+  async revokeNodeCerts(role: string, nodeId: number): Promise<string[]> {
+    return this.transaction(() => {
+      const rows = this.prepare(
+        'SELECT serial FROM node_certs WHERE role = ? AND node_id = ? AND revoked = 0',
+      ).all(role, nodeId) as { serial: string }[]
+      this.prepare('UPDATE node_certs SET revoked = 1 WHERE role = ? AND node_id = ?').run(role, nodeId)
+      return rows.map((r) => r.serial)
+    })
+  }
+
+  async revokedSerials(now: number): Promise<string[]> {
+    return (
+      this.prepare('SELECT serial FROM node_certs WHERE revoked = 1 AND expires > ?').all(now) as {
+        serial: string
+      }[]
+    ).map((r) => r.serial)
   }
 
   async close(): Promise<void> {
     this.db.close()
+  }
+}
+
+interface CertRow {
+  serial: string
+  role: string
+  node_id: number
+  issued: number
+  expires: number
+  revoked: number
+}
+
+function toCert(r: CertRow): NodeCertRecord {
+  return {
+    serial: r.serial,
+    role: r.role,
+    nodeId: r.node_id,
+    issued: r.issued,
+    expires: r.expires,
+    revoked: r.revoked === 1,
   }
 }
 

@@ -44,8 +44,13 @@ export interface NodeCertRecord {
 }
 
 export interface MetadataStore {
+  /** Records a heartbeat (a draining mark stays as it is). */
   upsertServer(server: ServerInfo): Promise<void>
   listServers(): Promise<ServerInfo[]>
+  /** Marks a file server as draining (its copies are made elsewhere; nothing new is placed on it). */
+  setDraining(id: number, draining: boolean): Promise<boolean>
+  /** Forgets a file server; false if it was not known. */
+  removeServer(id: number): Promise<boolean>
 
   getFile(name: string): Promise<FileVersion | undefined>
   listFiles(prefix: string, limit: number): Promise<FileVersion[]>
@@ -97,6 +102,11 @@ export interface MetadataStore {
   revokeJoinToken(id: string): Promise<boolean>
 
   recordNodeCert(cert: NodeCertRecord): Promise<void>
+  listNodeCerts(): Promise<NodeCertRecord[]>
+  /** Revokes every certificate of one node; the serials revoked. */
+  revokeNodeCerts(role: string, nodeId: number): Promise<string[]>
+  /** Serials of revoked certificates that have not expired yet. */
+  revokedSerials(now: number): Promise<string[]>
   /** The certificates signed for one node, newest first. */
   nodeCerts(role: string, nodeId: number): Promise<NodeCertRecord[]>
 

@@ -5,6 +5,8 @@ export interface ServerInfo {
   url: string
   freeBytes: number
   lastHeartbeat: number
+  /** Being emptied (dfs node drain): nothing new is placed on it, its copies are made elsewhere. */
+  draining?: boolean
 }
 
 export interface ServerView extends ServerInfo {
@@ -199,4 +201,24 @@ export interface NewTokenRequest {
 export interface CreatedToken {
   token: string
   view: TokenView
+}
+
+/** A node as `dfs node list` shows it: its certificate, and for a file server its state. */
+export interface NodeView {
+  role: 'fileserver' | 'proxy'
+  id: number
+  /** The newest certificate's expiry; 0 if it has none (a file server known only by heartbeat). */
+  certExpires: number
+  revoked: boolean
+  server?: ServerView
+  /** Kept versions still counting on this server (draining is done at 0). */
+  holds?: number
+}
+
+/** What `dfs node rm` asks for. */
+export interface NodeRemoval {
+  role: 'fileserver' | 'proxy'
+  id: number
+  /** Even if it holds the only copy of some versions (it is gone for good). */
+  force?: boolean
 }

@@ -23,7 +23,12 @@ export interface AppOptions {
    * the access table allows ('optional' lets a TLS handshake without one through, for the public
    * routes: joining). Absent: the routes are for users (the proxy), who present bearer tokens.
    */
-  nodes?: { access: AccessTable; certificates: 'required' | 'optional' }
+  nodes?: {
+    access: AccessTable
+    certificates: 'required' | 'optional'
+    /** Whether a certificate (by serial) was revoked: its node was removed. */
+    revoked?: (serial: string) => boolean
+  }
   /** Who called, from the verified peer certificate; tests hand in their own. */
   identify?: (request: FastifyRequest) => NodeIdentity | undefined
   logLevel?: string
@@ -41,6 +46,11 @@ export function peerIdentity(request: FastifyRequest): NodeIdentity | undefined 
   const socket = request.raw.socket as Partial<TLSSocket>
   if (socket.authorized !== true || !socket.getPeerCertificate) return undefined
   return identityOf(socket.getPeerCertificate())
+}
+
+function peerSerial(request: FastifyRequest): string | undefined {
+  const socket = request.raw.socket as Partial<TLSSocket>
+  return socket.authorized === true ? socket.getPeerCertificate?.().serialNumber : undefined
 }
 
 /** Refuses a node that speaks for another: file server N may only say things about N. */
@@ -95,7 +105,7 @@ export function createApp(options: AppOptions): FastifyInstance {
       .send(new DfsError('DFS_NOT_FOUND', `no route ${request.method} ${request.url}`).toJSON())
   })
 
-  if (options.nodes) authoriseNodes(app, options.nodes.access, options.identify ?? peerIdentity)
+  if (options.nodes) authoriseNodes(app, options.nodes, options.identify ?? peerIdentity)
 
   app.get('/health', async () => ({
     ok: true,
@@ -109,15 +119,22 @@ export function createApp(options: AppOptions): FastifyInstance {
 /** Every call names, by its certificate, a role the access table lets call that route. */
 function authoriseNodes(
   app: FastifyInstance,
-  access: AccessTable,
+  nodes: NonNullable<AppOptions['nodes']>,
   identify: (request: FastifyRequest) => NodeIdentity | undefined,
 ): void {
-  const table: AccessTable = { 'GET /health': ROLES, ...access }
+  const table: AccessTable = { 'GET /health': ROLES, ...nodes.access }
   app.addHook('onRequest', async (request) => {
     const allowed = table[`${request.method} ${request.routeOptions.url ?? ''}`]
     if (allowed === 'public') return
     const node = identify(request)
     if (!node) throw new DfsError('DFS_AUTH', 'this call needs a certificate from the cluster CA')
+    const serial = peerSerial(request)
+    if (serial && nodes.revoked?.(serial)) {
+      throw new DfsError(
+        'DFS_FORBIDDEN',
+        `the certificate of ${describeIdentity(node)} was revoked: the node was removed`,
+      )
+    }
     if (!allowed?.includes(node.role)) {
       throw new DfsError(
         'DFS_FORBIDDEN',

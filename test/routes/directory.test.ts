@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify'
 import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
 import { buildDirectoryApp } from '../../src/roles/directory/app.ts'
 import { JoinService } from '../../src/roles/directory/join-service.ts'
+import { membership } from '../helpers/node-identity.ts'
 import { makeCa } from '../../src/tls/ca.ts'
 import { as, identifyByHeader } from '../helpers/node-identity.ts'
 import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
@@ -39,7 +40,11 @@ describe('directory routes', () => {
     store = new SqliteMetadataStore(join(dir, 'metadata.sqlite'))
     service = new DirectoryService(store, { ...DEFAULT_DIRECTORY_CONFIG }, { now: () => now }, systemRandom)
     joining = new JoinService(store, makeCa(), { now: () => now })
-    app = buildDirectoryApp(service, { join: joining, identify: identifyByHeader({ role: 'proxy', id: 1 }) })
+    app = buildDirectoryApp(service, {
+      join: joining,
+      ...membership(store, service),
+      identify: identifyByHeader({ role: 'proxy', id: 1 }),
+    })
     await app.ready()
   })
   after(async () => {

@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify'
 import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
 import { buildDirectoryApp } from '../../src/roles/directory/app.ts'
 import { JoinService } from '../../src/roles/directory/join-service.ts'
+import { membership } from '../helpers/node-identity.ts'
 import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
 import { systemRandom } from '../../src/server/clock.ts'
 import { makeCa, makeCsr } from '../../src/tls/ca.ts'
@@ -33,7 +34,11 @@ describe('joining the cluster, and who may call what', () => {
     const clock = { now: () => now }
     const service = new DirectoryService(store, { ...DEFAULT_DIRECTORY_CONFIG }, clock, systemRandom)
     joining = new JoinService(store, ca, clock)
-    app = buildDirectoryApp(service, { join: joining, identify: identifyByHeader({ role: 'proxy', id: 1 }) })
+    app = buildDirectoryApp(service, {
+      join: joining,
+      ...membership(store, service),
+      identify: identifyByHeader({ role: 'proxy', id: 1 }),
+    })
     await app.ready()
   })
   after(async () => {

@@ -15,7 +15,8 @@ import {
   type AppOptions,
 } from '../../server/app.ts'
 import type { JoinService } from './join-service.ts'
-import { registerJoinRoutes } from './join-routes.ts'
+import { registerMembershipRoutes } from './membership-routes.ts'
+import type { NodeAdmin, Revocations } from './node-admin.ts'
 import type { DirectoryService } from './service.ts'
 
 const sha256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const
@@ -57,17 +58,27 @@ const ACCESS: AccessTable = {
   'POST /v1/tokens': PROXY,
   'GET /v1/tokens': PROXY,
   'POST /v1/tokens/revoke': PROXY,
+  'GET /v1/nodes': PROXY,
+  'POST /v1/nodes/drain': PROXY,
+  'POST /v1/nodes/rm': PROXY,
 }
 
 export interface DirectoryAppOptions extends Omit<AppOptions, 'role' | 'nodes'> {
   join: JoinService
+  nodes: NodeAdmin
+  /** Certificates of removed nodes, refused on every call. */
+  revocations: Revocations
 }
 
 export function buildDirectoryApp(service: DirectoryService, options: DirectoryAppOptions): FastifyInstance {
-  const { join, ...rest } = options
+  const { join, nodes, revocations, ...rest } = options
   // 'optional': a node that has not joined yet has no certificate; only /v1/join takes it.
-  const app = createApp({ ...rest, role: 'directory', nodes: { access: ACCESS, certificates: 'optional' } })
-  registerJoinRoutes(app, join, service)
+  const app = createApp({
+    ...rest,
+    role: 'directory',
+    nodes: { access: ACCESS, certificates: 'optional', revoked: (serial) => revocations.has(serial) },
+  })
+  registerMembershipRoutes(app, { join, nodes, service })
 
   app.post<{ Body: Heartbeat }>(
     '/v1/servers/heartbeat',
@@ -93,7 +104,8 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
     async (request) => {
       speaksFor(request, 'fileserver', request.body.id)
       await service.heartbeat(request.body)
-      return { ok: true }
+      // File servers refuse removed nodes too: they learn of them here.
+      return { ok: true, revoked: revocations.list() }
     },
   )
 

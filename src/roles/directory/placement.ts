@@ -10,7 +10,8 @@ export function choosePlacement(
   size: number,
   random: Random,
 ): ServerView[] {
-  const pool = servers.filter((s) => s.live && s.freeBytes > size)
+  // A draining server (dfs node drain) takes nothing new.
+  const pool = servers.filter((s) => s.live && !s.draining && s.freeBytes > size)
   const chosen: ServerView[] = []
   while (chosen.length < replicas && pool.length > 0) {
     const total = pool.reduce((sum, s) => sum + Math.max(s.freeBytes, 1), 0)

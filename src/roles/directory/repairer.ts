@@ -130,10 +130,16 @@ export class Repairer {
     const tasks: RepairTask[] = []
     let lost = 0
     for (const version of await this.store.listAllVersions()) {
-      const copies = version.holders.filter((id) => byId.get(id) && !byId.get(id)?.dead)
+      // A draining server's copies do not count, but it may still be the source of the new ones.
+      const copies = version.holders.filter(
+        (id) => byId.get(id) && !byId.get(id)?.dead && !byId.get(id)?.draining,
+      )
       if (copies.length >= this.config.replicas) continue
-      if (copies.length === 0) lost++
-      const source = copies.map((id) => byId.get(id)!).find((s) => s.live)
+      const holders = version.holders
+        .map((id) => byId.get(id))
+        .filter((s): s is ServerView => s !== undefined && !s.dead)
+      if (holders.length === 0) lost++
+      const source = holders.find((s) => s.live && !s.draining) ?? holders.find((s) => s.live)
       const candidates: ServerView[] = servers.filter((s) => !version.holders.includes(s.id) && !s.dead)
       const [target] = source ? choosePlacement(candidates, 1, version.size, this.random) : []
       tasks.push(task(version, copies, source, target))

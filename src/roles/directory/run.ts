@@ -10,6 +10,7 @@ import { systemClock, systemRandom } from '../../server/clock.ts'
 import type { Running } from '../../server/lifecycle.ts'
 import { directoryTls } from '../../tls/node-tls.ts'
 import { JoinService } from './join-service.ts'
+import { NodeAdmin, Revocations } from './node-admin.ts'
 import { buildDirectoryApp } from './app.ts'
 import { Repairer } from './repairer.ts'
 import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from './service.ts'
@@ -55,7 +56,10 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
     systemRandom,
   )
   // Built before the repairer, which logs through the app's logger; its routes find it on the service.
-  const app = buildDirectoryApp(service, { tls, join: joining })
+  const revocations = new Revocations()
+  await revocations.load(store, systemClock.now())
+  const nodes = new NodeAdmin(store, service, revocations)
+  const app = buildDirectoryApp(service, { tls, join: joining, nodes, revocations })
   // Repair asks file servers to copy blobs to each other: the directory calls them with its own cert.
   const agent = makeAgent(tls)
   const repairer = new Repairer({

@@ -111,10 +111,12 @@ export class DirectoryService {
     return (await this.store.listServers()).map((s) => {
       const unreachable = this.unreachable.has(s.id)
       const jobs = this.jobs.get(s.id)
+      // Dead wins over live when --dead-after is set below --live-after.
+      const dead = now - s.lastHeartbeat > this.config.deadAfterMs
       return {
         ...s,
-        live: now - s.lastHeartbeat <= this.config.liveAfterMs && !unreachable,
-        dead: now - s.lastHeartbeat > this.config.deadAfterMs,
+        live: now - s.lastHeartbeat <= this.config.liveAfterMs && !unreachable && !dead,
+        dead,
         ...(unreachable ? { unreachable: true } : {}),
         ...(jobs ? { jobs } : {}),
       }
@@ -249,16 +251,7 @@ export class DirectoryService {
   ): Promise<{ unreferenced: string[]; now: number }> {
     const now = this.clock.now()
     const held = new Set(blobs)
-    for (const version of await this.store.listAllVersions()) {
-      if (asOf !== undefined && version.mtime > asOf) continue
-      if (version.holders.includes(server) && !held.has(version.sha256)) {
-        await this.store.setHolders(
-          version.name,
-          version.version,
-          version.holders.filter((id) => id !== server),
-        )
-      }
-    }
+    await this.dropCopies(server, (v) => !(asOf !== undefined && v.mtime > asOf) && !held.has(v.sha256))
     return { unreferenced: await this.store.unreferenced(server, blobs), now }
   }
 
@@ -295,12 +288,27 @@ export class DirectoryService {
     this.reports.push({ ...report, at: this.clock.now() })
     if (this.reports.length > 100) this.reports.shift()
     // A bad copy does not count: drop its server as holder, and repair copies a good one elsewhere.
+    await this.dropCopies(report.server, (v) => v.sha256 === report.sha256, true)
+  }
+
+  /**
+   * Stops counting `server` as a holder of the versions `which` picks (keeping a version's last
+   * holder if `keepLast`); repair then makes the copies again. Returns how many it dropped.
+   */
+  async dropCopies(
+    server: number,
+    which: (version: FileVersion) => boolean,
+    keepLast = false,
+  ): Promise<number> {
+    let dropped = 0
     for (const version of await this.store.listAllVersions()) {
-      if (version.sha256 === report.sha256 && version.holders.includes(report.server)) {
-        const rest = version.holders.filter((id) => id !== report.server)
-        if (rest.length > 0) await this.store.setHolders(version.name, version.version, rest)
-      }
+      if (!version.holders.includes(server) || !which(version)) continue
+      const rest = version.holders.filter((id) => id !== server)
+      if (keepLast && rest.length === 0) continue
+      await this.store.setHolders(version.name, version.version, rest)
+      dropped++
     }
+    return dropped
   }
 
   async status(): Promise<DirectoryStatus> {

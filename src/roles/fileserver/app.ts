@@ -19,15 +19,21 @@ const ACCESS: AccessTable = {
   'GET /v1/blobs/:sha256': ['proxy', 'fileserver'],
 }
 
+export interface FileServerAppOptions extends Omit<AppOptions, 'role' | 'nodes'> {
+  /** Certificates of removed nodes (the directory's list, from the last heartbeat). */
+  revoked?: (serial: string) => boolean
+}
+
 export function buildFileServerApp(
   service: FileServerService,
-  options: Omit<AppOptions, 'role' | 'nodes'>,
+  options: FileServerAppOptions,
 ): FastifyInstance {
+  const { revoked, ...rest } = options
   const app = createApp({
-    ...options,
+    ...rest,
     role: 'fileserver',
     id: service.id,
-    nodes: { access: ACCESS, certificates: 'required' },
+    nodes: { access: ACCESS, certificates: 'required', ...(revoked ? { revoked } : {}) },
   })
 
   app.put<{

@@ -51,7 +51,9 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
   // The app's logger, once the app exists: the service logs only after it has started serving.
   const log = { warn: (obj: object, message: string) => app.log.warn(obj, message) }
   const service = new FileServerService(options.id, store, directory, agent, log)
-  const app = buildFileServerApp(service, { tls })
+  // The directory names removed nodes in each heartbeat's answer; their certificates are refused here.
+  let revoked = new Set<string>()
+  const app = buildFileServerApp(service, { tls, revoked: (serial) => revoked.has(serial.toUpperCase()) })
   const url = await listen(app, options.host, options.port, options.advertise)
 
   let timer: NodeJS.Timeout | undefined
@@ -62,7 +64,8 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
   const beat = async () => {
     try {
       const states = Object.fromEntries([...jobs].map(([name, job]) => [name, job.state]))
-      await directory.heartbeat(options.id, url, await store.freeBytes(), states)
+      const answer = await directory.heartbeat(options.id, url, await store.freeBytes(), states)
+      revoked = new Set((answer.revoked ?? []).map((serial) => serial.toUpperCase()))
       if (failures > 0) app.log.warn(`directory ${options.directory} reachable again`)
       failures = 0
     } catch (error) {

@@ -8,7 +8,7 @@ import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import { loginBody, nameQuery } from '../../protocol/schemas.ts'
 import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
-import type { ChangeEvent, ChangeFeedState, NewTokenRequest } from '../../protocol/types.ts'
+import type { ChangeEvent, ChangeFeedState, NewTokenRequest, NodeRemoval } from '../../protocol/types.ts'
 import type { ProxyService } from './service.ts'
 
 export const DEFAULT_TTL_MS = 30_000
@@ -257,6 +257,37 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
       },
     },
     async (request) => service.directory.revokeToken(request.user, request.body.id),
+  )
+
+  // Nodes, for the admin: the directory checks who asks.
+  const nodeId = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const
+  app.get('/v1/nodes', { preHandler: authenticated }, async (request) =>
+    service.directory.listNodes(request.user),
+  )
+  app.post<{ Body: { id: number } }>(
+    '/v1/nodes/drain',
+    {
+      preHandler: authenticated,
+      schema: {
+        body: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: nodeId } },
+      },
+    },
+    async (request) => service.directory.drainNode(request.user, request.body.id),
+  )
+  app.post<{ Body: NodeRemoval }>(
+    '/v1/nodes/rm',
+    {
+      preHandler: authenticated,
+      schema: {
+        body: {
+          type: 'object',
+          required: ['role', 'id'],
+          additionalProperties: false,
+          properties: { role: { enum: ['fileserver', 'proxy'] }, id: nodeId, force: { type: 'boolean' } },
+        },
+      },
+    },
+    async (request) => service.directory.removeNode(request.user, request.body),
   )
 
   app.get('/v1/repair/plan', { preHandler: authenticated }, async () => service.directory.repairPlan())

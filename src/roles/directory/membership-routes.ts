@@ -1,9 +1,11 @@
-// The directory's routes for letting nodes in: joining with a token (the one route a node without a
-// certificate may call), renewing a certificate, and join tokens, managed by an admin through a proxy.
+// The directory's routes for its membership: joining with a token (the one route a node without a
+// certificate may call), renewing a certificate, and, for the admin through a proxy, join tokens and
+// nodes (list, drain, remove).
 
 import type { FastifyInstance } from 'fastify'
 import { DfsError } from '../../protocol/errors.ts'
 import type { JoinService, TokenRole } from './join-service.ts'
+import type { NodeAdmin } from './node-admin.ts'
 import type { DirectoryService } from './service.ts'
 
 const hosts = {
@@ -13,8 +15,15 @@ const hosts = {
 } as const
 const csr = { type: 'string', maxLength: 16_384 } as const
 const user = { type: 'string', maxLength: 64 } as const
+const nodeId = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const
 
-export function registerJoinRoutes(app: FastifyInstance, join: JoinService, service: DirectoryService): void {
+export interface Membership {
+  join: JoinService
+  nodes: NodeAdmin
+  service: DirectoryService
+}
+
+export function registerMembershipRoutes(app: FastifyInstance, { join, nodes, service }: Membership): void {
   app.post<{
     Body: { token: string; role: 'fileserver' | 'proxy'; id: number; csr: string; hosts?: string[] }
   }>(
@@ -106,6 +115,60 @@ export function registerJoinRoutes(app: FastifyInstance, join: JoinService, serv
       await admin(service, request.body.user)
       await join.revoke(request.body.id)
       return { revoked: request.body.id }
+    },
+  )
+
+  app.get<{ Querystring: { user: string } }>(
+    '/v1/nodes',
+    { schema: { querystring: { type: 'object', required: ['user'], properties: { user } } } },
+    async (request) => {
+      await admin(service, request.query.user)
+      return nodes.list()
+    },
+  )
+
+  app.post<{ Body: { user: string; id: number } }>(
+    '/v1/nodes/drain',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['user', 'id'],
+          additionalProperties: false,
+          properties: { user, id: nodeId },
+        },
+      },
+    },
+    async (request) => {
+      await admin(service, request.body.user)
+      await nodes.drain(request.body.id)
+      return { draining: request.body.id }
+    },
+  )
+
+  app.post<{ Body: { user: string; role: 'fileserver' | 'proxy'; id: number; force?: boolean } }>(
+    '/v1/nodes/rm',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['user', 'role', 'id'],
+          additionalProperties: false,
+          properties: {
+            user,
+            role: { enum: ['fileserver', 'proxy'] },
+            id: nodeId,
+            force: { type: 'boolean' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { user: by, role, id, force } = request.body
+      await admin(service, by)
+      const removed = await nodes.remove(role, id, force ?? false)
+      request.log.warn(`${role} ${id} removed by ${by}: ${removed.revoked} certificates revoked`)
+      return removed
     },
   )
 }
