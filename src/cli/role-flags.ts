@@ -3,7 +3,28 @@
 import { Flags } from '@oclif/core'
 import { DEFAULT_DIRECTORY_URL } from '../server/data-root.ts'
 
+/** Bring your own PKI, on every role: all three, or none (then nodes join with tokens). */
+export const pkiFlags = {
+  'ca-cert': Flags.string({
+    description: 'your own CA certificate (PEM), instead of the cluster CA',
+    dependsOn: ['cert', 'key'],
+  }),
+  cert: Flags.string({
+    description:
+      "this node's certificate (PEM), signed by --ca-cert, with subjectAltName URI:urn:dfs:<role>:<id>",
+    dependsOn: ['ca-cert', 'key'],
+  }),
+  key: Flags.string({ description: "this node's private key (PEM)", dependsOn: ['ca-cert', 'cert'] }),
+}
+
+/** The files of --ca-cert/--cert/--key, if given. */
+export function ownPki(flags: { 'ca-cert'?: string; cert?: string; key?: string }) {
+  const { 'ca-cert': caCert, cert, key } = flags
+  return caCert && cert && key ? { caCert, cert, key } : undefined
+}
+
 export const memberFlags = {
+  ...pkiFlags,
   port: Flags.integer({
     description: 'port to listen on (0: any free port)',
     required: true,

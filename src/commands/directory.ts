@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
+import { ownPki, pkiFlags } from '../cli/role-flags.ts'
 import { duration } from '../cli/duration.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { dataRoot, privateDataRoot } from '../server/data-root.ts'
@@ -46,6 +47,12 @@ export default class Directory extends BaseCommand {
       default: 5,
       min: 1,
     }),
+    ...pkiFlags,
+    'ca-key': Flags.string({
+      description:
+        'with your own --ca-cert: its key, so the directory signs joining nodes (else nodes bring their own)',
+      dependsOn: ['ca-cert'],
+    }),
     'live-after': Flags.integer({
       description: 'seconds without a heartbeat before a file server is not used',
       default: 15,
@@ -59,6 +66,7 @@ export default class Directory extends BaseCommand {
     if (minCopies > flags.replicas)
       throw new DfsError('DFS_USAGE', `--min-copies ${minCopies} is more than --replicas ${flags.replicas}`)
     const root = privateDataRoot(dataRoot(flags.data))
+    const own = ownPki(flags)
     // Loaded on demand, so user commands do not pay for the server code at start-up.
     const { startDirectory } = await import('../roles/directory/run.ts')
     const running = await startDirectory({
@@ -73,6 +81,7 @@ export default class Directory extends BaseCommand {
       repairRate: flags['repair-rate'],
       repairEveryMs: flags['repair-every'],
       keepVersions: flags['keep-versions'],
+      ...(own ? { ownPki: { ...own, ...(flags['ca-key'] ? { caKey: flags['ca-key'] } : {}) } } : {}),
     })
     this.log(listeningLine('directory', undefined, running.url, root))
     if (running.firstToken) this.log(firstTokenHelp(running.firstToken, running.url, root))

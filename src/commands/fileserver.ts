@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
-import { memberFlags } from '../cli/role-flags.ts'
+import { memberFlags, ownPki } from '../cli/role-flags.ts'
 import { duration } from '../cli/duration.ts'
 import { size } from '../cli/size.ts'
 import { dataRoot, privateDataRoot } from '../server/data-root.ts'
@@ -52,6 +52,7 @@ export default class FileServer extends BaseCommand {
       advertise: flags.advertise,
       directory: flags.directory.replace(/\/$/, ''),
       join: flags.join,
+      ownPki: ownPki(flags),
       heartbeatMs: flags.heartbeat * 1000,
       inventoryMs: flags['inventory-every'],
       gcGraceMs: flags['gc-grace'],

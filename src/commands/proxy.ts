@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
-import { memberFlags } from '../cli/role-flags.ts'
+import { memberFlags, ownPki } from '../cli/role-flags.ts'
 import { size } from '../cli/size.ts'
 import { dataRoot, privateDataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
@@ -36,6 +36,7 @@ export default class Proxy extends BaseCommand {
       advertise: flags.advertise,
       directory: flags.directory.replace(/\/$/, ''),
       join: flags.join,
+      ownPki: ownPki(flags),
       cacheBytes: flags['cache-size'],
     })
     this.log(listeningLine('proxy', flags.id, running.url, root))

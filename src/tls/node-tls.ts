@@ -13,16 +13,30 @@ import { describeNetworkError, networkFailure } from '../client/http.ts'
 import { readJson } from '../client/streams.ts'
 import { ensureCa, issueNodeCert, makeCsr, NODE_CERT_LIFETIME_MS, type TlsMaterial } from './ca.ts'
 import { loadCa, type CaPair } from './ca-files.ts'
+import { loadOwnPki, type OwnPkiFiles } from './own-pki.ts'
+
+/** The CA as the directory uses it: without its key (bring-your-own PKI), it signs nothing. */
+export type SigningCa = Pick<CaPair, 'cert'> & Partial<Pick<CaPair, 'key'>>
 import { discoverCa } from './discovery.ts'
 import { describeIdentity, identityOf, type NodeIdentity } from './identity.ts'
 import { parseJoinToken } from './join-token.ts'
 import { localTokenPath } from './local-token.ts'
 
-/** The directory's own TLS: the CA (made on the first start) and a certificate it signs itself. */
+/**
+ * The directory's own TLS: the CA (made on the first start) and a certificate it signs itself; or
+ * the operator's own CA and certificate for it.
+ */
 export async function directoryTls(
   root: string,
   hosts: string[],
-): Promise<{ tls: TlsMaterial; ca: CaPair; created: boolean }> {
+  ownPki?: OwnPkiFiles & { caKey?: string },
+): Promise<{ tls: TlsMaterial; ca: SigningCa; created: boolean }> {
+  if (ownPki) {
+    const tls = await loadOwnPki(ownPki, { role: 'directory', id: 0 })
+    // With the CA's key too, the directory signs joining nodes' certificates with it.
+    const key = ownPki.caKey ? await readFile(ownPki.caKey, 'utf8') : undefined
+    return { tls, ca: { cert: tls.ca, ...(key ? { key } : {}) }, created: false }
+  }
   const existed = (await loadCa(root)) !== undefined
   const ca = await ensureCa(root)
   const own = issueNodeCert(ca, { role: 'directory', id: 0 }, hosts)
@@ -38,6 +52,8 @@ export interface JoinOptions {
   hosts: string[]
   /** Told once if this node has to wait for the directory. */
   onWaiting?: (why: string) => void
+  /** The operator's own CA and certificate: used as they are, no joining. */
+  ownPki?: OwnPkiFiles
 }
 
 function credentialsDir(root: string, identity: NodeIdentity): string {
@@ -46,6 +62,7 @@ function credentialsDir(root: string, identity: NodeIdentity): string {
 
 /** A member's TLS identity: the one it kept, renewed if due, or a new one from joining. */
 export async function memberTls(options: JoinOptions): Promise<TlsMaterial> {
+  if (options.ownPki) return loadOwnPki(options.ownPki, options.identity)
   const saved = await loadCredentials(options)
   if (saved && !renewalDue(saved.cert)) return saved
   const token = saved ? undefined : (options.token ?? (await waitForLocalToken(options)))

@@ -8,7 +8,8 @@ import type { JoinTokenRecord, MetadataStore } from '../../metadata/store.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import type { CreatedToken, TokenView } from '../../protocol/types.ts'
 import type { Clock } from '../../server/clock.ts'
-import { signCsr, type CaPair } from '../../tls/ca.ts'
+import { signCsr } from '../../tls/ca.ts'
+import type { SigningCa } from '../../tls/node-tls.ts'
 import { describeIdentity, type NodeIdentity } from '../../tls/identity.ts'
 import {
   formatJoinToken,
@@ -44,11 +45,11 @@ export interface JoinRequest {
 
 export class JoinService {
   private readonly store: MetadataStore
-  private readonly ca: CaPair
+  private readonly ca: SigningCa
   private readonly clock: Clock
   readonly fingerprint: string
 
-  constructor(store: MetadataStore, ca: CaPair, clock: Clock) {
+  constructor(store: MetadataStore, ca: SigningCa, clock: Clock) {
     this.store = store
     this.ca = ca
     this.clock = clock
@@ -132,7 +133,14 @@ export class JoinService {
   }
 
   private async issue(csr: string, identity: NodeIdentity, hosts: string[]): Promise<string> {
-    const cert = signCsr(this.ca, csr, identity, hosts)
+    const { key } = this.ca
+    if (!key) {
+      throw new DfsError(
+        'DFS_FORBIDDEN',
+        'this directory runs on certificates of its own PKI (--cert, no --ca-key): it signs none; give each node --ca-cert/--cert/--key',
+      )
+    }
+    const cert = signCsr({ cert: this.ca.cert, key }, csr, identity, hosts)
     const x509 = new X509Certificate(cert)
     await this.store.recordNodeCert({
       serial: x509.serialNumber,

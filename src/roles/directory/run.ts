@@ -9,6 +9,7 @@ import { listen } from '../../server/app.ts'
 import { systemClock, systemRandom } from '../../server/clock.ts'
 import type { Running } from '../../server/lifecycle.ts'
 import { directoryTls } from '../../tls/node-tls.ts'
+import type { OwnPkiFiles } from '../../tls/own-pki.ts'
 import { JoinService } from './join-service.ts'
 import { NodeAdmin, Revocations } from './node-admin.ts'
 import { buildDirectoryApp } from './app.ts'
@@ -27,6 +28,8 @@ export interface DirectoryOptions {
   keepVersions?: number
   repairRate?: number
   repairEveryMs?: number
+  /** The operator's own CA and certificate (and, to sign joining nodes, the CA's key). */
+  ownPki?: OwnPkiFiles & { caKey?: string }
 }
 
 export interface RunningDirectory extends Running {
@@ -37,7 +40,7 @@ export interface RunningDirectory extends Running {
 const FIRST_TOKEN = { role: 'any', ttlMs: 24 * 3600 * 1000, uses: 10, createdBy: 'first start' } as const
 
 export async function startDirectory(options: DirectoryOptions): Promise<RunningDirectory> {
-  const { tls, ca, created } = await directoryTls(options.root, hosts(options))
+  const { tls, ca, created } = await directoryTls(options.root, hosts(options), options.ownPki)
   const store = new SqliteMetadataStore(join(options.root, 'directory', 'metadata.sqlite'))
   const joining = new JoinService(store, ca, systemClock)
   await joining.ensureLocalToken(options.root)

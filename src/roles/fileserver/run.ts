@@ -9,6 +9,7 @@ import { listen } from '../../server/app.ts'
 import type { Running } from '../../server/lifecycle.ts'
 import { DiskBlobStore } from '../../storage/disk-blob-store.ts'
 import { memberTls } from '../../tls/node-tls.ts'
+import type { OwnPkiFiles } from '../../tls/own-pki.ts'
 import { periodic, type Periodic } from '../../server/periodic.ts'
 import { reason } from '../../server/logger.ts'
 import { hosts } from '../directory/run.ts'
@@ -24,6 +25,8 @@ export interface FileServerOptions {
   directory: string
   /** A join token, for the first start on a host without the directory's data root. */
   join?: string
+  /** The operator's own CA and certificate for this node, instead of joining. */
+  ownPki?: OwnPkiFiles
   heartbeatMs: number
   /** How often to report the full inventory (and collect garbage). */
   inventoryMs: number
@@ -41,6 +44,7 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
     identity: { role: 'fileserver', id: options.id },
     directory: options.directory,
     token: options.join,
+    ownPki: options.ownPki,
     hosts: hosts(options),
     onWaiting: (why) => process.stderr.write(`${why}\n`),
   })

@@ -8,6 +8,7 @@ import { systemClock, systemRandom } from '../../server/clock.ts'
 import type { Running } from '../../server/lifecycle.ts'
 import { reason } from '../../server/logger.ts'
 import { memberTls } from '../../tls/node-tls.ts'
+import type { OwnPkiFiles } from '../../tls/own-pki.ts'
 import { hosts } from '../directory/run.ts'
 import { buildProxyApp } from './app.ts'
 import { BlobCache } from './blob-cache.ts'
@@ -23,6 +24,8 @@ export interface ProxyOptions {
   directory: string
   /** A join token, for the first start on a host without the directory's data root. */
   join?: string
+  /** The operator's own CA and certificate for this node, instead of joining. */
+  ownPki?: OwnPkiFiles
   cacheBytes: number
 }
 
@@ -32,6 +35,7 @@ export async function startProxy(options: ProxyOptions): Promise<Running> {
     identity: { role: 'proxy', id: options.id },
     directory: options.directory,
     token: options.join,
+    ownPki: options.ownPki,
     hosts: hosts(options),
     onWaiting: (why) => process.stderr.write(`${why}\n`),
   })
