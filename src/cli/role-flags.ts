@@ -1,6 +1,7 @@
 // The flags shared by the commands that start a role which joins a directory (fileserver, proxy).
 
 import { Flags } from '@oclif/core'
+import { duration } from './duration.ts'
 import { DEFAULT_DIRECTORY_URL } from '../server/data-root.ts'
 
 /** Bring your own PKI, on every role: all three, or none (then nodes join with tokens). */
@@ -39,6 +40,11 @@ export const memberFlags = {
     env: 'DFS_DIRECTORY',
   }),
   data: Flags.string({ description: 'data root (default: $DFS_DATA, or ~/.local/share/dfs)' }),
+  'renew-every': duration({
+    description:
+      "how often to check whether this node's certificate is due for renewal (a third of its life left)",
+    default: 12 * 3_600_000,
+  }),
   join: Flags.string({
     description:
       "join token (dfs token create) for the first start; not needed beside the directory's --data, or once joined",

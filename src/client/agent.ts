@@ -1,7 +1,9 @@
 // The undici Agent servers use to talk to each other: pinned to the cluster CA, presenting this
-// node's own certificate (mutual TLS), with keep-alive.
+// node's own certificate (mutual TLS), with keep-alive. Given a LiveTls, new connections use the
+// certificate it holds now (renewed while the node runs).
 
-import { Agent } from 'undici'
+import { Agent, buildConnector } from 'undici'
+import { LiveTls } from '../tls/live-tls.ts'
 
 export interface ClientTls {
   /** The cluster CA to trust. */
@@ -11,11 +13,16 @@ export interface ClientTls {
   key?: string
 }
 
-export function makeAgent(tls: ClientTls): Agent {
+const CONNECT_TIMEOUT_MS = 5_000
+
+export function makeAgent(tls: ClientTls | LiveTls): Agent {
+  const connector = (material: ClientTls) =>
+    buildConnector({ ca: material.ca, cert: material.cert, key: material.key, timeout: CONNECT_TIMEOUT_MS })
+  let connect = connector(tls instanceof LiveTls ? tls.current : tls)
+  if (tls instanceof LiveTls) tls.onChange((material) => (connect = connector(material)))
   return new Agent({
-    connect: { ca: tls.ca, cert: tls.cert, key: tls.key },
+    connect: (options, callback) => connect(options, callback),
     keepAliveTimeout: 10_000,
-    connectTimeout: 5_000,
     // Answers may be long polls (waiting for a lease); each call sets its own timeout instead.
     headersTimeout: 0,
     // Long transfers are bounded by progress, not by total time.

@@ -53,6 +53,7 @@ export default class FileServer extends BaseCommand {
       directory: flags.directory.replace(/\/$/, ''),
       join: flags.join,
       ownPki: ownPki(flags),
+      renewEveryMs: flags['renew-every'],
       heartbeatMs: flags.heartbeat * 1000,
       inventoryMs: flags['inventory-every'],
       gcGraceMs: flags['gc-grace'],

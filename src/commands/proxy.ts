@@ -37,6 +37,7 @@ export default class Proxy extends BaseCommand {
       directory: flags.directory.replace(/\/$/, ''),
       join: flags.join,
       ownPki: ownPki(flags),
+      renewEveryMs: flags['renew-every'],
       cacheBytes: flags['cache-size'],
     })
     this.log(listeningLine('proxy', flags.id, running.url, root))

@@ -6,6 +6,7 @@ import type { TLSSocket } from 'node:tls'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { DfsError, type ErrorBody } from '../protocol/errors.ts'
 import type { TlsMaterial } from '../tls/ca-files.ts'
+import { serverIdentity } from '../tls/live-tls.ts'
 import { describeIdentity, identityOf, ROLES, type NodeIdentity, type Role } from '../tls/identity.ts'
 
 /**
@@ -75,11 +76,7 @@ export function createApp(options: AppOptions): FastifyInstance {
     ? Fastify<HttpsServer>({
         ...base,
         https: {
-          key: options.tls.key,
-          // The chain carries the CA, so a node or CLI that knows only the cluster's fingerprint can
-          // find the CA (tls/discovery.ts).
-          cert: `${options.tls.cert.trimEnd()}\n${options.tls.ca}`,
-          ca: options.tls.ca,
+          ...serverIdentity(options.tls),
           requestCert: options.nodes !== undefined,
           rejectUnauthorized: options.nodes?.certificates === 'required',
           minVersion: 'TLSv1.2',

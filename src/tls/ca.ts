@@ -70,9 +70,17 @@ export const NODE_CERT_LIFETIME_MS = YEAR_MS
  * Issues a certificate (and a new key) for a node whose key is made here: the directory's own, and
  * certificates for tests and the benchmark's baseline server.
  */
-export function issueNodeCert(ca: CaPair, identity: NodeIdentity, hosts: string[] = []): CaPair {
+export function issueNodeCert(
+  ca: CaPair,
+  identity: NodeIdentity,
+  hosts: string[] = [],
+  lifetimeMs = NODE_CERT_LIFETIME_MS,
+): CaPair {
   const { publicKey, privateKey } = newKeyPair()
-  return { cert: buildNodeCert(ca, publicKey, identity, hosts), key: forge.pki.privateKeyToPem(privateKey) }
+  return {
+    cert: buildNodeCert(ca, publicKey, identity, hosts, lifetimeMs),
+    key: forge.pki.privateKeyToPem(privateKey),
+  }
 }
 
 /** A node's key and a certificate request for it (the node keeps the key; the request is sent). */
@@ -99,7 +107,7 @@ export function signCsr(ca: CaPair, csrPem: string, identity: NodeIdentity, host
   if (!csr.publicKey || !csr.verify()) {
     throw new DfsError('DFS_BAD_REQUEST', 'the certificate request is not signed by its own key')
   }
-  return buildNodeCert(ca, csr.publicKey as forge.pki.rsa.PublicKey, identity, hosts)
+  return buildNodeCert(ca, csr.publicKey as forge.pki.rsa.PublicKey, identity, hosts, NODE_CERT_LIFETIME_MS)
 }
 
 /**
@@ -112,6 +120,7 @@ function buildNodeCert(
   publicKey: forge.pki.rsa.PublicKey,
   identity: NodeIdentity,
   extraHosts: string[],
+  lifetimeMs: number,
 ): string {
   const caCert = forge.pki.certificateFromPem(ca.cert)
   const caKey = forge.pki.privateKeyFromPem(ca.key)
@@ -119,7 +128,7 @@ function buildNodeCert(
   cert.publicKey = publicKey
   cert.serialNumber = serial()
   cert.validity.notBefore = new Date(Date.now() - 60_000)
-  cert.validity.notAfter = new Date(Date.now() + NODE_CERT_LIFETIME_MS)
+  cert.validity.notAfter = new Date(Date.now() + lifetimeMs)
   cert.setSubject([
     { name: 'commonName', value: `dfs ${describeIdentity(identity)}` },
     { name: 'organizationName', value: 'dfs' },

@@ -2,7 +2,7 @@
 // Every other node joins: with a token (`--join`, or the directory's local token when it shares the
 // directory's data root) it pins the CA by fingerprint, makes its own key, sends a certificate
 // request and keeps the certificate it gets for its role and id under <data>/tls/<role>-<id>/,
-// reusing it on restart and renewing it when a third of its life is left.
+// reusing it on restart; while it runs, it renews it when a third of its life is left.
 
 import { X509Certificate } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
@@ -60,24 +60,41 @@ function credentialsDir(root: string, identity: NodeIdentity): string {
   return join(root, 'tls', `${identity.role}-${identity.id}`)
 }
 
-/** A member's TLS identity: the one it kept, renewed if due, or a new one from joining. */
+/** A member's TLS identity: the one it kept (while it has not expired), or a new one from joining. */
 export async function memberTls(options: JoinOptions): Promise<TlsMaterial> {
   if (options.ownPki) return loadOwnPki(options.ownPki, options.identity)
   const saved = await loadCredentials(options)
-  if (saved && !renewalDue(saved.cert)) return saved
-  const token = saved ? undefined : (options.token ?? (await waitForLocalToken(options)))
-  const ca =
-    saved?.ca ??
-    (await untilReachable(options, () => discoverCa(options.directory, parseJoinToken(token!).fingerprint)))
-  const { key, csr } = makeCsr(options.identity)
-  const body = { role: options.identity.role, id: options.identity.id, csr, hosts: options.hosts }
-  // A renewal proves who it is with the certificate it has; a join with its token.
-  const cert = await untilReachable(options, () =>
-    saved
-      ? postJson<{ cert: string }>(`${options.directory}/v1/certificates/renew`, { csr }, { ...saved })
-      : postJson<{ cert: string }>(`${options.directory}/v1/join`, { ...body, token }, { ca }),
+  if (saved) return saved
+  const token = options.token ?? (await waitForLocalToken(options))
+  const ca = await untilReachable(options, () =>
+    discoverCa(options.directory, parseJoinToken(token).fingerprint),
   )
-  const material = { cert: cert.cert, key, ca }
+  const { key, csr } = makeCsr(options.identity)
+  const body = { role: options.identity.role, id: options.identity.id, csr, hosts: options.hosts, token }
+  const { cert } = await untilReachable(options, () =>
+    postJson<{ cert: string }>(`${options.directory}/v1/join`, body, { ca }),
+  )
+  const material = { cert, key, ca }
+  await saveCredentials(options, material)
+  return material
+}
+
+/**
+ * A renewed identity if `current` has less than a third of its life left (the new certificate is
+ * asked for with the current one, and kept); undefined if it is not due, or not ours to renew.
+ */
+export async function renewIfDue(
+  options: JoinOptions,
+  current: TlsMaterial,
+): Promise<TlsMaterial | undefined> {
+  if (options.ownPki || !renewalDue(current.cert)) return undefined
+  const { key, csr } = makeCsr(options.identity)
+  const { cert } = await postJson<{ cert: string }>(
+    `${options.directory}/v1/certificates/renew`,
+    { csr, hosts: options.hosts },
+    current,
+  )
+  const material = { cert, key, ca: current.ca }
   await saveCredentials(options, material)
   return material
 }

@@ -1,12 +1,20 @@
 // Taking a file server out of service: dfs node drain copies what it holds elsewhere and places
 // nothing new on it; dfs node rm then removes it (refused while it holds a version's only copy, and
-// only for the admin, the first user registered).
+// only for the admin, the first user registered). And a node's certificate renewed before it expires.
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { X509Certificate } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { connect } from 'node:tls'
+import { stopChild } from '../../src/cli/children.ts'
 import type { NodeView } from '../../src/protocol/types.ts'
+import { issueNodeCert, loadCa } from '../../src/tls/ca.ts'
 import { TestCluster } from '../helpers/cluster.ts'
 import { eventually } from '../helpers/eventually.ts'
+
+const DAY = 24 * 3600 * 1000
 
 describe('draining and removing a file server', () => {
   let cluster: TestCluster
@@ -78,3 +86,53 @@ describe('draining and removing a file server', () => {
     assert.match(refused.stderr, /^dfs: DFS_CONFLICT: file server 2 holds the only copy of \d+ versions/)
   })
 })
+
+describe('certificate renewal', () => {
+  let cluster: TestCluster
+  before(async () => {
+    cluster = await TestCluster.start({ fileservers: 2 })
+  })
+  after(async () => {
+    await cluster?.stop()
+  })
+
+  test('a node whose certificate has less than a third of its life left renews it, and serves the new one', async () => {
+    const dir = join(cluster.data, 'tls', 'fileserver-1')
+    const validTo = async () => Date.parse(new X509Certificate(await readFile(join(dir, 'node.crt'))).validTo)
+    assert.ok((await validTo()) > Date.now() + 300 * DAY, 'a fresh certificate is good for a year')
+    await stopChild(cluster.fileservers.get(1)!)
+    // Swap in a certificate for the same node that expires in two days, as an old one would.
+    const ca = (await loadCa(cluster.data))!
+    const aging = issueNodeCert(ca, { role: 'fileserver', id: 1 }, [], 2 * DAY)
+    await writeFile(join(dir, 'node.crt'), aging.cert)
+    await writeFile(join(dir, 'node.key'), aging.key)
+    assert.ok((await validTo()) < Date.now() + 3 * DAY)
+
+    const child = await cluster.startFileServer(1)
+    await eventually('the certificate to be renewed', async () => (await validTo()) > Date.now() + 300 * DAY)
+    // The running server presents the renewed certificate to new connections, without a restart.
+    const presented = await presentedValidTo(child.url, {
+      ca: ca.cert,
+      ...issueNodeCert(ca, { role: 'proxy', id: 50 }),
+    })
+    assert.ok(
+      presented > Date.now() + 300 * DAY,
+      `presents a certificate valid until ${new Date(presented).toISOString()}`,
+    )
+    await cluster.waitForLiveServers(2)
+    const put = await cluster.run(['put', '-', 'renewed.txt'], { input: 'after renewal' })
+    assert.equal(put.code, 0, put.stderr)
+  })
+})
+
+/** The expiry of the certificate a TLS server presents now. */
+function presentedValidTo(url: string, tls: { ca: string; cert: string; key: string }): Promise<number> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port), servername: hostname, ...tls }, () => {
+      resolve(Date.parse(socket.getPeerCertificate().valid_to))
+      socket.destroy()
+    })
+    socket.once('error', reject)
+  })
+}

@@ -95,7 +95,7 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
             jobs: {
               type: 'object',
               additionalProperties: false,
-              properties: { inventory: jobState, scrub: jobState },
+              properties: { inventory: jobState, scrub: jobState, renewal: jobState },
             },
           },
         },

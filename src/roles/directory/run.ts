@@ -9,6 +9,7 @@ import { listen } from '../../server/app.ts'
 import { systemClock, systemRandom } from '../../server/clock.ts'
 import type { Running } from '../../server/lifecycle.ts'
 import { directoryTls } from '../../tls/node-tls.ts'
+import { hosts } from '../member.ts'
 import type { OwnPkiFiles } from '../../tls/own-pki.ts'
 import { JoinService } from './join-service.ts'
 import { NodeAdmin, Revocations } from './node-admin.ts'
@@ -96,8 +97,4 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
       await store.close()
     },
   }
-}
-
-export function hosts(options: { host: string; advertise?: string }): string[] {
-  return [options.host, options.advertise].filter((h): h is string => !!h && h !== '0.0.0.0' && h !== '::')
 }

@@ -8,25 +8,14 @@ import { makeAgent } from '../../client/agent.ts'
 import { listen } from '../../server/app.ts'
 import type { Running } from '../../server/lifecycle.ts'
 import { DiskBlobStore } from '../../storage/disk-blob-store.ts'
-import { memberTls } from '../../tls/node-tls.ts'
-import type { OwnPkiFiles } from '../../tls/own-pki.ts'
 import { periodic, type Periodic } from '../../server/periodic.ts'
 import { reason } from '../../server/logger.ts'
-import { hosts } from '../directory/run.ts'
+import { memberIdentity, type MemberOptions } from '../member.ts'
+import { keepRenewed } from '../../server/renewal.ts'
 import { buildFileServerApp } from './app.ts'
 import { FileServerService } from './service.ts'
 
-export interface FileServerOptions {
-  id: number
-  root: string
-  host: string
-  port: number
-  advertise?: string
-  directory: string
-  /** A join token, for the first start on a host without the directory's data root. */
-  join?: string
-  /** The operator's own CA and certificate for this node, instead of joining. */
-  ownPki?: OwnPkiFiles
+export interface FileServerOptions extends MemberOptions {
   heartbeatMs: number
   /** How often to report the full inventory (and collect garbage). */
   inventoryMs: number
@@ -39,16 +28,8 @@ export interface FileServerOptions {
 }
 
 export async function startFileServer(options: FileServerOptions): Promise<Running> {
-  const tls = await memberTls({
-    root: options.root,
-    identity: { role: 'fileserver', id: options.id },
-    directory: options.directory,
-    token: options.join,
-    ownPki: options.ownPki,
-    hosts: hosts(options),
-    onWaiting: (why) => process.stderr.write(`${why}\n`),
-  })
-  const agent = makeAgent(tls)
+  const { live, join: joining } = await memberIdentity(options, 'fileserver')
+  const agent = makeAgent(live)
   const directory = new DirectoryClient(options.directory, agent)
   const store = new DiskBlobStore(join(options.root, `fileserver-${options.id}`))
   await store.open()
@@ -57,7 +38,10 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
   const service = new FileServerService(options.id, store, directory, agent, log)
   // The directory names removed nodes in each heartbeat's answer; their certificates are refused here.
   let revoked = new Set<string>()
-  const app = buildFileServerApp(service, { tls, revoked: (serial) => revoked.has(serial.toUpperCase()) })
+  const app = buildFileServerApp(service, {
+    tls: live.current,
+    revoked: (serial) => revoked.has(serial.toUpperCase()),
+  })
   const url = await listen(app, options.host, options.port, options.advertise)
 
   let timer: NodeJS.Timeout | undefined
@@ -94,6 +78,7 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
     'scrub',
     periodic('scrub', () => scrubAll(service, options.scrubRate), { everyMs: options.scrubMs, log: app.log }),
   )
+  jobs.set('renewal', keepRenewed(app, live, joining, options.renewEveryMs))
 
   return {
     url,

@@ -7,39 +7,20 @@ import { join } from 'node:path'
 import { systemClock, systemRandom } from '../../server/clock.ts'
 import type { Running } from '../../server/lifecycle.ts'
 import { reason } from '../../server/logger.ts'
-import { memberTls } from '../../tls/node-tls.ts'
-import type { OwnPkiFiles } from '../../tls/own-pki.ts'
-import { hosts } from '../directory/run.ts'
+import { keepRenewed } from '../../server/renewal.ts'
+import { memberIdentity, type MemberOptions } from '../member.ts'
 import { buildProxyApp } from './app.ts'
 import { BlobCache } from './blob-cache.ts'
 import { ChangeFeed } from './change-feed.ts'
 import { ProxyService } from './service.ts'
 
-export interface ProxyOptions {
-  id: number
-  root: string
-  host: string
-  port: number
-  advertise?: string
-  directory: string
-  /** A join token, for the first start on a host without the directory's data root. */
-  join?: string
-  /** The operator's own CA and certificate for this node, instead of joining. */
-  ownPki?: OwnPkiFiles
+export interface ProxyOptions extends MemberOptions {
   cacheBytes: number
 }
 
 export async function startProxy(options: ProxyOptions): Promise<Running> {
-  const tls = await memberTls({
-    root: options.root,
-    identity: { role: 'proxy', id: options.id },
-    directory: options.directory,
-    token: options.join,
-    ownPki: options.ownPki,
-    hosts: hosts(options),
-    onWaiting: (why) => process.stderr.write(`${why}\n`),
-  })
-  const agent = makeAgent(tls)
+  const { live, join: joining } = await memberIdentity(options, 'proxy')
+  const agent = makeAgent(live)
   const cache = new BlobCache(
     join(options.root, `proxy-${options.id}`, 'cache'),
     options.cacheBytes,
@@ -55,7 +36,7 @@ export async function startProxy(options: ProxyOptions): Promise<Running> {
     random: systemRandom,
   })
   const feed = new ChangeFeed(options.directory, agent, systemClock)
-  const app = buildProxyApp(service, { tls, changeFeed: feed })
+  const app = buildProxyApp(service, { tls: live.current, changeFeed: feed })
   feed.on('change', (event) => service.changed(event))
   feed.on('lost', (error) =>
     app.log.warn({ err: error }, `change feed from ${options.directory} lost: ${reason(error)}; retrying`),
@@ -63,9 +44,11 @@ export async function startProxy(options: ProxyOptions): Promise<Running> {
   feed.on('back', () => app.log.warn(`change feed from ${options.directory} is back`))
   feed.start()
   const url = await listen(app, options.host, options.port, options.advertise)
+  const renewal = keepRenewed(app, live, joining, options.renewEveryMs)
   return {
     url,
     close: async () => {
+      await renewal.stop()
       feed.stop()
       await app.close()
       await agent.close()
