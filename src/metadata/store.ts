@@ -1,7 +1,14 @@
 // What the directory keeps, behind one interface: servers, the namespace with its versions, users and
 // sessions. Every mutation is one transaction; an acknowledged call survives kill -9.
 
-import type { CommitRequest, FileVersion, Lease, LeaseOwner, ServerInfo } from '../protocol/types.ts'
+import type {
+  CommitRequest,
+  FileVersion,
+  Lease,
+  LeaseOwner,
+  ServerInfo,
+  TokenView,
+} from '../protocol/types.ts'
 
 export interface UserRecord {
   name: string
@@ -18,19 +25,8 @@ export interface SessionRecord {
 }
 
 /** A join token as the directory keeps it: the secret only as a hash. */
-export interface JoinTokenRecord {
-  id: string
+export interface JoinTokenRecord extends TokenView {
   secretHash: string
-  /** The role a node may join as with it; 'any' for the directory's local token and first token. */
-  role: 'fileserver' | 'proxy' | 'any'
-  created: number
-  /** 0: never expires. */
-  expires: number
-  /** Joins left; null: unlimited. */
-  usesLeft: number | null
-  revoked: boolean
-  /** Who or what made it ('local', 'first start', a user name). */
-  createdBy: string
 }
 
 /** A certificate the directory signed for a node. */

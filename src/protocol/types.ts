@@ -180,13 +180,15 @@ export interface ChangeFeedState {
 /** A join token as `dfs token list` shows it: never its secret. */
 export interface TokenView {
   id: string
+  /** The role a node may join as with it; 'any' for the directory's local token and first token. */
   role: 'fileserver' | 'proxy' | 'any'
   created: number
-  /** 0: never. */
+  /** 0: never expires. */
   expires: number
-  /** null: unlimited. */
+  /** Joins left; null: unlimited. */
   usesLeft: number | null
   revoked: boolean
+  /** Who or what made it ('local', 'first start', a user name). */
   createdBy: string
 }
 

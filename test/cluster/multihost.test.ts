@@ -185,35 +185,24 @@ describe('a cluster of hosts (network namespaces)', { skip }, () => {
     const good = await token('fileserver', 1)
     const [, , id] = good.split('.')
     const wrong = `dfs1.${good.split('.')[1]}.${id}.${randomBytes(32).toString('base64url')}`
-    const refused = await run(host('fs1'), [
-      'fileserver',
-      '--id',
-      '9',
-      '--port',
-      '5060',
-      '--directory',
-      directoryUrl,
-      '--join',
-      wrong,
-      '--data',
-      join(host('fs1').home, 'bad'),
-    ])
+    const joinWith = (joinToken: string) =>
+      run(host('fs1'), [
+        'fileserver',
+        '--id',
+        '9',
+        '--port',
+        '5060',
+        '--directory',
+        directoryUrl,
+        '--join',
+        joinToken,
+        '--data',
+        join(host('fs1').home, 'bad'),
+      ])
+    const refused = await joinWith(wrong)
     assert.equal(refused.code, 1)
     assert.match(refused.stderr, /^dfs: DFS_AUTH: not a valid join token for this cluster/m)
-    const otherCa = `dfs1.${'ab'.repeat(32)}.${id}.${good.split('.')[3]}`
-    const mismatch = await run(host('fs1'), [
-      'fileserver',
-      '--id',
-      '9',
-      '--port',
-      '5060',
-      '--directory',
-      directoryUrl,
-      '--join',
-      otherCa,
-      '--data',
-      join(host('fs1').home, 'bad'),
-    ])
+    const mismatch = await joinWith(`dfs1.${'ab'.repeat(32)}.${id}.${good.split('.')[3]}`)
     assert.equal(mismatch.code, 1)
     assert.match(mismatch.stderr, /^dfs: DFS_CA_MISMATCH: /m)
   })

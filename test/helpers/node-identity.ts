@@ -3,9 +3,6 @@
 // fileserver:3`, or `none` for a caller without a certificate), with a default for the rest.
 
 import type { FastifyRequest } from 'fastify'
-import type { MetadataStore } from '../../src/metadata/store.ts'
-import { NodeAdmin, Revocations } from '../../src/roles/directory/node-admin.ts'
-import type { DirectoryService } from '../../src/roles/directory/service.ts'
 import type { NodeIdentity, Role } from '../../src/tls/identity.ts'
 
 export function identifyByHeader(
@@ -21,9 +18,3 @@ export function identifyByHeader(
 }
 
 export const as = (role: Role, id: number) => ({ 'x-test-node': `${role}:${id}` })
-
-/** The directory's node administration over a store, for an app under test. */
-export function membership(store: MetadataStore, service: DirectoryService) {
-  const revocations = new Revocations()
-  return { revocations, nodes: new NodeAdmin(store, service, revocations) }
-}

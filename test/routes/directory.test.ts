@@ -2,18 +2,10 @@
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
-import { buildDirectoryApp } from '../../src/roles/directory/app.ts'
-import { JoinService } from '../../src/roles/directory/join-service.ts'
-import { membership } from '../helpers/node-identity.ts'
-import { makeCa } from '../../src/tls/ca.ts'
-import { as, identifyByHeader } from '../helpers/node-identity.ts'
-import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
-import { systemRandom } from '../../src/server/clock.ts'
+import { DEFAULT_DIRECTORY_CONFIG, type DirectoryService } from '../../src/roles/directory/service.ts'
+import { testDirectory, type TestDirectory } from '../helpers/directory-app.ts'
+import { as } from '../helpers/node-identity.ts'
 import type {
   CommittedVersion,
   FileVersion,
@@ -28,29 +20,17 @@ const SHA_B = 'b'.repeat(64)
 const oneCopy = { expectedVersion: 0, sha256: SHA_A, size: 1, primary: 3, holders: [3], writer: 'alice' }
 
 describe('directory routes', () => {
-  let dir: string
+  let directory: TestDirectory
   let app: FastifyInstance
-  let store: SqliteMetadataStore
   let service: DirectoryService
-  let joining: JoinService
   let now = 1_000_000
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dfs-dir-'))
-    store = new SqliteMetadataStore(join(dir, 'metadata.sqlite'))
-    service = new DirectoryService(store, { ...DEFAULT_DIRECTORY_CONFIG }, { now: () => now }, systemRandom)
-    joining = new JoinService(store, makeCa(), { now: () => now })
-    app = buildDirectoryApp(service, {
-      join: joining,
-      ...membership(store, service),
-      identify: identifyByHeader({ role: 'proxy', id: 1 }),
-    })
-    await app.ready()
+    directory = await testDirectory({ now: () => now })
+    ;({ app, service } = directory)
   })
   after(async () => {
-    await app.close()
-    await store.close()
-    await rm(dir, { recursive: true, force: true })
+    await directory.close()
   })
 
   // Each call as the node that makes it in a cluster: heartbeats and commits from the file server they

@@ -5,46 +5,27 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
-import { buildDirectoryApp } from '../../src/roles/directory/app.ts'
-import { JoinService } from '../../src/roles/directory/join-service.ts'
-import { membership } from '../helpers/node-identity.ts'
-import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
-import { systemRandom } from '../../src/server/clock.ts'
-import { makeCa, makeCsr } from '../../src/tls/ca.ts'
+import type { JoinService } from '../../src/roles/directory/join-service.ts'
+import { makeCsr, type CaPair } from '../../src/tls/ca.ts'
 import { identityOf } from '../../src/tls/identity.ts'
 import { formatJoinToken, newJoinToken, parseJoinToken } from '../../src/tls/join-token.ts'
-import { as, identifyByHeader } from '../helpers/node-identity.ts'
+import { testDirectory, type TestDirectory } from '../helpers/directory-app.ts'
+import { as } from '../helpers/node-identity.ts'
 
 describe('joining the cluster, and who may call what', () => {
-  let dir: string
+  let directory: TestDirectory
   let app: FastifyInstance
-  let store: SqliteMetadataStore
   let joining: JoinService
+  let ca: CaPair
   let now = 1_000_000
-  const ca = makeCa()
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dfs-join-'))
-    store = new SqliteMetadataStore(join(dir, 'metadata.sqlite'))
-    const clock = { now: () => now }
-    const service = new DirectoryService(store, { ...DEFAULT_DIRECTORY_CONFIG }, clock, systemRandom)
-    joining = new JoinService(store, ca, clock)
-    app = buildDirectoryApp(service, {
-      join: joining,
-      ...membership(store, service),
-      identify: identifyByHeader({ role: 'proxy', id: 1 }),
-    })
-    await app.ready()
+    directory = await testDirectory({ now: () => now })
+    ;({ app, joining, ca } = directory)
   })
   after(async () => {
-    await app.close()
-    await store.close()
-    await rm(dir, { recursive: true, force: true })
+    await directory.close()
   })
 
   const joinAs = (token: string, role: string, id: number, csr = makeCsr({ role: 'fileserver', id }).csr) =>
@@ -121,34 +102,23 @@ describe('joining the cluster, and who may call what', () => {
     assert.equal((await heartbeat(as('proxy', 1))).json().error.code, 'DFS_FORBIDDEN')
     assert.equal((await heartbeat({ 'x-test-node': 'none' })).json().error.code, 'DFS_AUTH')
 
+    const made = {
+      name: 'x',
+      expectedVersion: 0,
+      sha256: 'c'.repeat(64),
+      size: 1,
+      primary: 3,
+      holders: [3],
+      writer: 'm',
+    }
     const commit = await app.inject({
       method: 'POST',
       url: '/v1/commits',
       headers: as('fileserver', 2),
-      payload: {
-        name: 'x',
-        expectedVersion: 0,
-        sha256: 'c'.repeat(64),
-        size: 1,
-        primary: 3,
-        holders: [3],
-        writer: 'mallory',
-      },
+      payload: made,
     })
     assert.equal(commit.json().error.code, 'DFS_FORBIDDEN', 'a file server commits only as primary itself')
-    const proxyCommit = await app.inject({
-      method: 'POST',
-      url: '/v1/commits',
-      payload: {
-        name: 'x',
-        expectedVersion: 0,
-        sha256: 'c'.repeat(64),
-        size: 1,
-        primary: 3,
-        holders: [3],
-        writer: 'm',
-      },
-    })
+    const proxyCommit = await app.inject({ method: 'POST', url: '/v1/commits', payload: made })
     assert.equal(proxyCommit.json().error.code, 'DFS_FORBIDDEN', 'a proxy cannot commit a made-up hash')
     const place = await app.inject({
       method: 'POST',

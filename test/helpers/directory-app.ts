@@ -1,0 +1,53 @@
+// A directory app for route tests: a real SQLite store in a temp dir, a fresh CA, a clock the test
+// moves, and the calling node's identity from a test header (node-identity.ts). close() removes it all.
+
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
+import { buildDirectoryApp } from '../../src/roles/directory/app.ts'
+import { JoinService } from '../../src/roles/directory/join-service.ts'
+import { NodeAdmin, Revocations } from '../../src/roles/directory/node-admin.ts'
+import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
+import { systemRandom, type Clock } from '../../src/server/clock.ts'
+import { makeCa, type CaPair } from '../../src/tls/ca.ts'
+import { identifyByHeader } from './node-identity.ts'
+
+export interface TestDirectory {
+  app: FastifyInstance
+  store: SqliteMetadataStore
+  service: DirectoryService
+  joining: JoinService
+  ca: CaPair
+  close(): Promise<void>
+}
+
+export async function testDirectory(clock: Clock): Promise<TestDirectory> {
+  const dir = await mkdtemp(join(tmpdir(), 'dfs-dir-'))
+  const store = new SqliteMetadataStore(join(dir, 'metadata.sqlite'))
+  const service = new DirectoryService(store, { ...DEFAULT_DIRECTORY_CONFIG }, clock, systemRandom)
+  const ca = makeCa()
+  const joining = new JoinService(store, ca, clock)
+  const revocations = new Revocations()
+  const app = buildDirectoryApp(service, {
+    join: joining,
+    nodes: new NodeAdmin(store, service, revocations),
+    revocations,
+    // Calls without the test header come from proxy 1.
+    identify: identifyByHeader({ role: 'proxy', id: 1 }),
+  })
+  await app.ready()
+  return {
+    app,
+    store,
+    service,
+    joining,
+    ca,
+    close: async () => {
+      await app.close()
+      await store.close()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
