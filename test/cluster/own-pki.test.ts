@@ -6,10 +6,11 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startChild, stopChild, type Child } from '../../src/cli/children.ts'
+import { makeCa } from '../../src/tls/ca.ts'
 import { nodeInvocation, runCli } from '../helpers/cluster.ts'
 import { eventually } from '../helpers/eventually.ts'
 
@@ -117,6 +118,17 @@ describe('bring your own PKI', () => {
     assert.deepEqual((JSON.parse(put.stdout.toString()) as { holders: number[] }).holders.toSorted(), [1, 2])
     const get = await runCli(nodeInvocation, ['get', 'own/pki.txt', '-'], { env: env() })
     assert.equal(get.stdout.toString(), 'own certificates\n')
+
+    // A client that trusts another CA than the one the proxy presents is refused loudly, not retried.
+    await writeFile(join(root, 'other-ca.crt'), makeCa().cert)
+    const stranger = await runCli(nodeInvocation, ['ls'], {
+      env: { ...env(), DFS_CA: join(root, 'other-ca.crt') },
+    })
+    assert.equal(stranger.code, 1)
+    assert.match(
+      stranger.stderr,
+      /^dfs: DFS_CA_MISMATCH: proxy .* presents a certificate the cluster CA you trust did not sign/,
+    )
 
     // Without --ca-key the directory signs nothing: joining is refused with the reason.
     const token = await runCli(nodeInvocation, ['token', 'create', '--role', 'fileserver'], { env: env() })
