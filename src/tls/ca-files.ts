@@ -1,5 +1,5 @@
-// The cluster CA's files in a data root, and reading them: what clients and every role need, without
-// the certificate-making code (and its library) that only the directory and new nodes load.
+// The cluster CA's files in the directory's data root, and reading them: what the directory and
+// clients on its host need, without the certificate-making code (and its library).
 
 import { X509Certificate } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -40,8 +40,8 @@ export async function loadCa(root: string): Promise<CaPair | undefined> {
 }
 
 /**
- * Waits for another process (the directory) to create the CA in a shared data root, so roles can
- * start in any order. `onWaiting` is told once, if the CA is not there at the first look.
+ * Waits for another directory process starting on the same data root to finish creating the CA
+ * (see ensureCa). `onWaiting` is told once, if the CA is not there at the first look.
  */
 export async function waitForCa(
   root: string,
