@@ -159,8 +159,8 @@ export class DirectoryClient {
     return this.get('v1/servers')
   }
 
-  login(user: string, password: string): Promise<Session> {
-    return this.post('v1/login', { user, password })
+  login(user: string, password: string, client?: string): Promise<Session> {
+    return this.post('v1/login', { user, password, ...(client ? { client } : {}) })
   }
 
   createToken(user: string, token: NewTokenRequest): Promise<CreatedToken> {

@@ -11,6 +11,7 @@ export const ERRORS = {
   DFS_EXISTS: 409,
   DFS_CONFLICT: 409,
   DFS_LOCKED: 423,
+  DFS_RATE_LIMITED: 429,
   DFS_CORRUPT: 502,
   DFS_UNAVAILABLE: 503,
   DFS_NO_SPACE: 507,
@@ -23,22 +24,27 @@ export type ErrorCode = keyof typeof ERRORS
 export class DfsError extends Error {
   readonly code: ErrorCode
   readonly status: number
+  /** For DFS_RATE_LIMITED: when to try again (also the Retry-After header). */
+  readonly retryAfterSeconds?: number
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(message, options)
     this.name = 'DfsError'
     this.code = code
     this.status = ERRORS[code]
+    if (options?.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds
   }
 
   toJSON(): ErrorBody {
-    return { error: { code: this.code, message: this.message } }
+    const error: ErrorBody['error'] = { code: this.code, message: this.message }
+    if (this.retryAfterSeconds !== undefined) error.retryAfter = this.retryAfterSeconds
+    return { error }
   }
 }
 
 /** The body of every error response on every route. */
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string }
+  error: { code: ErrorCode; message: string; retryAfter?: number }
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {
@@ -50,8 +56,15 @@ export function fromErrorBody(body: unknown, fallbackStatus: number): DfsError {
   if (typeof body === 'object' && body !== null && 'error' in body) {
     const inner = (body as { error: unknown }).error
     if (typeof inner === 'object' && inner !== null) {
-      const { code, message } = inner as { code?: unknown; message?: unknown }
-      if (isErrorCode(code)) return new DfsError(code, typeof message === 'string' ? message : code)
+      const { code, message, retryAfter } = inner as {
+        code?: unknown
+        message?: unknown
+        retryAfter?: unknown
+      }
+      if (isErrorCode(code)) {
+        const retry = typeof retryAfter === 'number' ? { retryAfterSeconds: retryAfter } : {}
+        return new DfsError(code, typeof message === 'string' ? message : code, retry)
+      }
     }
   }
   const code: ErrorCode =

@@ -19,6 +19,12 @@ export const loginBody = {
   },
 } as const
 
+/** A proxy's login call to the directory: the user's, with the address it came from (for throttling). */
+export const proxyLoginBody = {
+  ...loginBody,
+  properties: { ...loginBody.properties, client: { type: 'string', maxLength: 64 } },
+} as const
+
 const jobError = {
   type: 'object',
   required: ['at', 'message'],

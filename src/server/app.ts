@@ -94,6 +94,7 @@ export function createApp(options: AppOptions): FastifyInstance {
     // A body abandoned part way (an upload that failed early) leaves the socket paused mid-request:
     // Node would never read the next request on it, and a keep-alive client would wait forever.
     if (request.raw.readableDidRead && !request.raw.readableEnded) void reply.header('connection', 'close')
+    if (dfsError.retryAfterSeconds !== undefined) void reply.header('retry-after', dfsError.retryAfterSeconds)
     void reply.status(dfsError.status).send(body)
   })
   app.setNotFoundHandler((request, reply) => {

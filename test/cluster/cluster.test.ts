@@ -171,6 +171,27 @@ describe('a three-server cluster', () => {
     assert.equal((JSON.parse(right.stdout.toString()) as { user: string }).user, 'tester')
   })
 
+  test('repeated wrong passwords lock the user name out for a while, at every proxy', async () => {
+    const as = (password: string) => ({
+      DFS_CONFIG_DIR: join(cluster.root, 'mallory'),
+      DFS_PASSWORD: password,
+    })
+    assert.equal((await cluster.run(['login', '--user', 'mallory'], { env: as('mallory-password') })).code, 0)
+    for (let i = 0; i < 3; i++) {
+      const wrong = await cluster.run(['login', '--user', 'mallory'], { env: as(`guess-${i}`) })
+      assert.match(wrong.stderr, /^dfs: DFS_AUTH: wrong user name or password/)
+    }
+    const locked = await cluster.run(['login', '--user', 'mallory'], {
+      env: as('mallory-password'),
+      proxy: cluster.proxies[1]!.url,
+    })
+    assert.equal(locked.code, 1)
+    assert.match(
+      locked.stderr,
+      /^dfs: DFS_RATE_LIMITED: too many failed logins for mallory; try again in \d+ s/,
+    )
+  })
+
   test('a node without a client certificate from the cluster CA is refused', async () => {
     const ca = (await readCaCert(cluster.data))!
     const fileserver = cluster.fileservers.get(1)!.url

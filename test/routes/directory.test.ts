@@ -267,4 +267,33 @@ describe('directory routes', () => {
     const badUser = await post('/v1/login', { user: '../root', password: 'x' })
     assert.equal(badUser.statusCode, 400)
   })
+
+  test('failed logins are throttled per user and per address; a lockout refuses the right password too', async () => {
+    const login = (user: string, password: string, client = '10.0.0.1') =>
+      app.inject({ method: 'POST', url: '/v1/login', payload: { user, password, client } })
+    assert.equal((await login('dave', 'right-password')).statusCode, 200)
+    for (let i = 0; i < 3; i++) assert.equal((await login('dave', 'wrong')).json().error.code, 'DFS_AUTH')
+    const locked = await login('dave', 'right-password')
+    assert.equal(locked.statusCode, 429)
+    assert.equal(locked.json().error.code, 'DFS_RATE_LIMITED')
+    assert.match(locked.json().error.message, /too many failed logins for dave; try again in 1 s/)
+    assert.equal(locked.headers['retry-after'], '1')
+    now += 1001
+    assert.equal(
+      (await login('dave', 'right-password')).statusCode,
+      200,
+      'the lockout ends, and success resets it',
+    )
+    assert.equal((await login('dave', 'wrong')).json().error.code, 'DFS_AUTH')
+
+    // One address guessing across many user names is held back too; another address is not.
+    for (let i = 0; i < 10; i++) {
+      assert.equal((await login(`user${i}`, 'their-password', '10.0.0.3')).statusCode, 200)
+      assert.equal((await login(`user${i}`, 'a-guess', '10.0.0.9')).json().error.code, 'DFS_AUTH')
+    }
+    const flood = await login('erin', 'whatever', '10.0.0.9')
+    assert.equal(flood.json().error.code, 'DFS_RATE_LIMITED')
+    assert.match(flood.json().error.message, /from 10\.0\.0\.9/)
+    assert.equal((await login('erin', 'erin-password', '10.0.0.2')).statusCode, 200)
+  })
 })

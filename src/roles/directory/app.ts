@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify'
 import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
-import { jobState, loginBody, nameQuery } from '../../protocol/schemas.ts'
+import { jobState, nameQuery, proxyLoginBody } from '../../protocol/schemas.ts'
 import type { CommitRequest, CommittedVersion, Heartbeat } from '../../protocol/types.ts'
 import {
   abortOnHangUp,
@@ -381,12 +381,10 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
     async (request) => service.list(normalisePrefix(request.query.prefix), request.query.limit ?? 10_000),
   )
 
-  app.post<{ Body: { user: string; password: string } }>(
+  app.post<{ Body: { user: string; password: string; client?: string } }>(
     '/v1/login',
-    {
-      schema: { body: loginBody },
-    },
-    async (request) => service.login(request.body.user, request.body.password),
+    { schema: { body: proxyLoginBody } },
+    async (request) => service.login(request.body.user, request.body.password, request.body.client),
   )
 
   app.post<{ Body: { token: string } }>(

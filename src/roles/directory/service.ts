@@ -19,6 +19,7 @@ import type {
 import type { MetadataStore } from '../../metadata/store.ts'
 import type { Clock, Random } from '../../server/clock.ts'
 import { LeaseTable } from './lease-table.ts'
+import { LoginThrottle } from './login-throttle.ts'
 import type { Repairer } from './repairer.ts'
 import { choosePlacement } from './placement.ts'
 import { hashPassword, hashToken, verifyPassword } from './passwords.ts'
@@ -66,6 +67,7 @@ export class DirectoryService {
   private readonly clock: Clock
   private readonly random: Random
   readonly leases: LeaseTable
+  private readonly throttle: LoginThrottle
   private readonly changes = new EventEmitter()
   private readonly reports: BadCopyReport[] = []
   /** Servers a node could not connect to, and when: not placed on until they heartbeat again. */
@@ -81,6 +83,7 @@ export class DirectoryService {
     this.clock = clock
     this.random = random
     this.leases = new LeaseTable(store, clock)
+    this.throttle = new LoginThrottle(clock)
   }
 
   now(): number {
@@ -332,11 +335,26 @@ export class DirectoryService {
     }
   }
 
-  /** The seed's rule: the first login of a new user name registers it; later logins must match. */
-  async login(user: string, password: string): Promise<Session> {
+  /**
+   * The seed's rule: the first login of a new user name registers it; later logins must match.
+   * Failures are throttled per user name and per client address (as the proxy saw it).
+   */
+  async login(user: string, password: string, client?: string): Promise<Session> {
     if (!USER_NAME.test(user))
       throw new DfsError('DFS_BAD_REQUEST', 'a user name is 1-64 letters, digits, . _ -')
     if (password.length === 0) throw new DfsError('DFS_AUTH', 'an empty password is not allowed')
+    this.throttle.check(user, client)
+    try {
+      const session = await this.checkPassword(user, password)
+      this.throttle.succeeded(user, client)
+      return session
+    } catch (error) {
+      if (error instanceof DfsError && error.code === 'DFS_AUTH') this.throttle.failed(user, client)
+      throw error
+    }
+  }
+
+  private async checkPassword(user: string, password: string): Promise<Session> {
     const existing = await this.store.getUser(user)
     if (existing) {
       if (!(await verifyPassword(password, existing.passwordHash))) throw wrongPassword()

@@ -53,7 +53,8 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
     {
       schema: { body: loginBody },
     },
-    async (request) => service.directory.login(request.body.user, request.body.password),
+    // The directory throttles failures per user and per client address, across every proxy.
+    async (request) => service.directory.login(request.body.user, request.body.password, request.ip),
   )
 
   app.get('/v1/whoami', { preHandler: authenticated }, async (request) => ({
