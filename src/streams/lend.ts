@@ -13,39 +13,35 @@ export interface Loan {
 
 export function lend(source: Readable): Loan {
   let taken = 0
-  // Bytes move only when the attempt asks for them, never ahead (a refused connection asks for none).
-  let wanted = false
-  const pump = () => {
-    while (wanted) {
-      const chunk = source.read() as Buffer | null
-      if (chunk === null) return
-      taken += chunk.length
-      wanted = body.push(chunk)
-    }
+  let attached = false
+  // Chunks pass on as they are (never concatenated), paced by the attempt's reads.
+  const onData = (chunk: Buffer) => {
+    taken += chunk.length
+    if (!body.push(chunk)) source.pause()
   }
   const onEnd = () => body.push(null)
   const onError = (error: Error) => body.destroy(error)
   const body = new Readable({
-    // The source buffers; the loan only passes on what was asked for.
-    highWaterMark: 0,
     read() {
-      wanted = true
-      pump()
+      // Bytes move only once the attempt asks for them (a refused connection asks for none).
+      if (!attached) {
+        attached = true
+        source.on('data', onData)
+        source.once('end', onEnd)
+        source.once('error', onError)
+      }
+      source.resume()
     },
     destroy(error, callback) {
-      source.off('readable', pump)
+      source.off('data', onData)
       source.off('end', onEnd)
       source.off('error', onError)
+      source.pause()
       callback(error)
     },
   })
-  if (source.readableEnded) {
-    body.push(null)
-  } else {
-    source.on('readable', pump)
-    source.once('end', onEnd)
-    source.once('error', onError)
-  }
+  source.pause()
+  if (source.readableEnded) body.push(null)
   return {
     body,
     get taken() {
