@@ -70,6 +70,9 @@ export function createApp(options: AppOptions): FastifyInstance {
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: true,
+    // WHATWG decoding: a %-escape that is not valid UTF-8 becomes U+FFFD, which every check of names
+    // refuses, instead of being kept as literal text that looks like another name.
+    routerOptions: { querystringParser: (query: string) => Object.fromEntries(new URLSearchParams(query)) },
   }
   // https.Server and http.Server share request and reply types, so one FastifyInstance type serves both.
   const app = (options.tls

@@ -11,7 +11,7 @@ import { issueNodeCert, makeCa, readCaCert } from '../../src/tls/ca.ts'
 import type { Located } from '../../src/protocol/types.ts'
 import { TestCluster } from '../helpers/cluster.ts'
 import { randomFile, sha256, sha256File } from '../helpers/files.ts'
-import { BAD_NAMES } from '../helpers/bad-names.ts'
+import { BAD_NAMES, queryValue } from '../helpers/bad-names.ts'
 
 const MiB = 1024 * 1024
 
@@ -144,7 +144,7 @@ describe('a three-server cluster', () => {
     })
     const { token } = (await login.body.json()) as { token: string }
     for (const [why, name] of BAD_NAMES) {
-      const response = await request(`${cluster.proxy}/v1/files?name=${encodeURIComponent(name)}`, {
+      const response = await request(`${cluster.proxy}/v1/files?name=${queryValue(name)}`, {
         dispatcher: agent,
         headers: { authorization: `Bearer ${token}` },
       })

@@ -15,7 +15,7 @@ import { buildProxyApp } from '../../src/roles/proxy/app.ts'
 import { ProxyService } from '../../src/roles/proxy/service.ts'
 import { BlobCache } from '../../src/roles/proxy/blob-cache.ts'
 import { systemClock, systemRandom } from '../../src/server/clock.ts'
-import { BAD_NAMES } from '../helpers/bad-names.ts'
+import { BAD_ESCAPES, BAD_NAMES, queryValue } from '../helpers/bad-names.ts'
 
 describe('proxy routes', () => {
   let dir: string
@@ -94,9 +94,13 @@ describe('proxy routes', () => {
 
   test('every bad name is refused with DFS_BAD_NAME', async () => {
     const token = await login()
-    for (const [why, name] of BAD_NAMES) {
+    const cases = [
+      ...BAD_NAMES.map(([why, name]): [string, string] => [why, queryValue(name)]),
+      ...BAD_ESCAPES,
+    ]
+    for (const [why, value] of cases) {
       const response = await app.inject({
-        url: `/v1/files?name=${encodeURIComponent(name)}`,
+        url: `/v1/files?name=${value}`,
         headers: { authorization: `Bearer ${token}` },
       })
       assert.equal(response.statusCode, 400, why)
