@@ -2,7 +2,7 @@
 // shape for every failure, raw streaming bodies for file bytes, and a health route.
 
 import type { Server as HttpsServer } from 'node:https'
-import type { TLSSocket } from 'node:tls'
+import type { PeerCertificate, TLSSocket } from 'node:tls'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { DfsError, type ErrorBody } from '../protocol/errors.ts'
 import type { TlsMaterial } from '../tls/ca-files.ts'
@@ -42,16 +42,15 @@ declare module 'fastify' {
   }
 }
 
-/** The identity in the peer certificate, if TLS verified it against the cluster CA. */
-export function peerIdentity(request: FastifyRequest): NodeIdentity | undefined {
+/** The caller's certificate, if TLS verified it against the cluster CA. */
+export function verifiedPeer(request: FastifyRequest): PeerCertificate | undefined {
   const socket = request.raw.socket as Partial<TLSSocket>
-  if (socket.authorized !== true || !socket.getPeerCertificate) return undefined
-  return identityOf(socket.getPeerCertificate())
+  return socket.authorized === true ? socket.getPeerCertificate?.() : undefined
 }
 
-function peerSerial(request: FastifyRequest): string | undefined {
-  const socket = request.raw.socket as Partial<TLSSocket>
-  return socket.authorized === true ? socket.getPeerCertificate?.().serialNumber : undefined
+/** The identity in the verified peer certificate. */
+export function peerIdentity(request: FastifyRequest): NodeIdentity | undefined {
+  return identityOf(verifiedPeer(request))
 }
 
 /** Refuses a node that speaks for another: file server N may only say things about N. */
@@ -129,7 +128,7 @@ function authoriseNodes(
     if (allowed === 'public') return
     const node = identify(request)
     if (!node) throw new DfsError('DFS_AUTH', 'this call needs a certificate from the cluster CA')
-    const serial = peerSerial(request)
+    const serial = verifiedPeer(request)?.serialNumber
     if (serial && nodes.revoked?.(serial)) {
       throw new DfsError(
         'DFS_FORBIDDEN',

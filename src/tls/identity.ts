@@ -31,3 +31,11 @@ export function identityOf(
 export function describeIdentity(identity: NodeIdentity): string {
   return identity.role === 'directory' ? 'the directory' : `${identity.role} ${identity.id}`
 }
+
+/** The DNS names and IP addresses a certificate carries (as a peer certificate lists them). */
+export function namesOf(peer: Pick<PeerCertificate, 'subjectaltname'> | undefined): Set<string> {
+  const names = (peer?.subjectaltname ?? '')
+    .split(/,\s*/)
+    .map((entry) => /^(?:DNS|IP Address):(.+)$/.exec(entry)?.[1])
+  return new Set(names.filter((name): name is string => name !== undefined))
+}

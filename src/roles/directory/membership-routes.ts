@@ -2,8 +2,9 @@
 // certificate may call), renewing a certificate, and, for the admin through a proxy, join tokens and
 // nodes (list, drain, remove).
 
-import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { TLSSocket } from 'node:tls'
+import type { FastifyInstance } from 'fastify'
+import { verifiedPeer } from '../../server/app.ts'
+import { namesOf } from '../../tls/identity.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import type { JoinService, TokenRole } from './join-service.ts'
 import type { NodeAdmin } from './node-admin.ts'
@@ -66,7 +67,7 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes, se
     },
     async (request) => {
       // A renewal keeps the names the node was given when it joined: it cannot add a host it is not.
-      const held = peerNames(request)
+      const held = namesOf(verifiedPeer(request))
       const names = (request.body.hosts ?? []).filter((host) => held.has(host))
       return join.renew(request.node!, request.body.csr, names)
     },
@@ -176,18 +177,6 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes, se
       request.log.warn(`${role} ${id} removed by ${by}: ${removed.revoked} certificates revoked`)
       return removed
     },
-  )
-}
-
-/** The DNS names and IP addresses in the caller's certificate. */
-function peerNames(request: FastifyRequest): Set<string> {
-  const socket = request.raw.socket as Partial<TLSSocket>
-  const names = socket.getPeerCertificate?.().subjectaltname ?? ''
-  return new Set(
-    names
-      .split(/,\s*/)
-      .map((entry) => /^(?:DNS|IP Address):(.+)$/.exec(entry)?.[1])
-      .filter((name): name is string => name !== undefined),
   )
 }
 

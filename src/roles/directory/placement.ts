@@ -4,14 +4,18 @@
 import type { Random } from '../../server/clock.ts'
 import type { ServerView } from '../../protocol/types.ts'
 
+/** Whether a server may be given `size` new bytes: live, not draining (dfs node drain), with room. */
+export function canTake(server: ServerView, size: number): boolean {
+  return server.live && !server.draining && server.freeBytes > size
+}
+
 export function choosePlacement(
   servers: ServerView[],
   replicas: number,
   size: number,
   random: Random,
 ): ServerView[] {
-  // A draining server (dfs node drain) takes nothing new.
-  const pool = servers.filter((s) => s.live && !s.draining && s.freeBytes > size)
+  const pool = servers.filter((s) => canTake(s, size))
   const chosen: ServerView[] = []
   while (chosen.length < replicas && pool.length > 0) {
     const total = pool.reduce((sum, s) => sum + Math.max(s.freeBytes, 1), 0)

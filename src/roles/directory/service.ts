@@ -21,7 +21,7 @@ import type { Clock, Random } from '../../server/clock.ts'
 import { LeaseTable } from './lease-table.ts'
 import { LoginThrottle } from './login-throttle.ts'
 import type { Repairer } from './repairer.ts'
-import { choosePlacement } from './placement.ts'
+import { canTake, choosePlacement } from './placement.ts'
 import { hashPassword, hashToken, verifyPassword } from './passwords.ts'
 
 export interface DirectoryConfig {
@@ -70,8 +70,8 @@ export class DirectoryService {
   private readonly throttle: LoginThrottle
   private readonly changes = new EventEmitter()
   private readonly reports: BadCopyReport[] = []
-  /** Servers a node could not connect to, and when: not placed on until they heartbeat again. */
-  private readonly unreachable = new Map<number, number>()
+  /** Servers a node could not connect to: not placed on until they heartbeat again. */
+  private readonly unreachable = new Set<number>()
   /** Each server's background jobs as of its last heartbeat: only for `dfs status`, so not stored. */
   private readonly jobs = new Map<number, Record<string, JobState>>()
   /** Set by the process that runs repair (absent in route tests). */
@@ -106,7 +106,7 @@ export class DirectoryService {
    * until its next heartbeat shows it is up, instead of for the rest of the live window.
    */
   markUnreachable(id: number): void {
-    this.unreachable.set(id, this.clock.now())
+    this.unreachable.add(id)
   }
 
   async servers(): Promise<ServerView[]> {
@@ -147,13 +147,12 @@ export class DirectoryService {
     const avoid = new Set(options.avoid ?? [])
     const known = await this.servers()
     const servers = known.filter((s) => !avoid.has(s.id))
-    const fits = (s: ServerView) => s.live && s.freeBytes > size
     const previous = current
       ? [current.primary, ...current.holders.filter((id) => id !== current.primary)]
       : []
     const kept = previous
       .map((id) => servers.find((s) => s.id === id))
-      .filter((s): s is ServerView => s !== undefined && fits(s))
+      .filter((s): s is ServerView => s !== undefined && canTake(s, size))
     const fresh = choosePlacement(
       servers.filter((s) => !kept.some((k) => k.id === s.id)),
       this.config.replicas - kept.length,
