@@ -1,12 +1,18 @@
 // The explicit oclif command map: no discovery from disk, so the program bundles into one binary.
 
+import Chmod from './commands/chmod.ts'
+import Chown from './commands/chown.ts'
 import Directory from './commands/directory.ts'
 import Edit from './commands/edit.ts'
 import FileServer from './commands/fileserver.ts'
 import Get from './commands/get.ts'
 import Lock from './commands/lock.ts'
 import Log from './commands/log.ts'
+import GroupAdd from './commands/group/add.ts'
+import GroupList from './commands/group/list.ts'
+import GroupRm from './commands/group/rm.ts'
 import Login from './commands/login.ts'
+import Logout from './commands/logout.ts'
 import Ls from './commands/ls.ts'
 import Proxy from './commands/proxy.ts'
 import Put from './commands/put.ts'
@@ -22,6 +28,10 @@ import TokenCreate from './commands/token/create.ts'
 import TokenList from './commands/token/list.ts'
 import TokenRevoke from './commands/token/revoke.ts'
 import Up from './commands/up.ts'
+import UserAdd from './commands/user/add.ts'
+import UserList from './commands/user/list.ts'
+import UserPasswd from './commands/user/passwd.ts'
+import UserRm from './commands/user/rm.ts'
 import Watch from './commands/watch.ts'
 import Write from './commands/write.ts'
 
@@ -31,6 +41,7 @@ export const COMMANDS = {
   proxy: Proxy,
   up: Up,
   login: Login,
+  logout: Logout,
   put: Put,
   get: Get,
   edit: Edit,
@@ -50,4 +61,13 @@ export const COMMANDS = {
   'node:list': NodeList,
   'node:drain': NodeDrain,
   'node:rm': NodeRm,
+  chmod: Chmod,
+  chown: Chown,
+  'user:add': UserAdd,
+  'user:rm': UserRm,
+  'user:list': UserList,
+  'user:passwd': UserPasswd,
+  'group:add': GroupAdd,
+  'group:rm': GroupRm,
+  'group:list': GroupList,
 }

@@ -4,16 +4,16 @@
 
 import type { ProxyClient } from '../client/proxy-client.ts'
 import { DfsError } from '../protocol/errors.ts'
-import type { Lease } from '../protocol/types.ts'
+import type { HeldLeaseView } from '../protocol/types.ts'
 
 export class HeldLease {
-  readonly lease: Lease
+  readonly lease: HeldLeaseView
   private readonly client: ProxyClient
   private readonly ttlMs: number
   private timer?: NodeJS.Timeout
   lost?: DfsError
 
-  private constructor(client: ProxyClient, lease: Lease, ttlMs: number) {
+  private constructor(client: ProxyClient, lease: HeldLeaseView, ttlMs: number) {
     this.client = client
     this.lease = lease
     this.ttlMs = ttlMs
@@ -25,8 +25,9 @@ export class HeldLease {
     return held
   }
 
-  get token(): number {
-    return this.lease.token
+  /** What writes under this lease present: `<token>.<secret>`. */
+  get key(): string {
+    return this.lease.key
   }
 
   private schedule(): void {
@@ -37,7 +38,7 @@ export class HeldLease {
 
   private async renew(): Promise<void> {
     try {
-      await this.client.renew(this.lease.name, this.lease.token, this.ttlMs)
+      await this.client.renew(this.lease.name, this.lease.key, this.ttlMs)
     } catch (error) {
       if (error instanceof DfsError && (error.code === 'DFS_CONFLICT' || error.code === 'DFS_LOCKED')) {
         this.lost = error
@@ -53,7 +54,7 @@ export class HeldLease {
     clearTimeout(this.timer)
     if (this.lost) return
     try {
-      await this.client.release(this.lease.name, this.lease.token)
+      await this.client.release(this.lease.name, this.lease.key)
     } catch {
       // Unreleased, the lease still expires after its TTL.
     }

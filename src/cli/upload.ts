@@ -12,7 +12,8 @@ import { boundedMemory } from '../streams/bounded-memory.ts'
 import { progress } from './progress.ts'
 
 export interface UploadOptions {
-  token?: number
+  /** The key of the write lease to write under. */
+  lease?: string
   create?: boolean
   /** Show a spinner (a terminal, and not --json). */
   show: boolean
@@ -31,7 +32,7 @@ export async function upload(
   const body = pipeline(source, boundedMemory(), shown.stream, () => undefined)
   let version: CommittedVersion
   try {
-    version = await client.upload(name, body, { length, token: options.token, create: options.create })
+    version = await client.upload(name, body, { length, lease: options.lease, create: options.create })
   } catch (error) {
     shown.fail()
     throw error

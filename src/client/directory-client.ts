@@ -1,4 +1,6 @@
-// The typed client of the directory's API, used by file servers and proxies (mutual TLS).
+// The typed client of the directory's API, used by file servers and proxies (mutual TLS). Calls a
+// proxy makes for a user go through `forUser(token)`, which sends the user's session with each, so
+// the directory checks who acts on every call.
 
 import type { KyInstance } from 'ky'
 import type { Agent } from 'undici'
@@ -9,9 +11,12 @@ import type {
   FileVersion,
   JobState,
   Lease,
-  LeaseOwner,
+  GroupView,
+  HeldLeaseView,
   Located,
   Placement,
+  PrefixRuleView,
+  AccountView,
   RepairOutcome,
   RepairStatus,
   ServerView,
@@ -22,7 +27,7 @@ import type {
   NodeView,
   TokenView,
 } from '../protocol/types.ts'
-import { call, jsonClient } from './http.ts'
+import { call, jsonClient, type Fetch } from './http.ts'
 import { dispatcherFetch } from './streams.ts'
 import type { RepairTask } from '../roles/directory/repairer.ts'
 
@@ -32,9 +37,15 @@ export class DirectoryClient {
   private readonly http: KyInstance
   readonly url: string
 
-  constructor(url: string, agent: Agent) {
+  /** `transport`: the node's mutual-TLS agent, or (in route tests) a fetch of its own. */
+  constructor(url: string, transport: Agent | Fetch) {
     this.url = url
-    this.http = jsonClient(url, dispatcherFetch(agent))
+    this.http = jsonClient(url, typeof transport === 'function' ? transport : dispatcherFetch(transport))
+  }
+
+  /** The calls a proxy makes for one user, each carrying their session token. */
+  forUser(session: string): UserDirectoryClient {
+    return new UserDirectoryClient(this.http, this.url, session)
   }
 
   private post<T>(path: string, json: unknown): Promise<T> {
@@ -55,14 +66,6 @@ export class DirectoryClient {
     return this.post('v1/servers/heartbeat', { id, url, freeBytes, jobs })
   }
 
-  place(
-    name: string,
-    size: number,
-    options: { token?: number; create?: boolean; avoid?: number[] },
-  ): Promise<Placement> {
-    return this.post('v1/placements', { name, size, ...options })
-  }
-
   /** Servers to copy a finished blob to in place of replicas that failed mid-write. */
   replacements(size: number, count: number, avoid: number[]): Promise<ServerView[]> {
     return this.post('v1/placements/replacements', { size, count, avoid })
@@ -71,39 +74,6 @@ export class DirectoryClient {
   /** Tells the directory we could not connect to file server `id`. */
   unreachable(id: number, reason: string): Promise<{ ok: true }> {
     return this.post(`v1/servers/${id}/unreachable`, { reason: reason.slice(0, 500) })
-  }
-
-  /** Waits in line for the lease on `name` (a long poll of up to `waitMs`). */
-  acquire(
-    name: string,
-    owner: LeaseOwner,
-    ttlMs: number,
-    waitMs: number,
-    signal?: AbortSignal,
-  ): Promise<Lease> {
-    return call(
-      () =>
-        this.http
-          .post('v1/locks', { json: { name, ...owner, ttlMs, waitMs }, timeout: waitMs + 30_000, signal })
-          .json<Lease>(),
-      `directory ${this.url}`,
-    )
-  }
-
-  history(name: string): Promise<FileVersion[]> {
-    return this.get('v1/versions', { name })
-  }
-
-  restore(name: string, version: number, writer: string): Promise<FileVersion> {
-    return this.post('v1/restore', { name, version, writer })
-  }
-
-  repairPlan(): Promise<RepairTask[]> {
-    return this.get('v1/repair/plan')
-  }
-
-  repairRun(): Promise<RepairOutcome & { status: RepairStatus }> {
-    return call(() => this.http.post('v1/repair/run', { timeout: 3_600_000 }).json(), `directory ${this.url}`)
   }
 
   /** The directory's clock, which stamps every version. */
@@ -124,16 +94,81 @@ export class DirectoryClient {
     return this.post('v1/reports', { server, sha256, reason })
   }
 
-  renew(name: string, token: number, ttlMs: number): Promise<Lease> {
-    return this.post('v1/locks/renew', { name, token, ttlMs })
-  }
-
-  release(name: string, token: number): Promise<{ released: boolean }> {
-    return this.post('v1/locks/release', { name, token })
-  }
-
+  /** A primary's commit of a write it stored, for `writer`. */
   commit(request: CommitRequest): Promise<CommittedVersion> {
     return this.post('v1/commits', request)
+  }
+
+  servers(): Promise<ServerView[]> {
+    return this.get('v1/servers')
+  }
+
+  login(user: string, password: string, client?: string): Promise<Session> {
+    return this.post('v1/login', { user, password, ...(client ? { client } : {}) })
+  }
+
+  checkSession(token: string): Promise<SessionCheck> {
+    return this.post('v1/sessions/check', { token })
+  }
+}
+
+/** Who a session is, as the directory answers a proxy's check. */
+export interface SessionCheck {
+  user: string
+  admin: boolean
+  groups: string[]
+  expires: number
+}
+
+/** The directory's API on behalf of one user (the session header on every call). */
+export class UserDirectoryClient {
+  private readonly http: KyInstance
+  private readonly url: string
+  private readonly headers: Record<string, string>
+
+  constructor(http: KyInstance, url: string, session: string) {
+    this.http = http
+    this.url = url
+    this.headers = { 'dfs-session': session }
+  }
+
+  private post<T>(
+    path: string,
+    json?: unknown,
+    options: { timeout?: number; signal?: AbortSignal } = {},
+  ): Promise<T> {
+    return call(
+      () => this.http.post(path, { json, headers: this.headers, ...options }).json<T>(),
+      `directory ${this.url}`,
+    )
+  }
+
+  private get<T>(path: string, searchParams: Record<string, string | number> = {}): Promise<T> {
+    return call(
+      () => this.http.get(path, { searchParams, headers: this.headers }).json<T>(),
+      `directory ${this.url}`,
+    )
+  }
+
+  place(
+    name: string,
+    size: number,
+    options: { lease?: string; create?: boolean; avoid?: number[] },
+  ): Promise<Placement> {
+    return this.post('v1/placements', { name, size, ...options })
+  }
+
+  /** Waits in line for the lease on `name` (a long poll of up to `waitMs`). */
+  acquire(name: string, ttlMs: number, waitMs: number, signal?: AbortSignal): Promise<HeldLeaseView> {
+    return this.post('v1/locks', { name, ttlMs, waitMs }, { timeout: waitMs + 30_000, signal })
+  }
+
+  renew(name: string, lease: string, ttlMs: number): Promise<Lease> {
+    return this.post('v1/locks/renew', { name, lease, ttlMs })
+  }
+
+  release(name: string, lease: string): Promise<{ released: boolean }> {
+    return this.post('v1/locks/release', { name, lease })
   }
 
   locate(name: string): Promise<Located> {
@@ -146,48 +181,98 @@ export class DirectoryClient {
 
   remove(name: string): Promise<FileVersion> {
     return call(
-      () => this.http.delete('v1/files', { searchParams: { name } }).json<FileVersion>(),
+      () =>
+        this.http.delete('v1/files', { searchParams: { name }, headers: this.headers }).json<FileVersion>(),
       `directory ${this.url}`,
     )
+  }
+
+  history(name: string): Promise<FileVersion[]> {
+    return this.get('v1/versions', { name })
+  }
+
+  restore(name: string, version: number): Promise<FileVersion> {
+    return this.post('v1/restore', { name, version })
   }
 
   status(): Promise<DirectoryStatus> {
     return this.get('v1/status')
   }
 
-  servers(): Promise<ServerView[]> {
-    return this.get('v1/servers')
+  repairPlan(): Promise<RepairTask[]> {
+    return this.get('v1/repair/plan')
   }
 
-  login(user: string, password: string, client?: string): Promise<Session> {
-    return this.post('v1/login', { user, password, ...(client ? { client } : {}) })
+  repairRun(): Promise<RepairOutcome & { status: RepairStatus }> {
+    return this.post('v1/repair/run', undefined, { timeout: 3_600_000 })
   }
 
-  createToken(user: string, token: NewTokenRequest): Promise<CreatedToken> {
-    return this.post('v1/tokens', { user, ...token })
+  /** chmod/chown of one name, or of a prefix's rule (a name ending in '/'). */
+  setPerms(change: { name: string; mode?: string; owner?: string; group?: string }): Promise<unknown> {
+    return this.post('v1/perms', change)
   }
 
-  listTokens(user: string): Promise<TokenView[]> {
-    return this.get('v1/tokens', { user })
+  prefixRules(): Promise<PrefixRuleView[]> {
+    return this.get('v1/perms/rules')
   }
 
-  revokeToken(user: string, id: string): Promise<{ revoked: string }> {
-    return this.post('v1/tokens/revoke', { user, id })
+  logout(): Promise<{ loggedOut: boolean }> {
+    return this.post('v1/logout')
   }
 
-  listNodes(user: string): Promise<NodeView[]> {
-    return this.get('v1/nodes', { user })
+  changePassword(change: { user?: string; current?: string; password: string }): Promise<{
+    user: string
+    sessionsEnded: number
+    session?: Session
+  }> {
+    return this.post('v1/passwd', change)
   }
 
-  drainNode(user: string, id: number): Promise<{ draining: number }> {
-    return this.post('v1/nodes/drain', { user, id })
+  listUsers(): Promise<AccountView[]> {
+    return this.get('v1/users')
   }
 
-  removeNode(user: string, node: NodeRemoval): Promise<{ revoked: number; copies: number }> {
-    return this.post('v1/nodes/rm', { user, ...node })
+  addUser(user: { user: string; password: string; admin?: boolean }): Promise<AccountView> {
+    return this.post('v1/users', user)
   }
 
-  checkSession(token: string): Promise<{ user: string; expires: number }> {
-    return this.post('v1/sessions/check', { token })
+  removeUser(user: string): Promise<{ removed: string }> {
+    return this.post('v1/users/rm', { user })
+  }
+
+  listGroups(): Promise<GroupView[]> {
+    return this.get('v1/groups')
+  }
+
+  addToGroup(group: string, users: string[]): Promise<GroupView> {
+    return this.post('v1/groups', { group, users })
+  }
+
+  removeFromGroup(group: string, users: string[]): Promise<GroupView | { removed: string }> {
+    return this.post('v1/groups/rm', { group, users })
+  }
+
+  createToken(token: NewTokenRequest): Promise<CreatedToken> {
+    return this.post('v1/tokens', token)
+  }
+
+  listTokens(): Promise<TokenView[]> {
+    return this.get('v1/tokens')
+  }
+
+  revokeToken(id: string): Promise<{ revoked: string }> {
+    return this.post('v1/tokens/revoke', { id })
+  }
+
+  listNodes(): Promise<NodeView[]> {
+    return this.get('v1/nodes')
+  }
+
+  drainNode(id: number): Promise<{ draining: number }> {
+    return this.post('v1/nodes/drain', { id })
+  }
+
+  removeNode(node: NodeRemoval): Promise<{ revoked: number; copies: number }> {
+    return this.post('v1/nodes/rm', node)
   }
 }

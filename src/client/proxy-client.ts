@@ -13,8 +13,12 @@ import type {
   NodeView,
   TokenView,
   FileVersion,
+  GroupView,
+  HeldLeaseView,
   Lease,
   Located,
+  PrefixRuleView,
+  AccountView,
   RepairOutcome,
   RepairStatus,
   Session,
@@ -65,7 +69,7 @@ export class ProxyClient {
     return call(() => this.http.post('v1/login', { json: { user, password } }).json<Session>(), this.what())
   }
 
-  whoami(): Promise<{ user: string; proxy: number }> {
+  whoami(): Promise<{ user: string; admin: boolean; groups: string[]; proxy: number }> {
     return call(() => this.http.get('v1/whoami').json(), this.what())
   }
 
@@ -94,10 +98,10 @@ export class ProxyClient {
   async upload(
     name: string,
     body: Readable,
-    options: { length?: number; token?: number; create?: boolean },
+    options: { length?: number; lease?: string; create?: boolean },
   ): Promise<CommittedVersion> {
     const query = new URLSearchParams({ name })
-    if (options.token !== undefined) query.set('token', String(options.token))
+    if (options.lease !== undefined) query.set('lease', options.lease)
     if (options.create) query.set('create', 'true')
     const headers: Record<string, string> = {
       ...this.authHeaders(),
@@ -114,25 +118,84 @@ export class ProxyClient {
   }
 
   /** Waits in line for the write lease on `name`, up to `waitMs`. */
-  async acquire(name: string, waitMs: number, ttlMs: number): Promise<Lease> {
+  async acquire(name: string, waitMs: number, ttlMs: number): Promise<HeldLeaseView> {
     const response = await httpsRequest('POST', `${this.url}/v1/locks`, {
       ca: this.ca,
       headers: { ...this.authHeaders(), 'content-type': 'application/json' },
       body: JSON.stringify({ name, wait: waitMs, ttl: ttlMs }),
       what: this.what(),
     })
-    return (await readJson(response)) as Lease
+    return (await readJson(response)) as HeldLeaseView
   }
 
-  renew(name: string, token: number, ttlMs: number): Promise<Lease> {
+  /** Extends a lease, given its key (`<token>.<secret>`). */
+  renew(name: string, lease: string, ttlMs: number): Promise<Lease> {
     return call(
-      () => this.http.post('v1/locks/renew', { json: { name, token, ttl: ttlMs } }).json<Lease>(),
+      () => this.http.post('v1/locks/renew', { json: { name, lease, ttl: ttlMs } }).json<Lease>(),
       this.what(),
     )
   }
 
-  release(name: string, token: number): Promise<{ released: boolean }> {
-    return call(() => this.http.post('v1/locks/release', { json: { name, token } }).json(), this.what())
+  release(name: string, lease: string): Promise<{ released: boolean }> {
+    return call(() => this.http.post('v1/locks/release', { json: { name, lease } }).json(), this.what())
+  }
+
+  private postJson<T>(path: string, json?: unknown): Promise<T> {
+    return call(() => this.http.post(path, { json }).json<T>(), this.what())
+  }
+
+  private getJson<T>(path: string): Promise<T> {
+    return call(() => this.http.get(path).json<T>(), this.what())
+  }
+
+  /** chmod/chown of one name, or of the rule of a prefix (a name ending in '/'). */
+  setPerms(change: {
+    name: string
+    mode?: string
+    owner?: string
+    group?: string
+  }): Promise<Record<string, unknown>> {
+    return this.postJson('v1/perms', change)
+  }
+
+  prefixRules(): Promise<PrefixRuleView[]> {
+    return this.getJson('v1/perms/rules')
+  }
+
+  logout(): Promise<{ loggedOut: boolean }> {
+    return this.postJson('v1/logout')
+  }
+
+  changePassword(change: { user?: string; current?: string; password: string }): Promise<{
+    user: string
+    sessionsEnded: number
+    session?: Session
+  }> {
+    return this.postJson('v1/passwd', change)
+  }
+
+  listUsers(): Promise<AccountView[]> {
+    return this.getJson('v1/users')
+  }
+
+  addUser(user: { user: string; password: string; admin?: boolean }): Promise<AccountView> {
+    return this.postJson('v1/users', user)
+  }
+
+  removeUser(user: string): Promise<{ removed: string }> {
+    return this.postJson('v1/users/rm', { user })
+  }
+
+  listGroups(): Promise<GroupView[]> {
+    return this.getJson('v1/groups')
+  }
+
+  addToGroup(group: string, users: string[]): Promise<GroupView> {
+    return this.postJson('v1/groups', { group, users })
+  }
+
+  removeFromGroup(group: string, users: string[]): Promise<GroupView | { removed: string }> {
+    return this.postJson('v1/groups/rm', { group, users })
   }
 
   history(name: string): Promise<FileVersion[]> {

@@ -3,6 +3,7 @@ import { BaseCommand } from '../cli/base-command.ts'
 import { ownPki, pkiFlags } from '../cli/role-flags.ts'
 import { duration } from '../cli/duration.ts'
 import { DfsError } from '../protocol/errors.ts'
+import { parseMode } from '../protocol/permissions.ts'
 import { dataRoot, privateDataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
 import { compactHeap } from '../streams/bounded-memory.ts'
@@ -53,6 +54,24 @@ export default class Directory extends BaseCommand {
         'with your own --ca-cert: its key, so the directory signs joining nodes (else nodes bring their own)',
       dependsOn: ['ca-cert'],
     }),
+    'default-mode': Flags.string({
+      description: 'mode of new names below no prefix rule, in group users (664: everyone reads, users edit)',
+      default: '664',
+    }),
+    registration: Flags.string({
+      description:
+        'open: a first login registers the name (the first user is admin); closed: only admins add users',
+      options: ['open', 'closed'],
+      default: 'open',
+    }),
+    'session-idle': duration({
+      description: 'a session unused this long ends (e.g. 24h)',
+      default: 24 * 3600_000,
+    }),
+    'session-max': duration({
+      description: 'a session ends this long after login (e.g. 7d)',
+      default: 7 * 24 * 3600_000,
+    }),
     'live-after': Flags.integer({
       description: 'seconds without a heartbeat before a file server is not used',
       default: 15,
@@ -65,6 +84,11 @@ export default class Directory extends BaseCommand {
     const minCopies = flags['min-copies'] ?? flags.replicas
     if (minCopies > flags.replicas)
       throw new DfsError('DFS_USAGE', `--min-copies ${minCopies} is more than --replicas ${flags.replicas}`)
+    if (!/^0?[0-7]{3}$/.test(flags['default-mode']))
+      throw new DfsError(
+        'DFS_USAGE',
+        `--default-mode ${flags['default-mode']}: give octal bits, e.g. 664 or 640`,
+      )
     const root = privateDataRoot(dataRoot(flags.data))
     const own = ownPki(flags)
     // Loaded on demand, so user commands do not pay for the server code at start-up.
@@ -81,6 +105,10 @@ export default class Directory extends BaseCommand {
       repairRate: flags['repair-rate'],
       repairEveryMs: flags['repair-every'],
       keepVersions: flags['keep-versions'],
+      defaultMode: parseMode(flags['default-mode']),
+      registration: flags.registration as 'open' | 'closed',
+      sessionIdleMs: flags['session-idle'],
+      sessionMaxMs: flags['session-max'],
       ...(own ? { ownPki: { ...own, ...(flags['ca-key'] ? { caKey: flags['ca-key'] } : {}) } } : {}),
     })
     this.log(listeningLine('directory', undefined, running.url, root))

@@ -49,7 +49,7 @@ export default class Edit extends UserCommand {
         try {
           const { version, shown } = await upload(client, file, name, {
             show: !this.jsonEnabled(),
-            token: lease.token,
+            lease: lease.key,
             create: true,
           })
           if (!shown) this.say(describe(version))

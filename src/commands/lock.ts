@@ -36,7 +36,7 @@ export default class Lock extends UserCommand {
       status = await run(command, {
         ...process.env,
         DFS_LOCK_NAME: name,
-        DFS_LOCK_TOKEN: String(lease.token),
+        DFS_LOCK_TOKEN: lease.key,
         DFS_PROXY: client.url,
       })
     } finally {

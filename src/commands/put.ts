@@ -36,7 +36,7 @@ export default class Put extends UserCommand {
     try {
       const { version, shown } = await upload(client, args.local, name, {
         show,
-        token: lease?.token,
+        lease: lease?.key,
         create: true,
       })
       if (!shown) this.say(describe(version))

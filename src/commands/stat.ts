@@ -2,6 +2,7 @@ import { Args } from '@oclif/core'
 import { bytes, time } from '../cli/format.ts'
 import { UserCommand } from '../cli/user-command.ts'
 import { normaliseName } from '../protocol/names.ts'
+import { formatMode, octalMode } from '../protocol/permissions.ts'
 import type { Located } from '../protocol/types.ts'
 
 export default class Stat extends UserCommand {
@@ -24,6 +25,8 @@ export default class Stat extends UserCommand {
     this.say(`size     ${bytes(file.size)} (${file.size} bytes)`)
     this.say(`sha256   ${file.sha256}`)
     this.say(`written  ${time(file.mtime)} by ${file.writer}`)
+    if (file.mode !== undefined)
+      this.say(`owner    ${file.owner}:${file.group}  ${octalMode(file.mode)} ${formatMode(file.mode)}`)
     this.say(`primary  ${file.primary}`)
     for (const id of file.holders) {
       const server = file.servers.find((s) => s.id === id)

@@ -3,6 +3,7 @@ import { HeldLease } from '../cli/lease.ts'
 import { leaseFlags } from '../cli/lease-flags.ts'
 import { describe, upload } from '../cli/upload.ts'
 import { UserCommand } from '../cli/user-command.ts'
+import { LEASE_KEY } from '../protocol/lease-key.ts'
 import { normaliseName } from '../protocol/names.ts'
 import type { FileVersion } from '../protocol/types.ts'
 
@@ -28,13 +29,13 @@ export default class Write extends UserCommand {
     const { args, flags } = await this.parse(Write)
     const name = normaliseName(args.name)
     const client = await this.proxy(flags)
-    const inherited = inheritedToken(name)
+    const inherited = inheritedLease(name)
     const lease =
       inherited === undefined ? await HeldLease.acquire(client, name, flags.wait, flags.ttl) : undefined
     try {
       const { version, shown } = await upload(client, '-', name, {
         show: !this.jsonEnabled(),
-        token: inherited ?? lease?.token,
+        lease: inherited ?? lease?.key,
         create: flags.create,
       })
       if (!shown) this.say(describe(version))
@@ -45,10 +46,10 @@ export default class Write extends UserCommand {
   }
 }
 
-/** The token of an enclosing `dfs lock` on the same name, passed down through the environment. */
-function inheritedToken(name: string): number | undefined {
+/** The lease key of an enclosing `dfs lock` on the same name, passed down through the environment. */
+function inheritedLease(name: string): string | undefined {
   const lockedName = process.env.DFS_LOCK_NAME
-  const token = Number(process.env.DFS_LOCK_TOKEN)
-  if (!lockedName || !Number.isSafeInteger(token) || token < 1) return undefined
-  return normaliseName(lockedName) === name ? token : undefined
+  const key = process.env.DFS_LOCK_TOKEN
+  if (!lockedName || !key || !LEASE_KEY.test(key)) return undefined
+  return normaliseName(lockedName) === name ? key : undefined
 }

@@ -5,8 +5,21 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DfsError } from '../protocol/errors.ts'
-import type { CommitRequest, FileVersion, Lease, LeaseOwner, ServerInfo } from '../protocol/types.ts'
-import type { JoinTokenRecord, MetadataStore, NodeCertRecord, SessionRecord, UserRecord } from './store.ts'
+import type { Perms } from '../protocol/permissions.ts'
+import type { FileVersion, Lease, LeaseOwner, ServerInfo } from '../protocol/types.ts'
+import type {
+  GroupRecord,
+  JoinTokenRecord,
+  LeaseKey,
+  MetadataStore,
+  NewVersion,
+  NodeCertRecord,
+  PrefixRule,
+  SessionRecord,
+  StoredLease,
+  UserRecord,
+} from './store.ts'
+import { holdsLease } from './store.ts'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS servers (
@@ -71,6 +84,28 @@ CREATE TABLE IF NOT EXISTS sessions (
   user TEXT NOT NULL,
   expires INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user);
+CREATE TABLE IF NOT EXISTS perms (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  grp TEXT NOT NULL,
+  mode INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS prefix_rules (
+  prefix TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  grp TEXT NOT NULL,
+  mode INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS groups (
+  name TEXT PRIMARY KEY
+);
+CREATE TABLE IF NOT EXISTS group_members (
+  grp TEXT NOT NULL,
+  user TEXT NOT NULL,
+  PRIMARY KEY (grp, user)
+);
+CREATE INDEX IF NOT EXISTS group_members_by_user ON group_members (user);
 `
 
 interface VersionRow {
@@ -84,7 +119,14 @@ interface VersionRow {
   mtime: number
 }
 
-const CURRENT = `SELECT v.* FROM files f JOIN versions v ON v.name = f.name AND v.version = f.version`
+interface CurrentRow extends VersionRow {
+  owner: string | null
+  grp: string | null
+  perm_mode: number | null
+}
+
+const CURRENT = `SELECT v.*, p.owner AS owner, p.grp AS grp, p.mode AS perm_mode FROM files f
+  JOIN versions v ON v.name = f.name AND v.version = f.version LEFT JOIN perms p ON p.name = f.name`
 
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: DatabaseSync
@@ -100,12 +142,30 @@ export class SqliteMetadataStore implements MetadataStore {
 
   /** Columns added since a store was first made. */
   private migrate(): void {
-    const columns = (this.db.prepare('PRAGMA table_info(servers)').all() as { name: string }[]).map(
+    this.addColumn('servers', 'draining', 'INTEGER NOT NULL DEFAULT 0')
+    if (this.addColumn('users', 'admin', 'INTEGER NOT NULL DEFAULT 0')) {
+      // Before accounts had roles, the first user registered administered the cluster.
+      this.db.exec(
+        'UPDATE users SET admin = 1 WHERE rowid = (SELECT rowid FROM users ORDER BY created, rowid LIMIT 1)',
+      )
+    }
+    const now = Date.now()
+    if (this.addColumn('sessions', 'created', 'INTEGER NOT NULL DEFAULT 0'))
+      this.prepare('UPDATE sessions SET created = ?').run(now)
+    if (this.addColumn('sessions', 'last_used', 'INTEGER NOT NULL DEFAULT 0'))
+      this.prepare('UPDATE sessions SET last_used = ?').run(now)
+    // Leases granted before they had secrets cannot be renewed or written under: they just expire.
+    this.addColumn('leases', 'secret_hash', "TEXT NOT NULL DEFAULT ''")
+  }
+
+  /** Adds a column if the table lacks it; whether it did. */
+  private addColumn(table: string, column: string, definition: string): boolean {
+    const columns = (this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map(
       (c) => c.name,
     )
-    if (!columns.includes('draining')) {
-      this.db.exec('ALTER TABLE servers ADD COLUMN draining INTEGER NOT NULL DEFAULT 0')
-    }
+    if (columns.includes(column)) return false
+    this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`)
+    return true
   }
 
   private prepare(sql: string): StatementSync {
@@ -165,23 +225,25 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async getFile(name: string): Promise<FileVersion | undefined> {
-    const row = this.prepare(`${CURRENT} WHERE f.name = ?`).get(name) as VersionRow | undefined
-    return row ? toVersion(row) : undefined
+    const row = this.prepare(`${CURRENT} WHERE f.name = ?`).get(name) as CurrentRow | undefined
+    return row ? toCurrent(row) : undefined
   }
 
-  async listFiles(prefix: string, limit: number): Promise<FileVersion[]> {
+  async listFiles(prefix: string, limit: number, after?: string): Promise<FileVersion[]> {
     // Range scan on the primary key rather than LIKE, so '%' and '_' in names are plain characters.
+    const from = after !== undefined && after >= prefix ? after : undefined
+    const start = from === undefined ? 'f.name >= ?' : 'f.name > ?'
     const rows = (prefix === ''
-      ? this.prepare(`${CURRENT} ORDER BY f.name LIMIT ?`).all(limit)
-      : this.prepare(`${CURRENT} WHERE f.name >= ? AND f.name < ? ORDER BY f.name LIMIT ?`).all(
-          prefix,
+      ? this.prepare(`${CURRENT} WHERE ${start} ORDER BY f.name LIMIT ?`).all(from ?? '', limit)
+      : this.prepare(`${CURRENT} WHERE ${start} AND f.name < ? ORDER BY f.name LIMIT ?`).all(
+          from ?? prefix,
           `${prefix}\u{10ffff}`,
           limit,
-        )) as unknown as VersionRow[]
-    return rows.map(toVersion)
+        )) as unknown as CurrentRow[]
+    return rows.map(toCurrent)
   }
 
-  async commit(request: CommitRequest, now: number): Promise<FileVersion> {
+  async commit(request: NewVersion, now: number): Promise<FileVersion> {
     return this.transaction(() => {
       const current = this.prepare('SELECT version FROM files WHERE name = ?').get(request.name) as
         { version: number } | undefined
@@ -227,7 +289,14 @@ export class SqliteMetadataStore implements MetadataStore {
       this.prepare(
         'INSERT INTO files (name, version) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version',
       ).run(record.name, version)
-      return record
+      // A new name belongs to its writer; a new version, or a name made again after rm while its
+      // history is kept, keeps its owner, group and mode.
+      let perms = this.readPerms(record.name)
+      if (!perms) {
+        perms = request.perms
+        this.writePerms(record.name, perms)
+      }
+      return { ...record, owner: perms.owner, group: perms.group, mode: perms.mode }
     })
   }
 
@@ -235,13 +304,13 @@ export class SqliteMetadataStore implements MetadataStore {
    * Fencing: a write under a lease must carry the newest token granted for the name; a write with
    * no lease must not race a holder.
    */
-  private checkFence(request: CommitRequest, now: number): void {
+  private checkFence(request: NewVersion, now: number): void {
     const lease = this.leaseRow(request.name)
-    if (request.token !== undefined) {
-      if (!lease || lease.token !== request.token) {
+    if (request.lease !== undefined) {
+      if (!lease || !holds(lease, request.lease, request.writer)) {
         throw new DfsError(
           'DFS_CONFLICT',
-          `the write lease on ${request.name} was lost (token ${request.token} is stale): another writer took it`,
+          `the write lease on ${request.name} was lost (token ${request.lease.token} is not the holder's): another writer took it`,
         )
       }
     } else if (lease && lease.expires > now) {
@@ -249,16 +318,76 @@ export class SqliteMetadataStore implements MetadataStore {
     }
   }
 
-  private leaseRow(fileName: string): Lease | undefined {
-    return this.prepare('SELECT * FROM leases WHERE name = ?').get(fileName) as Lease | undefined
+  private leaseRow(fileName: string): LeaseRow | undefined {
+    return this.prepare('SELECT * FROM leases WHERE name = ?').get(fileName) as LeaseRow | undefined
   }
 
-  async getLease(fileName: string): Promise<Lease | undefined> {
+  async getLease(fileName: string): Promise<StoredLease | undefined> {
     const row = this.leaseRow(fileName)
-    return row ? { ...row } : undefined
+    return row ? { ...toLease(row), secretHash: row.secret_hash } : undefined
   }
 
-  async grantLease(fileName: string, owner: LeaseOwner, now: number, ttlMs: number): Promise<Lease> {
+  private readPerms(fileName: string): Perms | undefined {
+    const row = this.prepare('SELECT owner, grp, mode FROM perms WHERE name = ?').get(fileName) as
+      { owner: string; grp: string; mode: number } | undefined
+    return row ? { owner: row.owner, group: row.grp, mode: row.mode } : undefined
+  }
+
+  private writePerms(fileName: string, perms: Perms): void {
+    this.prepare(
+      `INSERT INTO perms (name, owner, grp, mode) VALUES (?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, grp = excluded.grp, mode = excluded.mode`,
+    ).run(fileName, perms.owner, perms.group, perms.mode)
+  }
+
+  async getPerms(fileName: string): Promise<Perms | undefined> {
+    return this.readPerms(fileName)
+  }
+
+  async setPerms(fileName: string, perms: Perms): Promise<void> {
+    this.writePerms(fileName, perms)
+  }
+
+  async claimUnowned(group: string, mode: number): Promise<number> {
+    return this.transaction(() => {
+      const result = this.prepare(
+        `INSERT INTO perms (name, owner, grp, mode)
+         SELECT v.name, v.writer, ?, ? FROM versions v
+         WHERE v.version = (SELECT MAX(version) FROM versions WHERE name = v.name)
+         AND NOT EXISTS (SELECT 1 FROM perms p WHERE p.name = v.name)`,
+      ).run(group, mode)
+      return Number(result.changes)
+    })
+  }
+
+  async prefixRule(fileName: string): Promise<PrefixRule | undefined> {
+    const row = this.prepare(
+      `SELECT * FROM prefix_rules WHERE substr(?, 1, length(prefix)) = prefix
+       ORDER BY length(prefix) DESC LIMIT 1`,
+    ).get(fileName) as RuleRow | undefined
+    return row ? toRule(row) : undefined
+  }
+
+  async setPrefixRule(rule: PrefixRule): Promise<void> {
+    this.prepare(
+      `INSERT INTO prefix_rules (prefix, owner, grp, mode) VALUES (?, ?, ?, ?)
+       ON CONFLICT (prefix) DO UPDATE SET owner = excluded.owner, grp = excluded.grp, mode = excluded.mode`,
+    ).run(rule.prefix, rule.owner, rule.group, rule.mode)
+  }
+
+  async listPrefixRules(): Promise<PrefixRule[]> {
+    return (this.prepare('SELECT * FROM prefix_rules ORDER BY prefix').all() as unknown as RuleRow[]).map(
+      toRule,
+    )
+  }
+
+  async grantLease(
+    fileName: string,
+    owner: LeaseOwner,
+    secretHash: string,
+    now: number,
+    ttlMs: number,
+  ): Promise<Lease> {
     return this.transaction(() => {
       const held = this.leaseRow(fileName)
       if (held && held.expires > now) {
@@ -276,45 +405,52 @@ export class SqliteMetadataStore implements MetadataStore {
         expires: now + ttlMs,
       }
       this.prepare(
-        `INSERT INTO leases (name, token, user, proxy, since, expires) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO leases (name, token, user, proxy, since, expires, secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (name) DO UPDATE SET token = excluded.token, user = excluded.user, proxy = excluded.proxy,
-         since = excluded.since, expires = excluded.expires`,
-      ).run(fileName, lease.token, lease.user, lease.proxy, lease.since, lease.expires)
+         since = excluded.since, expires = excluded.expires, secret_hash = excluded.secret_hash`,
+      ).run(fileName, lease.token, lease.user, lease.proxy, lease.since, lease.expires, secretHash)
       return lease
     })
   }
 
-  async renewLease(fileName: string, token: number, now: number, ttlMs: number): Promise<Lease> {
+  async renewLease(
+    fileName: string,
+    key: LeaseKey,
+    owner: LeaseOwner,
+    now: number,
+    ttlMs: number,
+  ): Promise<Lease> {
     return this.transaction(() => {
       const held = this.leaseRow(fileName)
-      if (!held || held.token !== token || held.expires === 0) {
+      if (!held || !holds(held, key, owner.user) || held.proxy !== owner.proxy || held.expires === 0) {
         throw new DfsError('DFS_CONFLICT', `the write lease on ${fileName} was lost: another writer took it`)
       }
       // An expired lease nobody else took may be renewed: its token is still the newest.
-      const renewed = { ...held, expires: now + ttlMs }
+      const renewed = { ...toLease(held), expires: now + ttlMs }
       this.prepare('UPDATE leases SET expires = ? WHERE name = ?').run(renewed.expires, fileName)
       return renewed
     })
   }
 
-  async releaseLease(fileName: string, token: number): Promise<boolean> {
+  async releaseLease(fileName: string, key: LeaseKey, owner: LeaseOwner): Promise<boolean> {
     // The row stays, with its token: a later write under an older token must still be refused.
     const result = this.prepare(
-      'UPDATE leases SET expires = 0 WHERE name = ? AND token = ? AND expires > 0',
-    ).run(fileName, token)
+      `UPDATE leases SET expires = 0 WHERE name = ? AND token = ? AND secret_hash = ? AND user = ?
+       AND proxy = ? AND expires > 0`,
+    ).run(fileName, key.token, key.secretHash, owner.user, owner.proxy)
     return result.changes === 1
   }
 
   async removeFile(fileName: string, now: number): Promise<FileVersion> {
     return this.transaction(() => {
-      const row = this.prepare(`${CURRENT} WHERE f.name = ?`).get(fileName) as VersionRow | undefined
+      const row = this.prepare(`${CURRENT} WHERE f.name = ?`).get(fileName) as CurrentRow | undefined
       if (!row) throw new DfsError('DFS_NOT_FOUND', `no such file: ${fileName}`)
       const lease = this.leaseRow(fileName)
       if (lease && lease.expires > now) {
         throw new DfsError('DFS_LOCKED', `${fileName} is locked by ${lease.user} (proxy ${lease.proxy})`)
       }
       this.prepare('DELETE FROM files WHERE name = ?').run(fileName)
-      return toVersion(row)
+      return toCurrent(row)
     })
   }
 
@@ -377,40 +513,126 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async getUser(userName: string): Promise<UserRecord | undefined> {
-    const row = this.prepare('SELECT * FROM users WHERE name = ?').get(userName) as
-      { name: string; password_hash: string; created: number } | undefined
-    return row ? { name: row.name, passwordHash: row.password_hash, created: row.created } : undefined
+    const row = this.prepare('SELECT * FROM users WHERE name = ?').get(userName) as UserRow | undefined
+    return row ? toUser(row) : undefined
   }
 
-  async firstUser(): Promise<string | undefined> {
-    const row = this.prepare('SELECT name FROM users ORDER BY created, rowid LIMIT 1').get() as
-      { name: string } | undefined
-    return row?.name
+  async listUsers(): Promise<UserRecord[]> {
+    return (this.prepare('SELECT * FROM users ORDER BY name').all() as unknown as UserRow[]).map(toUser)
+  }
+
+  async hasUsers(): Promise<boolean> {
+    return this.prepare('SELECT 1 FROM users LIMIT 1').get() !== undefined
   }
 
   async createUser(user: UserRecord): Promise<boolean> {
     const result = this.prepare(
-      'INSERT OR IGNORE INTO users (name, password_hash, created) VALUES (?, ?, ?)',
-    ).run(user.name, user.passwordHash, user.created)
+      'INSERT OR IGNORE INTO users (name, password_hash, created, admin) VALUES (?, ?, ?, ?)',
+    ).run(user.name, user.passwordHash, user.created, user.admin ? 1 : 0)
     return result.changes === 1
   }
 
-  async putSession(session: SessionRecord): Promise<void> {
-    this.prepare('INSERT INTO sessions (token_hash, user, expires) VALUES (?, ?, ?)').run(
-      session.tokenHash,
-      session.user,
-      session.expires,
+  async setPassword(userName: string, passwordHash: string): Promise<boolean> {
+    return (
+      this.prepare('UPDATE users SET password_hash = ? WHERE name = ?').run(passwordHash, userName)
+        .changes === 1
     )
+  }
+
+  async setAdmin(userName: string, admin: boolean): Promise<boolean> {
+    return (
+      this.prepare('UPDATE users SET admin = ? WHERE name = ?').run(admin ? 1 : 0, userName).changes === 1
+    )
+  }
+
+  async removeUser(userName: string): Promise<boolean> {
+    return this.transaction(() => {
+      this.prepare('DELETE FROM sessions WHERE user = ?').run(userName)
+      this.prepare('DELETE FROM group_members WHERE user = ?').run(userName)
+      return this.prepare('DELETE FROM users WHERE name = ?').run(userName).changes === 1
+    })
+  }
+
+  async groupsOf(user: string): Promise<string[]> {
+    return (
+      this.prepare('SELECT grp FROM group_members WHERE user = ? ORDER BY grp').all(user) as { grp: string }[]
+    ).map((r) => r.grp)
+  }
+
+  async listGroups(): Promise<GroupRecord[]> {
+    const members = this.prepare('SELECT grp, user FROM group_members ORDER BY grp, user').all() as {
+      grp: string
+      user: string
+    }[]
+    const groups = (this.prepare('SELECT name FROM groups ORDER BY name').all() as { name: string }[]).map(
+      (g): GroupRecord => ({ name: g.name, members: [] }),
+    )
+    for (const m of members) groups.find((g) => g.name === m.grp)?.members.push(m.user)
+    return groups
+  }
+
+  async addToGroup(group: string, users: string[]): Promise<void> {
+    this.transaction(() => {
+      this.prepare('INSERT OR IGNORE INTO groups (name) VALUES (?)').run(group)
+      for (const user of users)
+        this.prepare('INSERT OR IGNORE INTO group_members (grp, user) VALUES (?, ?)').run(group, user)
+    })
+  }
+
+  async removeFromGroup(group: string, users: string[]): Promise<number> {
+    return this.transaction(() => {
+      let removed = 0
+      for (const user of users)
+        removed += Number(
+          this.prepare('DELETE FROM group_members WHERE grp = ? AND user = ?').run(group, user).changes,
+        )
+      return removed
+    })
+  }
+
+  async removeGroup(group: string): Promise<boolean> {
+    return this.transaction(() => {
+      this.prepare('DELETE FROM group_members WHERE grp = ?').run(group)
+      return this.prepare('DELETE FROM groups WHERE name = ?').run(group).changes === 1
+    })
+  }
+
+  async putSession(session: SessionRecord): Promise<void> {
+    this.prepare(
+      'INSERT INTO sessions (token_hash, user, created, last_used, expires) VALUES (?, ?, ?, ?, ?)',
+    ).run(session.tokenHash, session.user, session.created, session.lastUsed, session.expires)
   }
 
   async getSession(tokenHash: string): Promise<SessionRecord | undefined> {
     const row = this.prepare('SELECT * FROM sessions WHERE token_hash = ?').get(tokenHash) as
-      { token_hash: string; user: string; expires: number } | undefined
-    return row ? { tokenHash: row.token_hash, user: row.user, expires: row.expires } : undefined
+      { token_hash: string; user: string; created: number; last_used: number; expires: number } | undefined
+    return row
+      ? {
+          tokenHash: row.token_hash,
+          user: row.user,
+          created: row.created,
+          lastUsed: row.last_used,
+          expires: row.expires,
+        }
+      : undefined
   }
 
-  async deleteExpiredSessions(now: number): Promise<void> {
-    this.prepare('DELETE FROM sessions WHERE expires < ?').run(now)
+  async touchSession(tokenHash: string, now: number): Promise<void> {
+    this.prepare('UPDATE sessions SET last_used = ? WHERE token_hash = ?').run(now, tokenHash)
+  }
+
+  async deleteSession(tokenHash: string): Promise<boolean> {
+    return this.prepare('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash).changes === 1
+  }
+
+  async deleteUserSessions(user: string): Promise<number> {
+    return Number(this.prepare('DELETE FROM sessions WHERE user = ?').run(user).changes)
+  }
+
+  async deleteExpiredSessions(now: number, idleBefore: number): Promise<number> {
+    return Number(
+      this.prepare('DELETE FROM sessions WHERE expires < ? OR last_used < ?').run(now, idleBefore).changes,
+    )
   }
 
   async createJoinToken(token: JoinTokenRecord): Promise<void> {
@@ -498,6 +720,41 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 }
 
+interface LeaseRow extends Lease {
+  secret_hash: string
+}
+
+function toLease(row: LeaseRow): Lease {
+  const { secret_hash: _secret, ...lease } = row
+  return { ...lease }
+}
+
+function holds(row: LeaseRow, key: LeaseKey, user: string): boolean {
+  return holdsLease({ ...toLease(row), secretHash: row.secret_hash }, key, user)
+}
+
+interface UserRow {
+  name: string
+  password_hash: string
+  created: number
+  admin: number
+}
+
+function toUser(row: UserRow): UserRecord {
+  return { name: row.name, passwordHash: row.password_hash, created: row.created, admin: row.admin === 1 }
+}
+
+interface RuleRow {
+  prefix: string
+  owner: string
+  grp: string
+  mode: number
+}
+
+function toRule(row: RuleRow): PrefixRule {
+  return { prefix: row.prefix, owner: row.owner, group: row.grp, mode: row.mode }
+}
+
 interface CertRow {
   serial: string
   role: string
@@ -540,6 +797,12 @@ function toToken(row: TokenRow): JoinTokenRecord {
     revoked: row.revoked === 1,
     createdBy: row.created_by,
   }
+}
+
+function toCurrent(row: CurrentRow): FileVersion {
+  const version = toVersion(row)
+  if (row.owner === null || row.grp === null || row.perm_mode === null) return version
+  return { ...version, owner: row.owner, group: row.grp, mode: row.perm_mode }
 }
 
 function toVersion(row: VersionRow): FileVersion {

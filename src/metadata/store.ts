@@ -1,27 +1,62 @@
 // What the directory keeps, behind one interface: servers, the namespace with its versions, users and
 // sessions. Every mutation is one transaction; an acknowledged call survives kill -9.
 
-import type {
-  CommitRequest,
-  FileVersion,
-  Lease,
-  LeaseOwner,
-  ServerInfo,
-  TokenView,
-} from '../protocol/types.ts'
+import type { Perms } from '../protocol/permissions.ts'
+import type { FileVersion, Lease, LeaseOwner, ServerInfo, TokenView } from '../protocol/types.ts'
 
 export interface UserRecord {
   name: string
   /** scrypt parameters, salt and hash, as one self-describing string. */
   passwordHash: string
   created: number
+  admin: boolean
 }
 
 export interface SessionRecord {
   /** sha256 of the bearer token: the token itself is never stored. */
   tokenHash: string
   user: string
+  created: number
+  /** When it was last used (kept to within a minute): the idle timeout counts from here. */
+  lastUsed: number
+  /** The absolute end, whatever the use. */
   expires: number
+}
+
+/** A lease as a writer presents it: the fencing number and the hash of its secret. */
+export interface LeaseKey {
+  token: number
+  secretHash: string
+}
+
+/** A lease as the directory keeps it: the secret only as a hash ('' for leases made before secrets). */
+export interface StoredLease extends Lease {
+  secretHash: string
+}
+
+/** A new version as the store records it. */
+export interface NewVersion {
+  name: string
+  expectedVersion: number
+  sha256: string
+  size: number
+  primary: number
+  holders: number[]
+  writer: string
+  /** The write lease it was made under, if any; its holder must be `writer`. */
+  lease?: LeaseKey
+  /** Owner, group and mode for a name that does not exist yet (an existing name keeps its own). */
+  perms: Perms
+}
+
+/** Default owner, group and mode for new names below a prefix (`dfs chmod -R`). */
+export interface PrefixRule extends Perms {
+  prefix: string
+}
+
+export interface GroupRecord {
+  name: string
+  members: string[]
 }
 
 /** A join token as the directory keeps it: the secret only as a hash. */
@@ -48,15 +83,17 @@ export interface MetadataStore {
   /** Forgets a file server; false if it was not known. */
   removeServer(id: number): Promise<boolean>
 
+  /** The current version of a name, with its owner, group and mode. */
   getFile(name: string): Promise<FileVersion | undefined>
-  listFiles(prefix: string, limit: number): Promise<FileVersion[]>
+  /** Current names under `prefix` in name order, after `after` if given, with owners and modes. */
+  listFiles(prefix: string, limit: number, after?: string): Promise<FileVersion[]>
   /**
    * Compare-and-set: makes a new current version of `name` if its current version is still
    * `expectedVersion` (0: the name must not exist), and if the write's fencing token is the newest
-   * granted for the name (a write without a token: if nobody holds the name's lease). Throws
-   * DFS_CONFLICT or DFS_LOCKED otherwise.
+   * granted for the name, with its secret, held by the writer (a write without a lease: if nobody
+   * holds the name's lease). Throws DFS_CONFLICT or DFS_LOCKED otherwise.
    */
-  commit(request: CommitRequest, now: number): Promise<FileVersion>
+  commit(request: NewVersion, now: number): Promise<FileVersion>
   /** Removes the current name; its versions stay in history. DFS_NOT_FOUND if absent, DFS_LOCKED if leased. */
   removeFile(name: string, now: number): Promise<FileVersion>
   countFiles(): Promise<{ files: number; bytes: number }>
@@ -72,23 +109,59 @@ export interface MetadataStore {
   /** Blobs of `server` (among `candidates`) that no kept version on that server names. */
   unreferenced(server: number, candidates: string[]): Promise<string[]>
 
-  /** The newest lease granted on `name`, held or not (released leases have `expires` 0). */
-  getLease(name: string): Promise<Lease | undefined>
-  /** Grants a lease with a new fencing token, if nobody holds one at `now`; else DFS_LOCKED. */
-  grantLease(name: string, owner: LeaseOwner, now: number, ttlMs: number): Promise<Lease>
-  /** Extends a held lease; DFS_CONFLICT if `token` is no longer the holder's. */
-  renewLease(name: string, token: number, now: number, ttlMs: number): Promise<Lease>
-  /** Ends a lease; false if `token` was not the newest (nothing to release). */
-  releaseLease(name: string, token: number): Promise<boolean>
+  /** Owner, group and mode of a name, current or removed with history kept. */
+  getPerms(name: string): Promise<Perms | undefined>
+  setPerms(name: string, perms: Perms): Promise<void>
+  /** Gives every name without an owner to its last writer (stores made before permissions). */
+  claimUnowned(group: string, mode: number): Promise<number>
+  /** The longest prefix rule covering `name`, if any. */
+  prefixRule(name: string): Promise<PrefixRule | undefined>
+  setPrefixRule(rule: PrefixRule): Promise<void>
+  listPrefixRules(): Promise<PrefixRule[]>
+
+  /**
+   * The newest lease granted on `name`, held or not (released leases have `expires` 0), with the
+   * hash of its secret.
+   */
+  getLease(name: string): Promise<StoredLease | undefined>
+  /**
+   * Grants a lease with a new fencing token and the given secret (as its hash), if nobody holds one
+   * at `now`; else DFS_LOCKED.
+   */
+  grantLease(name: string, owner: LeaseOwner, secretHash: string, now: number, ttlMs: number): Promise<Lease>
+  /** Extends a held lease; DFS_CONFLICT unless `key` is the newest lease and `owner` holds it. */
+  renewLease(name: string, key: LeaseKey, owner: LeaseOwner, now: number, ttlMs: number): Promise<Lease>
+  /** Ends a lease; false unless `key` was the newest and `owner` held it (nothing to release). */
+  releaseLease(name: string, key: LeaseKey, owner: LeaseOwner): Promise<boolean>
 
   getUser(name: string): Promise<UserRecord | undefined>
-  /** The name of the user registered first, if any. */
-  firstUser(): Promise<string | undefined>
+  listUsers(): Promise<UserRecord[]>
+  /** Whether any user exists (the first to register becomes admin). */
+  hasUsers(): Promise<boolean>
   /** Adds a user; false if the name is already taken. */
   createUser(user: UserRecord): Promise<boolean>
+  /** Replaces a password hash; false if there is no such user. */
+  setPassword(name: string, passwordHash: string): Promise<boolean>
+  setAdmin(name: string, admin: boolean): Promise<boolean>
+  /** Removes a user with their sessions and group memberships; false if there was none. */
+  removeUser(name: string): Promise<boolean>
+
+  /** Groups `user` is a member of (not `users`, which everyone is). */
+  groupsOf(user: string): Promise<string[]>
+  listGroups(): Promise<GroupRecord[]>
+  /** Adds members, making the group if needed. */
+  addToGroup(group: string, users: string[]): Promise<void>
+  removeFromGroup(group: string, users: string[]): Promise<number>
+  removeGroup(group: string): Promise<boolean>
+
   putSession(session: SessionRecord): Promise<void>
   getSession(tokenHash: string): Promise<SessionRecord | undefined>
-  deleteExpiredSessions(now: number): Promise<void>
+  touchSession(tokenHash: string, now: number): Promise<void>
+  deleteSession(tokenHash: string): Promise<boolean>
+  /** Ends every session of a user (password change, removal); how many. */
+  deleteUserSessions(user: string): Promise<number>
+  /** Drops sessions past their absolute end or idle since before `idleBefore`. */
+  deleteExpiredSessions(now: number, idleBefore: number): Promise<number>
 
   createJoinToken(token: JoinTokenRecord): Promise<void>
   getJoinToken(id: string): Promise<JoinTokenRecord | undefined>
@@ -107,4 +180,18 @@ export interface MetadataStore {
   nodeCerts(role: string, nodeId: number): Promise<NodeCertRecord[]>
 
   close(): Promise<void>
+}
+
+/**
+ * Whether `key` names the newest lease on a name, not released, and `user` holds it. (A lease past
+ * its expiry that nobody else took still counts: fencing keeps its late writes safe.)
+ */
+export function holdsLease(lease: StoredLease, key: LeaseKey, user: string): boolean {
+  return (
+    lease.expires !== 0 &&
+    lease.token === key.token &&
+    lease.secretHash !== '' &&
+    lease.secretHash === key.secretHash &&
+    lease.user === user
+  )
 }

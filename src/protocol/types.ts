@@ -37,6 +37,10 @@ export interface FileVersion {
   holders: number[]
   writer: string
   mtime: number
+  /** Who owns the name, its group and mode (on current names; see protocol/permissions.ts). */
+  owner?: string
+  group?: string
+  mode?: number
 }
 
 /** A version just written, as the directory acknowledges it: `holders` shorter than `wanted` (R)
@@ -68,8 +72,8 @@ export interface CommitRequest {
   primary: number
   holders: number[]
   writer: string
-  /** The fencing token of the write lease this write was made under, if any. */
-  token?: number
+  /** The write lease this write was made under, if any, as `<fencing token>.<secret>`. */
+  lease?: string
 }
 
 /** Who holds a write lease: a user, through a proxy. */
@@ -84,6 +88,15 @@ export interface Lease extends LeaseOwner {
   token: number
   since: number
   expires: number
+}
+
+/**
+ * A lease as its holder gets it: `key` (`<token>.<secret>`) is what renew, release and writes
+ * present. The secret is random and the directory keeps only its hash, so a lease can be neither
+ * guessed from the growing token nor used by anyone but its holder.
+ */
+export interface HeldLeaseView extends Lease {
+  key: string
 }
 
 /** What `stat` shows of a name's lock. */
@@ -118,6 +131,10 @@ export interface ChangeEvent {
   size: number
   writer: string
   at: number
+  /** The name's owner, group and mode, so a proxy passes the event only to users who may read it. */
+  owner: string
+  group: string
+  mode: number
 }
 
 /** The directory's view of the cluster, as `dfs status` shows it. */
@@ -223,4 +240,26 @@ export interface NodeRemoval {
   id: number
   /** Even if it holds the only copy of some versions (it is gone for good). */
   force?: boolean
+}
+
+/** A user as `dfs user list` shows them. */
+export interface AccountView {
+  user: string
+  admin: boolean
+  created: number
+  groups: string[]
+}
+
+/** A group as `dfs group list` shows it; `users` has every user, so no list. */
+export interface GroupView {
+  group: string
+  members: string[] | 'everyone'
+}
+
+/** A prefix's default for the names made below it (`dfs chmod -R`). */
+export interface PrefixRuleView {
+  prefix: string
+  owner: string
+  group: string
+  mode: number
 }

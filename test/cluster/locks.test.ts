@@ -81,6 +81,8 @@ describe('write mode', () => {
 
   test('a second writer waits for the first; --wait 1s gives DFS_LOCKED naming the holder', async () => {
     await cluster.run(['put', '-', 'queue.txt'], { input: 'start\n' })
+    // Logged in beforehand (a login costs a slow password hash), so the timing below is the lock's.
+    for (const id of ['w2', 'w3']) assert.equal((await cluster.run(['ls'], { env: clientEnv(id) })).code, 0)
     const first = shell(
       `dfs lock queue.txt -- sh -c 'echo first | dfs write queue.txt; sleep 3'`,
       clientEnv('w1'),

@@ -38,7 +38,7 @@ describe('draining and removing a file server', () => {
     const bob = { DFS_USER: 'bob', DFS_PASSWORD: 'bob-password', DFS_CONFIG_DIR: `${cluster.root}/bob` }
     const refused = await cluster.run(['node', 'drain', '1'], { env: bob })
     assert.equal(refused.code, 1)
-    assert.match(refused.stderr, /^dfs: DFS_FORBIDDEN: bob is not the cluster's admin/)
+    assert.match(refused.stderr, /^dfs: DFS_FORBIDDEN: only an admin may drain nodes \(bob is not one\)/)
   })
 
   test('a drained server holds nothing that counts and takes no new file; then it is removed', async () => {

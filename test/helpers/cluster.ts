@@ -154,6 +154,14 @@ export class TestCluster {
     })
   }
 
+  /**
+   * The environment that makes `run` act as another user (registered at their first command), with
+   * a CLI config of their own so their session is saved apart from the others'.
+   */
+  as(user: string, password = `${user}-password`): NodeJS.ProcessEnv {
+    return { DFS_USER: user, DFS_PASSWORD: password, DFS_CONFIG_DIR: join(this.root, `cli-config-${user}`) }
+  }
+
   /** `dfs stat NAME --json`, which must succeed. */
   async stat(name: string): Promise<Located> {
     const result = await this.run(['stat', name, '--json'])

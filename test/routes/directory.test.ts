@@ -9,6 +9,7 @@ import { as } from '../helpers/node-identity.ts'
 import type {
   CommittedVersion,
   FileVersion,
+  HeldLeaseView,
   Lease,
   Located,
   Placement,
@@ -25,17 +26,27 @@ describe('directory routes', () => {
   let service: DirectoryService
   let now = 1_000_000
 
+  // Sessions of users the calls act for: root registered first (the admin), then alice and bob.
+  const sessions: Record<string, string> = {}
   before(async () => {
     directory = await testDirectory({ now: () => now })
     ;({ app, service } = directory)
+    for (const user of ['root', 'alice', 'bob']) {
+      const login = await app.inject({
+        method: 'POST',
+        url: '/v1/login',
+        payload: { user, password: `${user}-password` },
+      })
+      sessions[user] = (login.json() as { token: string }).token
+    }
   })
   after(async () => {
     await directory.close()
   })
 
   // Each call as the node that makes it in a cluster: heartbeats and commits from the file server they
-  // are about, everything else from a proxy (the identify default).
-  const post = (url: string, payload: unknown) => {
+  // are about, everything else from a proxy (the identify default) acting for alice unless told.
+  const post = (url: string, payload: unknown, user = 'alice', proxy = 1) => {
     const body = payload as { id?: number; primary?: number }
     const from =
       url === '/v1/servers/heartbeat'
@@ -44,9 +55,11 @@ describe('directory routes', () => {
           ? as('fileserver', body.primary)
           : url === '/v1/placements/replacements'
             ? as('fileserver', 1)
-            : {}
+            : { ...as('proxy', proxy), 'dfs-session': sessions[user]! }
     return app.inject({ method: 'POST', url, payload: payload as object, headers: from })
   }
+  const get = (url: string, user = 'alice') =>
+    app.inject({ method: 'GET', url, headers: { 'dfs-session': sessions[user]! } })
 
   test('heartbeats register servers; bad heartbeats are refused', async () => {
     for (const id of [1, 2, 3]) {
@@ -116,20 +129,19 @@ describe('directory routes', () => {
   })
 
   test('a lease lets its holder replace a name on the same servers; others wait or are refused', async () => {
-    const owner = { user: 'alice', proxy: 1 }
-    const granted = await post('/v1/locks', { name: 'a/b.txt', ...owner, ttlMs: 30_000, waitMs: 0 })
+    const granted = await post('/v1/locks', { name: 'a/b.txt', ttlMs: 30_000, waitMs: 0 })
     assert.equal(granted.statusCode, 200, granted.body)
-    const lease = granted.json() as Lease
-    const current = (await app.inject('/v1/files?name=a/b.txt')).json() as Located
+    const lease = granted.json() as HeldLeaseView
+    const current = (await get('/v1/files?name=a/b.txt')).json() as Located
     assert.deepEqual(current.lock && [current.lock.user, current.lock.waiting], ['alice', 0])
 
     const placement = (
-      await post('/v1/placements', { name: 'a/b.txt', size: 10, token: lease.token })
+      await post('/v1/placements', { name: 'a/b.txt', size: 10, lease: lease.key })
     ).json() as Placement
     assert.equal(placement.expectedVersion, 1)
     assert.deepEqual([placement.primary.id, ...placement.replicas.map((r) => r.id)], current.holders)
 
-    const busy = await post('/v1/locks', { name: 'a/b.txt', user: 'bob', proxy: 2, ttlMs: 30_000, waitMs: 0 })
+    const busy = await post('/v1/locks', { name: 'a/b.txt', ttlMs: 30_000, waitMs: 0 }, 'bob', 2)
     assert.equal(busy.statusCode, 423)
     assert.equal(busy.json().error.code, 'DFS_LOCKED')
     assert.match(busy.json().error.message, /alice/)
@@ -143,27 +155,69 @@ describe('directory routes', () => {
       writer: 'bob',
     })
     assert.equal(unfenced.json().error.code, 'DFS_LOCKED')
-    const removed = await app.inject({ method: 'DELETE', url: '/v1/files?name=a/b.txt' })
+    const removed = await app.inject({
+      method: 'DELETE',
+      url: '/v1/files?name=a/b.txt',
+      headers: { 'dfs-session': sessions.alice! },
+    })
     assert.equal(removed.json().error.code, 'DFS_LOCKED')
 
-    const renewed = await post('/v1/locks/renew', { name: 'a/b.txt', token: lease.token, ttlMs: 10_000 })
+    const renewed = await post('/v1/locks/renew', { name: 'a/b.txt', lease: lease.key, ttlMs: 10_000 })
     assert.equal((renewed.json() as Lease).token, lease.token)
-    assert.deepEqual((await post('/v1/locks/release', { name: 'a/b.txt', token: lease.token })).json(), {
+    assert.deepEqual((await post('/v1/locks/release', { name: 'a/b.txt', lease: lease.key })).json(), {
       released: true,
     })
     const next = (
-      await post('/v1/locks', { name: 'a/b.txt', user: 'bob', proxy: 2, ttlMs: 30_000, waitMs: 0 })
-    ).json() as Lease
+      await post('/v1/locks', { name: 'a/b.txt', ttlMs: 30_000, waitMs: 0 }, 'bob', 2)
+    ).json() as HeldLeaseView
     assert.ok(next.token > lease.token, 'fencing tokens only grow')
-    const stale = await post('/v1/placements', { name: 'a/b.txt', size: 1, token: lease.token })
+    const stale = await post('/v1/placements', { name: 'a/b.txt', size: 1, lease: lease.key })
     assert.equal(stale.json().error.code, 'DFS_CONFLICT')
-    await post('/v1/locks/release', { name: 'a/b.txt', token: next.token })
+    await post('/v1/locks/release', { name: 'a/b.txt', lease: next.key }, 'bob', 2)
+  })
+
+  test("a lease key is the holder's alone: guessed, borrowed or replayed keys are refused", async () => {
+    const lease = (
+      await post('/v1/locks', { name: 'a/b.txt', ttlMs: 30_000, waitMs: 0 }, 'bob', 2)
+    ).json() as HeldLeaseView
+    assert.match(lease.key, /^\d+\.[A-Za-z0-9_-]{43}$/)
+    const [token, secret] = lease.key.split('.') as [string, string]
+    const guessed = `${token}.${'A'.repeat(43)}`
+    const renew = (key: string, user: string, proxy: number) =>
+      post('/v1/locks/renew', { name: 'a/b.txt', lease: key, ttlMs: 10_000 }, user, proxy)
+    assert.equal((await renew(guessed, 'bob', 2)).json().error.code, 'DFS_CONFLICT', 'a guessed secret')
+    assert.equal((await renew(lease.key, 'alice', 2)).json().error.code, 'DFS_CONFLICT', 'another user')
+    assert.equal((await renew(lease.key, 'bob', 1)).json().error.code, 'DFS_CONFLICT', 'another proxy')
+    assert.equal((await renew(token, 'bob', 2)).statusCode, 400, 'a bare fencing number')
+    const stolen = await post('/v1/locks/release', { name: 'a/b.txt', lease: lease.key }, 'alice', 1)
+    assert.deepEqual(stolen.json(), { released: false })
+    const borrowed = await post('/v1/placements', { name: 'a/b.txt', size: 1, lease: lease.key }, 'alice')
+    assert.equal(borrowed.json().error.code, 'DFS_CONFLICT')
+    const commit = {
+      name: 'a/b.txt',
+      sha256: SHA_A,
+      size: 1,
+      primary: 1,
+      holders: [1, 2],
+      expectedVersion: 1,
+    }
+    const forged = await post('/v1/commits', { ...commit, writer: 'bob', lease: guessed })
+    assert.equal(forged.json().error.code, 'DFS_CONFLICT', 'a commit with a guessed secret')
+    const otherWriter = await post('/v1/commits', { ...commit, writer: 'alice', lease: lease.key })
+    assert.equal(otherWriter.json().error.code, 'DFS_CONFLICT', 'a commit by someone else under it')
+    assert.equal((await renew(lease.key, 'bob', 2)).statusCode, 200, 'the holder still holds it')
+    assert.equal(secret.length, 43)
+    const released = await post('/v1/locks/release', { name: 'a/b.txt', lease: lease.key }, 'bob', 2)
+    assert.deepEqual(released.json(), { released: true })
+    const replayed = await post('/v1/commits', { ...commit, writer: 'bob', lease: lease.key })
+    assert.equal(replayed.json().error.code, 'DFS_CONFLICT', 'a released lease writes nothing')
+    assert.equal((await renew(lease.key, 'bob', 2)).json().error.code, 'DFS_CONFLICT', 'nor renews')
   })
 
   test('commits are compare-and-set on the version and fenced by the newest token', async () => {
     const lease = (
-      await post('/v1/locks', { name: 'a/b.txt', user: 'bob', proxy: 2, ttlMs: 30_000, waitMs: 0 })
-    ).json() as Lease
+      await post('/v1/locks', { name: 'a/b.txt', ttlMs: 30_000, waitMs: 0 }, 'bob', 2)
+    ).json() as HeldLeaseView
     const base = {
       name: 'a/b.txt',
       sha256: SHA_B,
@@ -171,9 +225,10 @@ describe('directory routes', () => {
       primary: 1,
       holders: [1, 2],
       writer: 'bob',
-      token: lease.token,
+      lease: lease.key,
     }
-    const old = await post('/v1/commits', { ...base, token: lease.token - 1, expectedVersion: 1 })
+    const older = lease.key.replace(/^\d+/, String(lease.token - 1))
+    const old = await post('/v1/commits', { ...base, lease: older, expectedVersion: 1 })
     assert.equal(old.json().error.code, 'DFS_CONFLICT')
     const stale = await post('/v1/commits', { ...base, expectedVersion: 0 })
     assert.equal(stale.statusCode, 409)
@@ -182,10 +237,10 @@ describe('directory routes', () => {
     assert.equal((ok.json() as FileVersion).version, 2)
     const late = await post('/v1/commits', { ...base, expectedVersion: 1 })
     assert.equal(late.json().error.code, 'DFS_CONFLICT')
-    const current = (await app.inject('/v1/files?name=a/b.txt')).json() as FileVersion
+    const current = (await get('/v1/files?name=a/b.txt')).json() as FileVersion
     assert.equal(current.sha256, SHA_B)
     assert.equal(current.version, 2)
-    await post('/v1/locks/release', { name: 'a/b.txt', token: lease.token })
+    await post('/v1/locks/release', { name: 'a/b.txt', lease: lease.key }, 'bob', 2)
   })
 
   test('servers silent past the live window are not placed; below --min-copies a write is refused', async () => {
@@ -217,7 +272,7 @@ describe('directory routes', () => {
       short.json().error.message,
       /only 1 copy of short could be made \(1 of 3 file servers live and reachable\); a write needs 2/,
     )
-    assert.equal((await app.inject('/v1/files?name=short')).statusCode, 404)
+    assert.equal((await get('/v1/files?name=short')).statusCode, 404)
   })
 
   test('an unreachable server is not placed on until it heartbeats again; placements avoid what was tried', async () => {
@@ -248,20 +303,21 @@ describe('directory routes', () => {
     for (const name of ['../x', '/abs', 'a\u0000b', '']) {
       const placement = await post('/v1/placements', { name, size: 1 })
       assert.equal(placement.json().error.code, 'DFS_BAD_NAME', JSON.stringify(name))
-      const get = await app.inject(`/v1/files?name=${encodeURIComponent(name)}`)
-      assert.equal(get.json().error.code, 'DFS_BAD_NAME', JSON.stringify(name))
+      const read = await get(`/v1/files?name=${encodeURIComponent(name)}`)
+      assert.equal(read.json().error.code, 'DFS_BAD_NAME', JSON.stringify(name))
     }
   })
 
   test('the first login registers a user, a wrong password is refused, sessions check out', async () => {
-    const first = await post('/v1/login', { user: 'carol', password: 'pw-1' })
+    const first = await post('/v1/login', { user: 'carol', password: 'carol-pw-1' })
     assert.equal(first.statusCode, 200)
     const { token } = first.json() as { token: string }
-    const wrong = await post('/v1/login', { user: 'carol', password: 'pw-2' })
+    const wrong = await post('/v1/login', { user: 'carol', password: 'carol-pw-2' })
     assert.equal(wrong.statusCode, 401)
     assert.equal(wrong.json().error.code, 'DFS_AUTH')
     const check = await post('/v1/sessions/check', { token })
-    assert.equal(check.json().user, 'carol')
+    assert.deepEqual(check.json().user, 'carol')
+    assert.equal(check.json().admin, false, 'only the first user is an admin')
     const forged = await post('/v1/sessions/check', { token: 'x'.repeat(43) })
     assert.equal(forged.statusCode, 401)
     const badUser = await post('/v1/login', { user: '../root', password: 'x' })
@@ -272,7 +328,8 @@ describe('directory routes', () => {
     const login = (user: string, password: string, client = '10.0.0.1') =>
       app.inject({ method: 'POST', url: '/v1/login', payload: { user, password, client } })
     assert.equal((await login('dave', 'right-password')).statusCode, 200)
-    for (let i = 0; i < 3; i++) assert.equal((await login('dave', 'wrong')).json().error.code, 'DFS_AUTH')
+    for (let i = 0; i < 3; i++)
+      assert.equal((await login('dave', 'wrong-password')).json().error.code, 'DFS_AUTH')
     const locked = await login('dave', 'right-password')
     assert.equal(locked.statusCode, 429)
     assert.equal(locked.json().error.code, 'DFS_RATE_LIMITED')
@@ -284,7 +341,7 @@ describe('directory routes', () => {
       200,
       'the lockout ends, and success resets it',
     )
-    assert.equal((await login('dave', 'wrong')).json().error.code, 'DFS_AUTH')
+    assert.equal((await login('dave', 'wrong-password')).json().error.code, 'DFS_AUTH')
 
     // One address guessing across many user names is held back too; another address is not.
     for (let i = 0; i < 10; i++) {

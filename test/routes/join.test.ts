@@ -131,29 +131,51 @@ describe('joining the cluster, and who may call what', () => {
       method: 'POST',
       url: '/v1/login',
       headers: as('fileserver', 3),
-      payload: { user: 'x', password: 'y' },
+      payload: { user: 'x', password: 'y-password' },
     })
     assert.equal(login.json().error.code, 'DFS_FORBIDDEN')
   })
 
   test('tokens are managed through a proxy by the admin (the first user) only', async () => {
-    await app.inject({ method: 'POST', url: '/v1/login', payload: { user: 'root', password: 'pw-root' } })
-    await app.inject({ method: 'POST', url: '/v1/login', payload: { user: 'bob', password: 'pw-bob' } })
+    const session = async (user: string) => {
+      const login = await app.inject({
+        method: 'POST',
+        url: '/v1/login',
+        payload: { user, password: `${user}-password` },
+      })
+      return { 'dfs-session': (login.json() as { token: string }).token }
+    }
+    const root = await session('root')
+    const bob = await session('bob')
     const byBob = await app.inject({
       method: 'POST',
       url: '/v1/tokens',
-      payload: { user: 'bob', role: 'proxy', ttlMs: 60_000 },
+      headers: bob,
+      payload: { role: 'proxy', ttlMs: 60_000 },
     })
     assert.equal(byBob.json().error.code, 'DFS_FORBIDDEN')
+    const claimed = await app.inject({
+      method: 'POST',
+      url: '/v1/tokens',
+      headers: bob,
+      payload: { user: 'root', role: 'proxy', ttlMs: 60_000 },
+    })
+    assert.equal(claimed.json().error.code, 'DFS_FORBIDDEN', 'naming the admin in the body does not help')
+    const anonymous = await app.inject({ method: 'GET', url: '/v1/tokens' })
+    assert.equal(anonymous.json().error.code, 'DFS_AUTH', 'a call for a user needs their session')
     const byRoot = await app.inject({
       method: 'POST',
       url: '/v1/tokens',
-      payload: { user: 'root', role: 'proxy', ttlMs: 60_000, uses: 1 },
+      headers: root,
+      payload: { role: 'proxy', ttlMs: 60_000, uses: 1 },
     })
     assert.equal(byRoot.statusCode, 200, byRoot.body)
     const { token, view } = byRoot.json() as { token: string; view: { id: string } }
     assert.equal(parseJoinToken(token).id, view.id)
-    const list = (await app.inject(`/v1/tokens?user=root`)).json() as { id: string; secretHash?: string }[]
+    const list = (await app.inject({ url: '/v1/tokens', headers: root })).json() as {
+      id: string
+      secretHash?: string
+    }[]
     assert.ok(list.some((t) => t.id === view.id))
     assert.ok(
       list.every((t) => t.secretHash === undefined),
@@ -162,7 +184,8 @@ describe('joining the cluster, and who may call what', () => {
     const revoke = await app.inject({
       method: 'POST',
       url: '/v1/tokens/revoke',
-      payload: { user: 'root', id: view.id },
+      headers: root,
+      payload: { id: view.id },
     })
     assert.equal(revoke.statusCode, 200)
     assert.match((await refusal(joinAs(token, 'proxy', 9))).message, /revoked/)

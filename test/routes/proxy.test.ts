@@ -8,33 +8,27 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { makeAgent } from '../../src/client/agent.ts'
-import type { DirectoryClient } from '../../src/client/directory-client.ts'
-import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
-import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
+import { DirectoryClient } from '../../src/client/directory-client.ts'
 import { buildProxyApp } from '../../src/roles/proxy/app.ts'
 import { ProxyService } from '../../src/roles/proxy/service.ts'
 import { BlobCache } from '../../src/roles/proxy/blob-cache.ts'
 import { systemClock, systemRandom } from '../../src/server/clock.ts'
 import { BAD_ESCAPES, BAD_NAMES, queryValue } from '../helpers/bad-names.ts'
+import { testDirectory, type TestDirectory } from '../helpers/directory-app.ts'
+import { injectFetch } from '../helpers/inject-fetch.ts'
 
 describe('proxy routes', () => {
   let dir: string
   let app: FastifyInstance
-  let store: SqliteMetadataStore
+  let directory: TestDirectory
   let cache: BlobCache
   const agent = makeAgent({ ca: '' })
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'dfs-proxy-'))
-    store = new SqliteMetadataStore(join(dir, 'metadata.sqlite'))
-    const directory = new DirectoryService(store, DEFAULT_DIRECTORY_CONFIG, systemClock, systemRandom)
-    // The proxy's view of the directory, answered by a real DirectoryService in this process.
-    const client = {
-      login: (user: string, password: string) => directory.login(user, password),
-      checkSession: (token: string) => directory.authenticate(token),
-      list: (prefix: string) => directory.list(prefix, 1000),
-      locate: (name: string) => directory.locate(name),
-    } as unknown as DirectoryClient
+    // The proxy's directory: a real directory app in this process, reached through inject.
+    directory = await testDirectory(systemClock)
+    const client = new DirectoryClient('https://directory.test', injectFetch(directory.app))
     cache = new BlobCache(join(dir, 'cache'), 1024 * 1024, systemClock)
     await cache.open()
     app = buildProxyApp(
@@ -46,7 +40,7 @@ describe('proxy routes', () => {
   after(async () => {
     await app.close()
     await agent.close()
-    await store.close()
+    await directory.close()
     cache.close()
     await rm(dir, { recursive: true, force: true })
   })
@@ -55,7 +49,7 @@ describe('proxy routes', () => {
     const response = await app.inject({
       method: 'POST',
       url: '/v1/login',
-      payload: { user: 'dave', password: 'secret' },
+      payload: { user: 'dave', password: 'dave-password' },
     })
     assert.equal(response.statusCode, 200)
     return (response.json() as { token: string }).token
@@ -81,7 +75,7 @@ describe('proxy routes', () => {
   test('a logged-in user is known, and lists an empty namespace', async () => {
     const token = await login()
     const whoami = await app.inject({ url: '/v1/whoami', headers: { authorization: `Bearer ${token}` } })
-    assert.deepEqual(whoami.json(), { user: 'dave', proxy: 1 })
+    assert.deepEqual(whoami.json(), { user: 'dave', admin: true, groups: ['users'], proxy: 1 })
     const list = await app.inject({ url: '/v1/list', headers: { authorization: `Bearer ${token}` } })
     assert.deepEqual(list.json(), [])
     const missing = await app.inject({

@@ -3,14 +3,16 @@
 // the next in line when the holder releases it or lets it expire.
 
 import { DfsError } from '../../protocol/errors.ts'
-import type { Lease, LeaseOwner, LockState } from '../../protocol/types.ts'
-import type { MetadataStore } from '../../metadata/store.ts'
-import type { Clock } from '../../server/clock.ts'
+import { formatLeaseKey, parseLeaseKey } from '../../protocol/lease-key.ts'
+import type { HeldLeaseView, Lease, LeaseOwner, LockState } from '../../protocol/types.ts'
+import type { LeaseKey, MetadataStore } from '../../metadata/store.ts'
+import type { Clock, Random } from '../../server/clock.ts'
+import { hashToken } from './passwords.ts'
 
 interface Waiter {
   owner: LeaseOwner
   ttlMs: number
-  resolve: (lease: Lease) => void
+  resolve: (lease: HeldLeaseView) => void
   reject: (error: unknown) => void
   cleanup: () => void
 }
@@ -18,13 +20,22 @@ interface Waiter {
 export class LeaseTable {
   private readonly store: MetadataStore
   private readonly clock: Clock
+  private readonly random: Random
   private readonly lines = new Map<string, Waiter[]>()
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>()
   private readonly pumping = new Set<string>()
 
-  constructor(store: MetadataStore, clock: Clock) {
+  constructor(store: MetadataStore, clock: Clock, random: Random) {
     this.store = store
     this.clock = clock
+    this.random = random
+  }
+
+  /** A lease with a fresh secret: only the caller ever sees the secret; the store keeps its hash. */
+  private async grant(name: string, owner: LeaseOwner, ttlMs: number): Promise<HeldLeaseView> {
+    const secret = this.random.token(32)
+    const lease = await this.store.grantLease(name, owner, hashToken(secret), this.clock.now(), ttlMs)
+    return { ...lease, key: formatLeaseKey(lease.token, secret) }
   }
 
   /** Takes the lease on `name`, waiting in line up to `waitMs`; DFS_LOCKED naming the holder after that. */
@@ -34,17 +45,17 @@ export class LeaseTable {
     ttlMs: number,
     waitMs: number,
     signal?: AbortSignal,
-  ): Promise<Lease> {
+  ): Promise<HeldLeaseView> {
     if (!this.lines.get(name)?.length) {
       try {
-        return await this.store.grantLease(name, owner, this.clock.now(), ttlMs)
+        return await this.grant(name, owner, ttlMs)
       } catch (error) {
         if (!(error instanceof DfsError && error.code === 'DFS_LOCKED') || waitMs <= 0) throw error
       }
     } else if (waitMs <= 0) {
       throw await this.lockedError(name)
     }
-    return new Promise<Lease>((resolve, reject) => {
+    return new Promise<HeldLeaseView>((resolve, reject) => {
       const line = this.lines.get(name) ?? []
       this.lines.set(name, line)
       const leave = () => {
@@ -78,14 +89,16 @@ export class LeaseTable {
     })
   }
 
-  async renew(name: string, token: number, ttlMs: number): Promise<Lease> {
-    const lease = await this.store.renewLease(name, token, this.clock.now(), ttlMs)
+  /** Extends the lease `key` names, if `owner` holds it. */
+  async renew(name: string, key: string, owner: LeaseOwner, ttlMs: number): Promise<Lease> {
+    const lease = await this.store.renewLease(name, leaseKey(key), owner, this.clock.now(), ttlMs)
     this.scheduleExpiry(lease)
     return lease
   }
 
-  async release(name: string, token: number): Promise<boolean> {
-    const released = await this.store.releaseLease(name, token)
+  /** Ends the lease `key` names, if `owner` holds it; false if there was nothing to release. */
+  async release(name: string, key: string, owner: LeaseOwner): Promise<boolean> {
+    const released = await this.store.releaseLease(name, leaseKey(key), owner)
     void this.pump(name)
     return released
   }
@@ -111,9 +124,9 @@ export class LeaseTable {
         const line = this.lines.get(name)
         const next = line?.[0]
         if (!line || !next) return
-        let lease: Lease
+        let lease: HeldLeaseView
         try {
-          lease = await this.store.grantLease(name, next.owner, this.clock.now(), next.ttlMs)
+          lease = await this.grant(name, next.owner, next.ttlMs)
         } catch (error) {
           if (error instanceof DfsError && error.code === 'DFS_LOCKED') {
             const held = await this.store.getLease(name)
@@ -168,4 +181,10 @@ export class LeaseTable {
     }
     this.lines.clear()
   }
+}
+
+/** The key as the store compares it: the token, and the secret's hash. */
+export function leaseKey(key: string): LeaseKey {
+  const { token, secret } = parseLeaseKey(key)
+  return { token, secretHash: hashToken(secret) }
 }

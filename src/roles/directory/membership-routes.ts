@@ -2,13 +2,13 @@
 // certificate may call), renewing a certificate, and, for the admin through a proxy, join tokens and
 // nodes (list, drain, remove).
 
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { verifiedPeer } from '../../server/app.ts'
 import { namesOf } from '../../tls/identity.ts'
-import { DfsError } from '../../protocol/errors.ts'
+import { actorOf } from './acting-user.ts'
+import { requireAdmin } from './accounts.ts'
 import type { JoinService, TokenRole } from './join-service.ts'
 import type { NodeAdmin } from './node-admin.ts'
-import type { DirectoryService } from './service.ts'
 
 const hosts = {
   type: 'array',
@@ -16,16 +16,14 @@ const hosts = {
   items: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' },
 } as const
 const csr = { type: 'string', maxLength: 16_384 } as const
-const user = { type: 'string', maxLength: 64 } as const
 const nodeId = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const
 
 export interface Membership {
   join: JoinService
   nodes: NodeAdmin
-  service: DirectoryService
 }
 
-export function registerMembershipRoutes(app: FastifyInstance, { join, nodes, service }: Membership): void {
+export function registerMembershipRoutes(app: FastifyInstance, { join, nodes }: Membership): void {
   app.post<{
     Body: { token: string; role: 'fileserver' | 'proxy'; id: number; csr: string; hosts?: string[] }
   }>(
@@ -73,16 +71,15 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes, se
     },
   )
 
-  app.post<{ Body: { user: string; role: TokenRole; ttlMs: number; uses?: number } }>(
+  app.post<{ Body: { role: TokenRole; ttlMs: number; uses?: number } }>(
     '/v1/tokens',
     {
       schema: {
         body: {
           type: 'object',
-          required: ['user', 'role', 'ttlMs'],
+          required: ['role', 'ttlMs'],
           additionalProperties: false,
           properties: {
-            user,
             role: { enum: ['fileserver', 'proxy', 'any'] },
             ttlMs: { type: 'integer', minimum: 0, maximum: 366 * 24 * 3600 * 1000 },
             uses: { type: 'integer', minimum: 1, maximum: 1_000_000 },
@@ -91,78 +88,68 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes, se
       },
     },
     async (request) => {
-      const { user: by, ...token } = request.body
-      await admin(service, by)
-      return join.create({ ...token, createdBy: by })
+      const by = admin(request, 'create join tokens')
+      return join.create({ ...request.body, createdBy: by })
     },
   )
 
-  app.get<{ Querystring: { user: string } }>(
-    '/v1/tokens',
-    { schema: { querystring: { type: 'object', required: ['user'], properties: { user } } } },
-    async (request) => {
-      await admin(service, request.query.user)
-      return join.list()
-    },
-  )
+  app.get('/v1/tokens', async (request) => {
+    admin(request, 'list join tokens')
+    return join.list()
+  })
 
-  app.post<{ Body: { user: string; id: string } }>(
+  app.post<{ Body: { id: string } }>(
     '/v1/tokens/revoke',
     {
       schema: {
         body: {
           type: 'object',
-          required: ['user', 'id'],
+          required: ['id'],
           additionalProperties: false,
-          properties: { user, id: { type: 'string', pattern: '^[0-9a-f]{12}$' } },
+          properties: { id: { type: 'string', pattern: '^[0-9a-f]{12}$' } },
         },
       },
     },
     async (request) => {
-      await admin(service, request.body.user)
+      admin(request, 'revoke join tokens')
       await join.revoke(request.body.id)
       return { revoked: request.body.id }
     },
   )
 
-  app.get<{ Querystring: { user: string } }>(
-    '/v1/nodes',
-    { schema: { querystring: { type: 'object', required: ['user'], properties: { user } } } },
-    async (request) => {
-      await admin(service, request.query.user)
-      return nodes.list()
-    },
-  )
+  app.get('/v1/nodes', async (request) => {
+    admin(request, 'list nodes')
+    return nodes.list()
+  })
 
-  app.post<{ Body: { user: string; id: number } }>(
+  app.post<{ Body: { id: number } }>(
     '/v1/nodes/drain',
     {
       schema: {
         body: {
           type: 'object',
-          required: ['user', 'id'],
+          required: ['id'],
           additionalProperties: false,
-          properties: { user, id: nodeId },
+          properties: { id: nodeId },
         },
       },
     },
     async (request) => {
-      await admin(service, request.body.user)
+      admin(request, 'drain nodes')
       await nodes.drain(request.body.id)
       return { draining: request.body.id }
     },
   )
 
-  app.post<{ Body: { user: string; role: 'fileserver' | 'proxy'; id: number; force?: boolean } }>(
+  app.post<{ Body: { role: 'fileserver' | 'proxy'; id: number; force?: boolean } }>(
     '/v1/nodes/rm',
     {
       schema: {
         body: {
           type: 'object',
-          required: ['user', 'role', 'id'],
+          required: ['role', 'id'],
           additionalProperties: false,
           properties: {
-            user,
             role: { enum: ['fileserver', 'proxy'] },
             id: nodeId,
             force: { type: 'boolean' },
@@ -171,8 +158,8 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes, se
       },
     },
     async (request) => {
-      const { user: by, role, id, force } = request.body
-      await admin(service, by)
+      const { role, id, force } = request.body
+      const by = admin(request, 'remove nodes')
       const removed = await nodes.remove(role, id, force ?? false)
       request.log.warn(`${role} ${id} removed by ${by}: ${removed.revoked} certificates revoked`)
       return removed
@@ -180,9 +167,9 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes, se
   )
 }
 
-/** Until accounts have roles, the admin is the first user ever registered. */
-async function admin(service: DirectoryService, user: string): Promise<void> {
-  if (!(await service.isAdmin(user))) {
-    throw new DfsError('DFS_FORBIDDEN', `${user} is not the cluster's admin (the first user registered)`)
-  }
+/** The acting user, who must be an admin; their name. */
+function admin(request: FastifyRequest, what: string): string {
+  const actor = actorOf(request)
+  requireAdmin(actor, what)
+  return actor.user
 }

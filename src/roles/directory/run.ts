@@ -7,6 +7,7 @@ import { dispatcherFetch } from '../../client/streams.ts'
 import { SqliteMetadataStore } from '../../metadata/sqlite-store.ts'
 import { listen } from '../../server/app.ts'
 import { systemClock, systemRandom } from '../../server/clock.ts'
+import { periodic } from '../../server/periodic.ts'
 import type { Running } from '../../server/lifecycle.ts'
 import { directoryTls } from '../../tls/node-tls.ts'
 import { hosts } from '../member.ts'
@@ -29,6 +30,10 @@ export interface DirectoryOptions {
   keepVersions?: number
   repairRate?: number
   repairEveryMs?: number
+  defaultMode?: number
+  registration?: 'open' | 'closed'
+  sessionIdleMs?: number
+  sessionMaxMs?: number
   /** The operator's own CA and certificate (and, to sign joining nodes, the CA's key). */
   ownPki?: OwnPkiFiles & { caKey?: string }
 }
@@ -55,10 +60,16 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
       liveAfterMs: options.liveAfterMs ?? DEFAULT_DIRECTORY_CONFIG.liveAfterMs,
       deadAfterMs: options.deadAfterMs ?? DEFAULT_DIRECTORY_CONFIG.deadAfterMs,
       keepVersions: options.keepVersions ?? DEFAULT_DIRECTORY_CONFIG.keepVersions,
+      defaultMode: options.defaultMode ?? DEFAULT_DIRECTORY_CONFIG.defaultMode,
+      registration: options.registration ?? DEFAULT_DIRECTORY_CONFIG.registration,
+      sessionIdleMs: options.sessionIdleMs ?? DEFAULT_DIRECTORY_CONFIG.sessionIdleMs,
+      sessionMaxMs: options.sessionMaxMs ?? DEFAULT_DIRECTORY_CONFIG.sessionMaxMs,
     },
     systemClock,
     systemRandom,
   )
+  // Names written before permissions belong to their last writer.
+  const claimed = await service.access.migrate()
   // Built before the repairer, which logs through the app's logger; its routes find it on the service.
   const revocations = new Revocations()
   await revocations.load(store, systemClock.now())
@@ -85,12 +96,19 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
   })
   service.repairer = repairer
   repairer.start(options.repairEveryMs ?? 5000)
+  if (claimed > 0) app.log.warn(`${claimed} names from before permissions now belong to their last writer`)
+  const purge = periodic('session purge', () => service.accounts.purgeSessions(), {
+    everyMs: 3600_000,
+    firstDelayMs: 60_000,
+    log: app.log,
+  })
   const url = await listen(app, options.host, options.port, options.advertise)
   return {
     url,
     ...(firstToken ? { firstToken } : {}),
     close: async () => {
       service.leases.close()
+      await purge.stop()
       await repairer.stop()
       await agent.close()
       await app.close()

@@ -1,5 +1,6 @@
-// The directory's logic: live servers, placement, the namespace's compare-and-set commits, users and
-// sessions. Routes in app.ts only validate and call in here.
+// The directory's logic: live servers, placement, the namespace's compare-and-set commits, each
+// checked against the acting user's permissions. Accounts (users, groups, sessions) are in
+// accounts.ts and permissions in access.ts. Routes in app.ts only validate and call in here.
 
 import { DfsError } from '../../protocol/errors.ts'
 import { EventEmitter } from 'node:events'
@@ -12,19 +13,21 @@ import type {
   Heartbeat,
   JobState,
   Located,
+  HeldLeaseView,
+  Lease,
   Placement,
   ServerView,
-  Session,
 } from '../../protocol/types.ts'
-import type { MetadataStore } from '../../metadata/store.ts'
+import { EVERYONE, type Actor, type Perms } from '../../protocol/permissions.ts'
+import { holdsLease, type MetadataStore, type NewVersion } from '../../metadata/store.ts'
 import type { Clock, Random } from '../../server/clock.ts'
-import { LeaseTable } from './lease-table.ts'
-import { LoginThrottle } from './login-throttle.ts'
+import { NamespaceAccess } from './access.ts'
+import { Accounts, DEFAULT_ACCOUNTS_CONFIG, type AccountsConfig } from './accounts.ts'
+import { LeaseTable, leaseKey } from './lease-table.ts'
 import type { Repairer } from './repairer.ts'
 import { canTake, choosePlacement } from './placement.ts'
-import { hashPassword, hashToken, verifyPassword } from './passwords.ts'
 
-export interface DirectoryConfig {
+export interface DirectoryConfig extends AccountsConfig {
   replicas: number
   /**
    * Copies a write needs before it is acknowledged (at most `replicas`). Between the two, the version
@@ -37,7 +40,8 @@ export interface DirectoryConfig {
   deadAfterMs: number
   /** Versions kept per name (the current one included). */
   keepVersions: number
-  sessionTtlMs: number
+  /** Mode bits of new names below no prefix rule (group `users`). */
+  defaultMode: number
 }
 
 export const DEFAULT_DIRECTORY_CONFIG: DirectoryConfig = {
@@ -47,19 +51,21 @@ export const DEFAULT_DIRECTORY_CONFIG: DirectoryConfig = {
   // As HDFS does: long enough that a restart or a short outage does not start a storm of copies.
   deadAfterMs: 10 * 60_000,
   keepVersions: 5,
-  sessionTtlMs: 7 * 24 * 3600 * 1000,
+  // rw for owner and group, r for others, everyone in group users: the seed's shared editing.
+  defaultMode: 0o664,
+  ...DEFAULT_ACCOUNTS_CONFIG,
 }
 
 export interface PlaceOptions {
-  /** The fencing token of the writer's lease: allows replacing an existing name. */
-  token?: number
-  /** With a token: the name may be new. */
+  /** The writer's lease (`<token>.<secret>`): allows replacing an existing name. */
+  lease?: string
+  /** With a lease: the name may be new. */
   create?: boolean
   /** Servers the writer could not reach on an earlier try: not placed on again. */
   avoid?: number[]
 }
 
-export const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+export { USER_NAME } from './accounts.ts'
 
 export class DirectoryService {
   readonly store: MetadataStore
@@ -67,7 +73,8 @@ export class DirectoryService {
   private readonly clock: Clock
   private readonly random: Random
   readonly leases: LeaseTable
-  private readonly throttle: LoginThrottle
+  readonly accounts: Accounts
+  readonly access: NamespaceAccess
   private readonly changes = new EventEmitter()
   private readonly reports: BadCopyReport[] = []
   /** Servers a node could not connect to: not placed on until they heartbeat again. */
@@ -82,8 +89,9 @@ export class DirectoryService {
     this.config = config
     this.clock = clock
     this.random = random
-    this.leases = new LeaseTable(store, clock)
-    this.throttle = new LoginThrottle(clock)
+    this.leases = new LeaseTable(store, clock, random)
+    this.accounts = new Accounts({ store, clock, random, config })
+    this.access = new NamespaceAccess({ store, accounts: this.accounts, defaultMode: config.defaultMode })
   }
 
   now(): number {
@@ -132,11 +140,18 @@ export class DirectoryService {
    * up with fresh servers. A token that is no longer the newest is refused here already, before any
    * byte moves; the commit checks it again.
    */
-  async place(name: string, size: number, options: PlaceOptions = {}): Promise<Placement> {
+  async place(
+    actor: Actor,
+    proxy: number,
+    name: string,
+    size: number,
+    options: PlaceOptions = {},
+  ): Promise<Placement> {
+    await this.access.forWrite(actor, name)
     const current = await this.store.getFile(name)
-    if (options.token !== undefined) {
+    if (options.lease !== undefined) {
       const lease = await this.store.getLease(name)
-      if (!lease || lease.token !== options.token) {
+      if (!lease || !holdsLease(lease, leaseKey(options.lease), actor.user) || lease.proxy !== proxy) {
         throw new DfsError('DFS_CONFLICT', `the write lease on ${name} was lost: another writer took it`)
       }
       if (!current && !options.create)
@@ -202,12 +217,17 @@ export class DirectoryService {
         `only ${request.holders.length} ${request.holders.length === 1 ? 'copy' : 'copies'} of ${request.name} could be made (${live} of ${servers.length} file servers live and reachable); a write needs ${this.config.minCopies} (--min-copies)`,
       )
     }
-    const version = await this.record(request)
+    // The writer's permission again, as of now: a chmod since the placement counts.
+    const writer = await this.accounts.actorFor(request.writer)
+    if (!writer) throw new DfsError('DFS_AUTH', `no such user: ${request.writer}`)
+    const perms = await this.access.forWrite(writer, request.name)
+    const { lease, ...rest } = request
+    const version = await this.record({ ...rest, perms, ...(lease ? { lease: leaseKey(lease) } : {}) })
     if (version.holders.length < this.config.replicas) this.repairer?.wake()
     return version
   }
 
-  private async record(request: CommitRequest): Promise<FileVersion> {
+  private async record(request: NewVersion): Promise<FileVersion> {
     const version = await this.store.commit(request, this.clock.now())
     await this.store.pruneVersions(request.name, this.config.keepVersions)
     this.announce('put', version)
@@ -215,14 +235,16 @@ export class DirectoryService {
   }
 
   /** The kept versions of a name, newest first; a removed name keeps its history until GC. */
-  async history(name: string): Promise<FileVersion[]> {
+  async history(actor: Actor, name: string): Promise<FileVersion[]> {
+    await this.access.require(actor, name, 'read')
     const versions = await this.store.listVersions(name)
     if (versions.length === 0) throw new DfsError('DFS_NOT_FOUND', `no such file, and no history: ${name}`)
     return versions
   }
 
   /** Makes an old version current again, as a new version (the name may have been removed). */
-  async restore(name: string, version: number, writer: string): Promise<FileVersion> {
+  async restore(actor: Actor, name: string, version: number): Promise<FileVersion> {
+    const perms: Perms = await this.access.forWrite(actor, name)
     const old = (await this.store.listVersions(name)).find((v) => v.version === version)
     if (!old) throw new DfsError('DFS_NOT_FOUND', `${name} has no version ${version} (see dfs log ${name})`)
     const current = await this.store.getFile(name)
@@ -234,7 +256,8 @@ export class DirectoryService {
       size: old.size,
       primary: old.primary,
       holders: old.holders,
-      writer,
+      writer: actor.user,
+      perms,
     })
   }
 
@@ -257,21 +280,52 @@ export class DirectoryService {
     return { unreferenced: await this.store.unreferenced(server, blobs), now }
   }
 
-  async locate(name: string): Promise<Located> {
+  async locate(actor: Actor, name: string): Promise<Located> {
+    await this.access.require(actor, name, 'read')
     const file = await this.store.getFile(name)
     if (!file) throw new DfsError('DFS_NOT_FOUND', `no such file: ${name}`)
     const [servers, lock] = await Promise.all([this.servers(), this.leases.state(name)])
     return { ...file, servers: servers.filter((s) => file.holders.includes(s.id)), ...(lock ? { lock } : {}) }
   }
 
-  async list(prefix: string, limit: number): Promise<FileVersion[]> {
-    return this.store.listFiles(prefix, limit)
+  /** The first `limit` names under `prefix` that `actor` may read, in name order. */
+  async list(actor: Actor, prefix: string, limit: number): Promise<FileVersion[]> {
+    const names: FileVersion[] = []
+    let after: string | undefined
+    for (;;) {
+      const page = await this.store.listFiles(prefix, Math.min(Math.max(limit, 100), 10_000), after)
+      names.push(...this.access.readable(actor, page).slice(0, limit - names.length))
+      if (names.length >= limit || page.length === 0) return names
+      after = page.at(-1)?.name
+    }
   }
 
-  async remove(name: string): Promise<FileVersion> {
+  async remove(actor: Actor, name: string): Promise<FileVersion> {
+    await this.access.require(actor, name, 'write')
     const removed = await this.store.removeFile(name, this.clock.now())
     this.announce('rm', removed)
     return removed
+  }
+
+  /** Waits in line for the write lease on `name` (write permission needed, even to wait). */
+  async acquire(
+    actor: Actor,
+    proxy: number,
+    name: string,
+    ttlMs: number,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<HeldLeaseView> {
+    await this.access.forWrite(actor, name)
+    return this.leases.acquire(name, { user: actor.user, proxy }, ttlMs, waitMs, signal)
+  }
+
+  renew(actor: Actor, proxy: number, name: string, key: string, ttlMs: number): Promise<Lease> {
+    return this.leases.renew(name, key, { user: actor.user, proxy }, ttlMs)
+  }
+
+  release(actor: Actor, proxy: number, name: string, key: string): Promise<boolean> {
+    return this.leases.release(name, key, { user: actor.user, proxy })
   }
 
   /** Subscribes to namespace changes (for proxies' caches and `dfs watch`); returns the unsubscribe. */
@@ -282,7 +336,12 @@ export class DirectoryService {
 
   private announce(type: ChangeEvent['type'], file: FileVersion): void {
     const { name, version, sha256, size, writer } = file
-    this.changes.emit('change', { type, name, version, sha256, size, writer, at: this.clock.now() })
+    const perms = {
+      owner: file.owner ?? writer,
+      group: file.group ?? EVERYONE,
+      mode: file.mode ?? this.config.defaultMode,
+    }
+    this.changes.emit('change', { type, name, version, sha256, size, writer, at: this.clock.now(), ...perms })
   }
 
   /** Records a holder that served bad bytes (repair and scrub act on these). */
@@ -333,58 +392,4 @@ export class DirectoryService {
       repair: { ...repair },
     }
   }
-
-  /**
-   * The seed's rule: the first login of a new user name registers it; later logins must match.
-   * Failures are throttled per user name and per client address (as the proxy saw it).
-   */
-  async login(user: string, password: string, client?: string): Promise<Session> {
-    if (!USER_NAME.test(user))
-      throw new DfsError('DFS_BAD_REQUEST', 'a user name is 1-64 letters, digits, . _ -')
-    if (password.length === 0) throw new DfsError('DFS_AUTH', 'an empty password is not allowed')
-    this.throttle.check(user, client)
-    try {
-      const session = await this.checkPassword(user, password)
-      this.throttle.succeeded(user, client)
-      return session
-    } catch (error) {
-      if (error instanceof DfsError && error.code === 'DFS_AUTH') this.throttle.failed(user, client)
-      throw error
-    }
-  }
-
-  private async checkPassword(user: string, password: string): Promise<Session> {
-    const existing = await this.store.getUser(user)
-    if (existing) {
-      if (!(await verifyPassword(password, existing.passwordHash))) throw wrongPassword()
-    } else {
-      const passwordHash = await hashPassword(password)
-      if (!(await this.store.createUser({ name: user, passwordHash, created: this.clock.now() }))) {
-        // Two first logins raced: the loser must match the winner's password.
-        const winner = await this.store.getUser(user)
-        if (!winner || !(await verifyPassword(password, winner.passwordHash))) throw wrongPassword()
-      }
-    }
-    const token = this.random.token(32)
-    const expires = this.clock.now() + this.config.sessionTtlMs
-    await this.store.putSession({ tokenHash: hashToken(token), user, expires })
-    return { user, token, expires }
-  }
-
-  /** Until accounts have roles: the first user ever registered administers the cluster. */
-  async isAdmin(user: string): Promise<boolean> {
-    return (await this.store.firstUser()) === user
-  }
-
-  async authenticate(token: string): Promise<{ user: string; expires: number }> {
-    const session = await this.store.getSession(hashToken(token))
-    if (!session || session.expires < this.clock.now()) {
-      throw new DfsError('DFS_AUTH', 'not logged in, or the session expired: run dfs login')
-    }
-    return { user: session.user, expires: session.expires }
-  }
-}
-
-function wrongPassword(): DfsError {
-  return new DfsError('DFS_AUTH', 'wrong user name or password')
 }

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify'
 import { pipeline } from 'node:stream'
 import { DfsError } from '../../protocol/errors.ts'
+import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
 import { normaliseName } from '../../protocol/names.ts'
 import { createApp, type AccessTable, type AppOptions } from '../../server/app.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
@@ -43,7 +44,7 @@ export function buildFileServerApp(
       writer: string
       replicas?: string
       length?: number
-      token?: number
+      lease?: string
     }
   }>(
     '/v1/blobs',
@@ -58,7 +59,7 @@ export function buildFileServerApp(
             writer: { type: 'string', maxLength: 64 },
             replicas: { type: 'string', maxLength: 8192 },
             length: { type: 'integer', minimum: 0 },
-            token: { type: 'integer', minimum: 1 },
+            lease: { type: 'string', maxLength: 80, pattern: LEASE_KEY_PATTERN },
           },
         },
         headers: { type: 'object', properties: octet },
@@ -72,7 +73,7 @@ export function buildFileServerApp(
         writer: query.writer,
         replicas: parseReplicas(query.replicas),
         length: query.length,
-        token: query.token,
+        lease: query.lease,
       })
     },
   )

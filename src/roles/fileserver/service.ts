@@ -27,8 +27,8 @@ export interface PrimaryWrite {
   replicas: ReplicaTarget[]
   /** Declared length, if the sender knew it: a short body is refused, not committed. */
   length?: number
-  /** The writer's fencing token, checked by the directory at commit. */
-  token?: number
+  /** The writer's lease key, checked by the directory at commit. */
+  lease?: string
 }
 
 const PIPE_BUFFER = 1024 * 1024
@@ -88,7 +88,7 @@ export class FileServerService {
         primary: this.id,
         holders: [this.id, ...good],
         writer: write.writer,
-        ...(write.token === undefined ? {} : { token: write.token }),
+        ...(write.lease === undefined ? {} : { lease: write.lease }),
       })
     } catch (error) {
       throw withReplicaFailures(error, failures)

@@ -5,29 +5,34 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { pipeline } from 'node:stream'
 import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
+import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
+import { allowed } from '../../protocol/permissions.ts'
 import { loginBody, nameQuery } from '../../protocol/schemas.ts'
 import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
 import type { ChangeEvent, ChangeFeedState, NewTokenRequest, NodeRemoval } from '../../protocol/types.ts'
-import type { ProxyService } from './service.ts'
+import { registerAccessRoutes } from './access-routes.ts'
+import type { Caller, ProxyService } from './service.ts'
 
 export const DEFAULT_TTL_MS = 30_000
 export const DEFAULT_WAIT_MS = 5 * 60_000
 
+const lease = { type: 'string', maxLength: 80, pattern: LEASE_KEY_PATTERN } as const
 const leaseBody = {
   type: 'object',
-  required: ['name', 'token'],
+  required: ['name', 'lease'],
   additionalProperties: false,
   properties: {
     name: { type: 'string', maxLength: 4096 },
-    token: { type: 'integer', minimum: 1 },
+    lease,
     ttl: { type: 'integer', minimum: 1000, maximum: 600_000 },
   },
 } as const
 
 declare module 'fastify' {
   interface FastifyRequest {
-    user: string
+    /** The user of the bearer token, with the directory's API on their behalf. */
+    caller: Caller
   }
 }
 
@@ -39,13 +44,16 @@ export interface ProxyAppOptions extends Omit<AppOptions, 'role' | 'nodes'> {
 export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): FastifyInstance {
   // Users' routes: bearer tokens, no client certificates.
   const app = createApp({ ...options, role: 'proxy', id: service.id })
-  app.decorateRequest('user', '')
+  app.decorateRequest('caller', undefined as unknown as Caller)
 
+  // Run as the route's onRequest hook: before the body is read, so a caller who is not logged in
+  // learns nothing about what is wrong with their body.
   const authenticated = async (request: FastifyRequest) => {
-    const header = request.headers.authorization ?? ''
-    const match = /^Bearer ([A-Za-z0-9_-]{16,256})$/.exec(header)
-    if (!match?.[1]) throw new DfsError('DFS_AUTH', 'not logged in: run dfs login')
-    request.user = await service.authenticate(match[1])
+    request.caller = await service.authenticate(bearer(request))
+  }
+  // Asked of the directory every time: the CLI relies on it to know whether its session still holds.
+  const checkedNow = async (request: FastifyRequest) => {
+    request.caller = await service.authenticate(bearer(request), { fresh: true })
   }
 
   app.post<{ Body: { user: string; password: string } }>(
@@ -57,22 +65,24 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
     async (request) => service.directory.login(request.body.user, request.body.password, request.ip),
   )
 
-  app.get('/v1/whoami', { preHandler: authenticated }, async (request) => ({
-    user: request.user,
+  app.get('/v1/whoami', { onRequest: checkedNow }, async (request) => ({
+    user: request.caller.user,
+    admin: request.caller.admin,
+    groups: request.caller.groups,
     proxy: service.id,
   }))
 
-  app.put<{ Querystring: { name: string; token?: number; create?: boolean; length?: number } }>(
+  app.put<{ Querystring: { name: string; lease?: string; create?: boolean; length?: number } }>(
     '/v1/files',
     {
-      preHandler: authenticated,
+      onRequest: authenticated,
       schema: {
         querystring: {
           type: 'object',
           required: ['name'],
           properties: {
             name: { type: 'string', maxLength: 4096 },
-            token: { type: 'integer', minimum: 1 },
+            lease,
             create: { type: 'boolean' },
             length: { type: 'integer', minimum: 0 },
           },
@@ -82,10 +92,10 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
     },
     async (request) => {
       const declared = request.headers['content-length']
-      const { name, token, create } = request.query
-      return service.upload(request.user, normaliseName(name), request.raw, {
+      const { name, lease: key, create } = request.query
+      return service.upload(request.caller, normaliseName(name), request.raw, {
         length: declared === undefined ? request.query.length : Number(declared),
-        token,
+        lease: key,
         create,
       })
     },
@@ -94,7 +104,7 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
   app.post<{ Body: { name: string; wait?: number; ttl?: number } }>(
     '/v1/locks',
     {
-      preHandler: authenticated,
+      onRequest: authenticated,
       schema: {
         body: {
           type: 'object',
@@ -112,9 +122,8 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
       // A client that gives up (Ctrl-C) leaves the line at the directory too.
       const gone = abortOnHangUp(reply)
       const { name, wait, ttl } = request.body
-      return service.directory.acquire(
+      return request.caller.directory.acquire(
         normaliseName(name),
-        { user: request.user, proxy: service.id },
         ttl ?? DEFAULT_TTL_MS,
         wait ?? DEFAULT_WAIT_MS,
         gone,
@@ -122,27 +131,27 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
     },
   )
 
-  app.post<{ Body: { name: string; token: number; ttl?: number } }>(
+  app.post<{ Body: { name: string; lease: string; ttl?: number } }>(
     '/v1/locks/renew',
-    { preHandler: authenticated, schema: { body: leaseBody } },
+    { onRequest: authenticated, schema: { body: leaseBody } },
     async (request) =>
-      service.directory.renew(
+      request.caller.directory.renew(
         normaliseName(request.body.name),
-        request.body.token,
+        request.body.lease,
         request.body.ttl ?? DEFAULT_TTL_MS,
       ),
   )
 
-  app.post<{ Body: { name: string; token: number } }>(
+  app.post<{ Body: { name: string; lease: string } }>(
     '/v1/locks/release',
-    { preHandler: authenticated, schema: { body: leaseBody } },
-    async (request) => service.directory.release(normaliseName(request.body.name), request.body.token),
+    { onRequest: authenticated, schema: { body: leaseBody } },
+    async (request) => request.caller.directory.release(normaliseName(request.body.name), request.body.lease),
   )
 
   app.get<{ Querystring: { name: string; offline?: boolean } }>(
     '/v1/files',
     {
-      preHandler: authenticated,
+      onRequest: authenticated,
       schema: {
         querystring: {
           type: 'object',
@@ -157,12 +166,12 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
       const wanted = request.headers['if-none-match']
       if (wanted && !request.query.offline) {
         // The client already has some version: if it is the current one, no bytes need to move.
-        const current = await service.directory.locate(name)
+        const current = await request.caller.directory.locate(name)
         if (wanted === etag(current.sha256)) {
           return reply.status(304).header('etag', wanted).header('dfs-version', current.version).send()
         }
       }
-      const download = await service.download(name, { offline: request.query.offline })
+      const download = await service.download(request.caller, name, { offline: request.query.offline })
       const { file } = download
       void reply
         .header('etag', etag(file.sha256))
@@ -185,29 +194,33 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
   app.get<{ Querystring: { prefix?: string } }>(
     '/v1/events',
     {
-      preHandler: authenticated,
+      onRequest: authenticated,
       schema: {
         querystring: { type: 'object', properties: { prefix: { type: 'string', maxLength: 4096 } } },
       },
     },
     (request, reply) => {
       const prefix = normalisePrefix(request.query.prefix)
+      // Only changes to names this user may read.
+      const caller = request.caller
       streamEvents<ChangeEvent>(reply, (send) =>
-        service.onChange((event) => event.name.startsWith(prefix) && send(event)),
+        service.onChange(
+          (event) => event.name.startsWith(prefix) && allowed(caller, event, 'read') && send(event),
+        ),
       )
     },
   )
 
   app.get<{ Querystring: { name: string } }>(
     '/v1/versions',
-    { preHandler: authenticated, schema: { querystring: nameQuery } },
-    async (request) => service.directory.history(normaliseName(request.query.name)),
+    { onRequest: authenticated, schema: { querystring: nameQuery } },
+    async (request) => request.caller.directory.history(normaliseName(request.query.name)),
   )
 
   app.post<{ Body: { name: string; version: number } }>(
     '/v1/restore',
     {
-      preHandler: authenticated,
+      onRequest: authenticated,
       schema: {
         body: {
           type: 'object',
@@ -218,14 +231,14 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
       },
     },
     async (request) =>
-      service.directory.restore(normaliseName(request.body.name), request.body.version, request.user),
+      request.caller.directory.restore(normaliseName(request.body.name), request.body.version),
   )
 
   // Join tokens, for the admin: the directory checks who asks.
   app.post<{ Body: NewTokenRequest }>(
     '/v1/tokens',
     {
-      preHandler: authenticated,
+      onRequest: authenticated,
       schema: {
         body: {
           type: 'object',
@@ -239,15 +252,15 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
         },
       },
     },
-    async (request) => service.directory.createToken(request.user, request.body),
+    async (request) => request.caller.directory.createToken(request.body),
   )
-  app.get('/v1/tokens', { preHandler: authenticated }, async (request) =>
-    service.directory.listTokens(request.user),
+  app.get('/v1/tokens', { onRequest: authenticated }, async (request) =>
+    request.caller.directory.listTokens(),
   )
   app.post<{ Body: { id: string } }>(
     '/v1/tokens/revoke',
     {
-      preHandler: authenticated,
+      onRequest: authenticated,
       schema: {
         body: {
           type: 'object',
@@ -257,28 +270,26 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
         },
       },
     },
-    async (request) => service.directory.revokeToken(request.user, request.body.id),
+    async (request) => request.caller.directory.revokeToken(request.body.id),
   )
 
   // Nodes, for the admin: the directory checks who asks.
   const nodeId = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const
-  app.get('/v1/nodes', { preHandler: authenticated }, async (request) =>
-    service.directory.listNodes(request.user),
-  )
+  app.get('/v1/nodes', { onRequest: authenticated }, async (request) => request.caller.directory.listNodes())
   app.post<{ Body: { id: number } }>(
     '/v1/nodes/drain',
     {
-      preHandler: authenticated,
+      onRequest: authenticated,
       schema: {
         body: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: nodeId } },
       },
     },
-    async (request) => service.directory.drainNode(request.user, request.body.id),
+    async (request) => request.caller.directory.drainNode(request.body.id),
   )
   app.post<{ Body: NodeRemoval }>(
     '/v1/nodes/rm',
     {
-      preHandler: authenticated,
+      onRequest: authenticated,
       schema: {
         body: {
           type: 'object',
@@ -288,11 +299,15 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
         },
       },
     },
-    async (request) => service.directory.removeNode(request.user, request.body),
+    async (request) => request.caller.directory.removeNode(request.body),
   )
 
-  app.get('/v1/repair/plan', { preHandler: authenticated }, async () => service.directory.repairPlan())
-  app.post('/v1/repair/run', { preHandler: authenticated }, async () => service.directory.repairRun())
+  app.get('/v1/repair/plan', { onRequest: authenticated }, async (request) =>
+    request.caller.directory.repairPlan(),
+  )
+  app.post('/v1/repair/run', { onRequest: authenticated }, async (request) =>
+    request.caller.directory.repairRun(),
+  )
 
   app.get('/metrics', async (_request, reply) =>
     reply.type('text/plain; version=0.0.4').send(metrics(service)),
@@ -300,39 +315,47 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
 
   app.get<{ Querystring: { name: string } }>(
     '/v1/stat',
-    { preHandler: authenticated, schema: { querystring: nameQuery } },
-    async (request) => service.directory.locate(normaliseName(request.query.name)),
+    { onRequest: authenticated, schema: { querystring: nameQuery } },
+    async (request) => request.caller.directory.locate(normaliseName(request.query.name)),
   )
 
   app.get<{ Querystring: { prefix?: string } }>(
     '/v1/list',
     {
-      preHandler: authenticated,
+      onRequest: authenticated,
       schema: {
         querystring: { type: 'object', properties: { prefix: { type: 'string', maxLength: 4096 } } },
       },
     },
-    async (request) => service.directory.list(normalisePrefix(request.query.prefix)),
+    async (request) => request.caller.directory.list(normalisePrefix(request.query.prefix)),
   )
 
   app.delete<{ Querystring: { name: string } }>(
     '/v1/files',
-    { preHandler: authenticated, schema: { querystring: nameQuery } },
-    async (request) => service.directory.remove(normaliseName(request.query.name)),
+    { onRequest: authenticated, schema: { querystring: nameQuery } },
+    async (request) => request.caller.directory.remove(normaliseName(request.query.name)),
   )
 
-  app.get('/v1/status', { preHandler: authenticated }, async (request) => ({
+  app.get('/v1/status', { onRequest: authenticated }, async (request) => ({
     proxy: {
       id: service.id,
-      user: request.user,
+      user: request.caller.user,
       cache: service.cache.stats(),
       badCopiesReported: service.reports,
       changeFeed: options.changeFeed.state,
     },
-    ...(await service.directory.status()),
+    ...(await request.caller.directory.status()),
   }))
 
+  registerAccessRoutes(app, service, authenticated)
   return app
+}
+
+/** The bearer token of a request; DFS_AUTH without one. */
+function bearer(request: FastifyRequest): string {
+  const match = /^Bearer ([A-Za-z0-9_-]{16,256})$/.exec(request.headers.authorization ?? '')
+  if (!match?.[1]) throw new DfsError('DFS_AUTH', 'not logged in: run dfs login')
+  return match[1]
 }
 
 /** Prometheus text exposition of the proxy's cache and read counters. */

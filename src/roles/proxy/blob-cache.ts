@@ -31,11 +31,17 @@ export interface KnownName {
   version: number
   sha256: string
   size: number
+  /** Owner, group and mode as the directory last said (offline reads are checked against them). */
+  owner?: string
+  group?: string
+  mode?: number
 }
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, last_used INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS names (name TEXT PRIMARY KEY, version INTEGER NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL);
+DROP TABLE IF EXISTS names;
+CREATE TABLE IF NOT EXISTS known_names (name TEXT PRIMARY KEY, version INTEGER NOT NULL, sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL, owner TEXT, grp TEXT, mode INTEGER);
 `
 
 export class BlobCache {
@@ -185,21 +191,44 @@ export class BlobCache {
   remember(file: KnownName): void {
     this.db
       .prepare(
-        `INSERT INTO names (name, version, sha256, size) VALUES (?, ?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, size = excluded.size`,
+        `INSERT INTO known_names (name, version, sha256, size, owner, grp, mode) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, size = excluded.size,
+         owner = excluded.owner, grp = excluded.grp, mode = excluded.mode`,
       )
-      .run(file.name, file.version, file.sha256, file.size)
+      .run(
+        file.name,
+        file.version,
+        file.sha256,
+        file.size,
+        file.owner ?? null,
+        file.group ?? null,
+        file.mode ?? null,
+      )
   }
 
   /** The last version of `name` this proxy saw, for reads while the directory is unreachable. */
   recall(name: string): KnownName | undefined {
-    const row = this.db.prepare('SELECT * FROM names WHERE name = ?').get(name) as KnownName | undefined
-    return row ? { ...row } : undefined
+    const row = this.db.prepare('SELECT * FROM known_names WHERE name = ?').get(name) as
+      | (Omit<KnownName, 'owner' | 'group' | 'mode'> & {
+          owner: string | null
+          grp: string | null
+          mode: number | null
+        })
+      | undefined
+    if (!row) return undefined
+    const { name: known, version, sha256, size, owner, grp, mode } = row
+    return {
+      name: known,
+      version,
+      sha256,
+      size,
+      ...(owner !== null && grp !== null && mode !== null ? { owner, group: grp, mode } : {}),
+    }
   }
 
   /** A change notification: what we knew of `name` is no longer current. */
   forget(name: string): void {
-    this.db.prepare('DELETE FROM names WHERE name = ?').run(name)
+    this.db.prepare('DELETE FROM known_names WHERE name = ?').run(name)
   }
 
   close(): void {

@@ -6,10 +6,11 @@
 import { createHash } from 'node:crypto'
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream'
 import type { Agent } from 'undici'
-import type { DirectoryClient } from '../../client/directory-client.ts'
+import type { DirectoryClient, UserDirectoryClient } from '../../client/directory-client.ts'
 import { isConnectFailure } from '../../client/http.ts'
 import { getStream, putStream } from '../../client/streams.ts'
 import { DfsError } from '../../protocol/errors.ts'
+import { EVERYONE, allowed, type Actor } from '../../protocol/permissions.ts'
 import type {
   ChangeEvent,
   CommittedVersion,
@@ -23,7 +24,7 @@ import { boundedMemory, memoryGuard } from '../../streams/bounded-memory.ts'
 import { lend } from '../../streams/lend.ts'
 import type { BlobCache, CacheFill } from './blob-cache.ts'
 
-const SESSION_CACHE_MS = 30_000
+const SESSION_CACHE_MS = 5_000
 /** Placements tried for one upload when primaries cannot be connected to. */
 const PLACEMENT_TRIES = 3
 
@@ -35,6 +36,12 @@ export interface Download {
   from: 'cache' | number
   /** Served from the cache without the directory's word that it is current. */
   stale: boolean
+}
+
+/** A user whose bearer token the directory accepted, and the directory's API on their behalf. */
+export interface Caller extends Actor {
+  token: string
+  directory: UserDirectoryClient
 }
 
 export interface ProxyDeps {
@@ -53,7 +60,7 @@ export class ProxyService {
   private readonly agent: Agent
   private readonly clock: Clock
   private readonly random: Random
-  private readonly sessions = new Map<string, { user: string; checked: number; expires: number }>()
+  private readonly sessions = new Map<string, { actor: Actor; checked: number; expires: number }>()
   /** Fills in progress by hash, so concurrent readers of one blob fetch it once. */
   private readonly fetching = new Map<string, Promise<void>>()
   reports = 0
@@ -82,14 +89,26 @@ export class ProxyService {
     return () => this.listeners.delete(listener)
   }
 
-  async authenticate(token: string): Promise<string> {
+  /**
+   * Who a bearer token is. Cached for a few seconds, for the few routes that do not call the
+   * directory; every call that does sends the token, and the directory checks it again there.
+   */
+  async authenticate(token: string, options: { fresh?: boolean } = {}): Promise<Caller> {
     const now = this.clock.now()
-    const cached = this.sessions.get(token)
-    if (cached && now - cached.checked < SESSION_CACHE_MS && now < cached.expires) return cached.user
-    const session = await this.directory.checkSession(token)
+    const directory = this.directory.forUser(token)
+    const cached = options.fresh ? undefined : this.sessions.get(token)
+    if (cached && now - cached.checked < SESSION_CACHE_MS && now < cached.expires)
+      return { ...cached.actor, token, directory }
+    const { user, admin, groups, expires } = await this.directory.checkSession(token)
     if (this.sessions.size > 10_000) this.sessions.clear()
-    this.sessions.set(token, { user: session.user, checked: now, expires: session.expires })
-    return session.user
+    const actor = { user, admin, groups }
+    this.sessions.set(token, { actor, checked: now, expires })
+    return { ...actor, token, directory }
+  }
+
+  /** Forgets a session at once (logout, password change). */
+  forget(token: string): void {
+    this.sessions.delete(token)
   }
 
   /**
@@ -98,10 +117,10 @@ export class ProxyService {
    * for, a few times at most. A failure once bytes have moved fails the write; nothing is committed.
    */
   async upload(
-    user: string,
+    caller: Caller,
     name: string,
     body: Readable,
-    options: { length?: number; token?: number; create?: boolean },
+    options: UploadOptions,
   ): Promise<CommittedVersion> {
     // The seed keeps what a user uploads in their cache: copy the bytes there as they pass.
     const fill = options.length === undefined ? undefined : await this.cache.begin(options.length)
@@ -110,7 +129,7 @@ export class ProxyService {
     const source = pipeline(body, boundedMemory(), teeInto(fill), () => undefined)
     let version: CommittedVersion
     try {
-      version = await this.sendToPrimary(user, name, source, options)
+      version = await this.sendToPrimary(caller, name, source, options)
     } catch (error) {
       source.destroy()
       await fill?.abort()
@@ -123,15 +142,15 @@ export class ProxyService {
   }
 
   private async sendToPrimary(
-    user: string,
+    caller: Caller,
     name: string,
     source: Readable,
-    options: { length?: number; token?: number; create?: boolean },
+    options: UploadOptions,
   ): Promise<CommittedVersion> {
     const avoid: number[] = []
     for (let attempt = 1; ; attempt++) {
-      const placement = await this.directory.place(name, options.length ?? 0, {
-        token: options.token,
+      const placement = await caller.directory.place(name, options.length ?? 0, {
+        lease: options.lease,
         create: options.create,
         ...(avoid.length > 0 ? { avoid } : {}),
       })
@@ -139,7 +158,7 @@ export class ProxyService {
       try {
         return await putStream<CommittedVersion>(
           this.agent,
-          `${placement.primary.url}/v1/blobs?${primaryQuery(user, placement, options)}`,
+          `${placement.primary.url}/v1/blobs?${primaryQuery(caller.user, placement, options)}`,
           loan.body,
           options.length === undefined ? {} : { 'content-length': String(options.length) },
           `file server ${placement.primary.id}`,
@@ -159,13 +178,13 @@ export class ProxyService {
    * is served without touching a file server. With `offline`, an unreachable directory is not fatal:
    * the last version this proxy saw is served from the cache, marked stale.
    */
-  async download(name: string, options: { offline?: boolean } = {}): Promise<Download> {
+  async download(caller: Caller, name: string, options: { offline?: boolean } = {}): Promise<Download> {
     let file: Located
     try {
-      file = await this.directory.locate(name)
+      file = await caller.directory.locate(name)
     } catch (error) {
       if (options.offline && error instanceof DfsError && error.code === 'DFS_UNAVAILABLE') {
-        return this.offlineRead(name, error)
+        return this.offlineRead(caller, name, error)
       }
       throw error
     }
@@ -185,9 +204,13 @@ export class ProxyService {
     return this.streamThrough(file, order)
   }
 
-  private async offlineRead(name: string, cause: DfsError): Promise<Download> {
+  private async offlineRead(caller: Caller, name: string, cause: DfsError): Promise<Download> {
     const known = this.cache.recall(name)
-    if (!known || !(await this.cache.has(known.sha256))) {
+    // Without the directory, the owner and mode it last gave decide; unknown ones refuse.
+    const readable =
+      known?.owner !== undefined &&
+      allowed(caller, { owner: known.owner, group: known.group ?? EVERYONE, mode: known.mode ?? 0 }, 'read')
+    if (!known || !readable || !(await this.cache.has(known.sha256))) {
       throw new DfsError('DFS_UNAVAILABLE', `${cause.message}; and no cached copy of ${name}`)
     }
     this.cache.hit()
@@ -265,12 +288,15 @@ export class ProxyService {
   }
 }
 
+export interface UploadOptions {
+  length?: number
+  /** The write lease (`<token>.<secret>`) to write under. */
+  lease?: string
+  create?: boolean
+}
+
 /** What the primary needs to know of a write besides its bytes. */
-function primaryQuery(
-  user: string,
-  placement: Placement,
-  options: { length?: number; token?: number },
-): URLSearchParams {
+function primaryQuery(user: string, placement: Placement, options: UploadOptions): URLSearchParams {
   const query = new URLSearchParams({
     name: placement.name,
     expectedVersion: String(placement.expectedVersion),
@@ -278,7 +304,7 @@ function primaryQuery(
     replicas: JSON.stringify(placement.replicas.map((r) => ({ id: r.id, url: r.url }))),
   })
   if (options.length !== undefined) query.set('length', String(options.length))
-  if (options.token !== undefined) query.set('token', String(options.token))
+  if (options.lease !== undefined) query.set('lease', options.lease)
   return query
 }
 

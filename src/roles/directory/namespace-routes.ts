@@ -1,0 +1,218 @@
+// The directory's routes for the namespace, each for a user a proxy acts for (see acting-user.ts):
+// placing and committing writes, write leases, reading where a file lives, listing, history, restore,
+// removal, and owners and modes. Commits come from the primary file server, naming the writer.
+
+import type { FastifyInstance } from 'fastify'
+import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
+import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
+import { nameQuery } from '../../protocol/schemas.ts'
+import type { CommitRequest, CommittedVersion } from '../../protocol/types.ts'
+import { abortOnHangUp, speaksFor } from '../../server/app.ts'
+import { actorOf, proxyOf } from './acting-user.ts'
+import type { DirectoryService } from './service.ts'
+
+const sha256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const
+const serverId = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const
+const serverIds = { type: 'array', items: serverId, maxItems: 64, uniqueItems: true } as const
+const name = { type: 'string', maxLength: 4096 } as const
+const lease = { type: 'string', maxLength: 80, pattern: LEASE_KEY_PATTERN } as const
+const ttlMs = { type: 'integer', minimum: 1000, maximum: 600_000 } as const
+const user = { type: 'string', maxLength: 64 } as const
+const leaseBody = {
+  type: 'object',
+  required: ['name', 'lease'],
+  additionalProperties: false,
+  properties: { name, lease, ttlMs },
+} as const
+
+export function registerNamespaceRoutes(app: FastifyInstance, service: DirectoryService): void {
+  app.post<{ Body: { name: string; size: number; lease?: string; create?: boolean; avoid?: number[] } }>(
+    '/v1/placements',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name', 'size'],
+          additionalProperties: false,
+          properties: {
+            name,
+            size: { type: 'integer', minimum: 0 },
+            lease,
+            create: { type: 'boolean' },
+            avoid: serverIds,
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { name: fileName, size, ...options } = request.body
+      return service.place(actorOf(request), proxyOf(request), normaliseName(fileName), size, options)
+    },
+  )
+
+  app.post<{ Body: CommitRequest }>(
+    '/v1/commits',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name', 'expectedVersion', 'sha256', 'size', 'primary', 'holders', 'writer'],
+          additionalProperties: false,
+          properties: {
+            name,
+            expectedVersion: { type: 'integer', minimum: 0 },
+            sha256,
+            size: { type: 'integer', minimum: 0 },
+            primary: serverId,
+            holders: { type: 'array', items: serverId, minItems: 1, maxItems: 16, uniqueItems: true },
+            writer: user,
+            lease,
+          },
+        },
+      },
+    },
+    async (request): Promise<CommittedVersion> => {
+      // Only the primary commits, and only for itself.
+      speaksFor(request, 'fileserver', request.body.primary)
+      return {
+        ...(await service.commit({ ...request.body, name: normaliseName(request.body.name) })),
+        wanted: service.config.replicas,
+      }
+    },
+  )
+
+  app.post<{ Body: { name: string; ttlMs: number; waitMs: number } }>(
+    '/v1/locks',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name', 'ttlMs', 'waitMs'],
+          additionalProperties: false,
+          properties: { name, ttlMs, waitMs: { type: 'integer', minimum: 0, maximum: 3_600_000 } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { name: fileName, ttlMs: ttl, waitMs } = request.body
+      // A waiter whose proxy hangs up leaves the line.
+      const gone = abortOnHangUp(reply)
+      return service.acquire(actorOf(request), proxyOf(request), normaliseName(fileName), ttl, waitMs, gone)
+    },
+  )
+
+  app.post<{ Body: { name: string; lease: string; ttlMs?: number } }>(
+    '/v1/locks/renew',
+    { schema: { body: { ...leaseBody, required: ['name', 'lease', 'ttlMs'] } } },
+    async (request) =>
+      service.renew(
+        actorOf(request),
+        proxyOf(request),
+        normaliseName(request.body.name),
+        request.body.lease,
+        request.body.ttlMs ?? 30_000,
+      ),
+  )
+
+  app.post<{ Body: { name: string; lease: string } }>(
+    '/v1/locks/release',
+    { schema: { body: leaseBody } },
+    async (request) => ({
+      released: await service.release(
+        actorOf(request),
+        proxyOf(request),
+        normaliseName(request.body.name),
+        request.body.lease,
+      ),
+    }),
+  )
+
+  app.get<{ Querystring: { name: string } }>(
+    '/v1/files',
+    { schema: { querystring: nameQuery } },
+    async (request) => service.locate(actorOf(request), normaliseName(request.query.name)),
+  )
+
+  app.delete<{ Querystring: { name: string } }>(
+    '/v1/files',
+    { schema: { querystring: nameQuery } },
+    async (request) => service.remove(actorOf(request), normaliseName(request.query.name)),
+  )
+
+  app.get<{ Querystring: { prefix?: string; limit?: number } }>(
+    '/v1/list',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            prefix: name,
+            limit: { type: 'integer', minimum: 1, maximum: 100_000 },
+          },
+        },
+      },
+    },
+    async (request) =>
+      service.list(actorOf(request), normalisePrefix(request.query.prefix), request.query.limit ?? 10_000),
+  )
+
+  app.get<{ Querystring: { name: string } }>(
+    '/v1/versions',
+    { schema: { querystring: nameQuery } },
+    async (request) => service.history(actorOf(request), normaliseName(request.query.name)),
+  )
+
+  app.post<{ Body: { name: string; version: number } }>(
+    '/v1/restore',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name', 'version'],
+          additionalProperties: false,
+          properties: { name, version: { type: 'integer', minimum: 1 } },
+        },
+      },
+    },
+    async (request) =>
+      service.restore(actorOf(request), normaliseName(request.body.name), request.body.version),
+  )
+
+  // Owners and modes: of one name, or with a prefix ending in '/', the rule for the names below it.
+  app.post<{ Body: { name: string; mode?: string; owner?: string; group?: string } }>(
+    '/v1/perms',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name'],
+          additionalProperties: false,
+          minProperties: 2,
+          properties: {
+            name,
+            mode: { type: 'string', maxLength: 64 },
+            owner: user,
+            group: user,
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { name: target, mode, owner, group } = request.body
+      const actor = actorOf(request)
+      if (target.endsWith('/'))
+        return service.access.setRule(actor, normalisePrefix(target), { mode, owner, group })
+      const fileName = normaliseName(target)
+      const changed =
+        owner !== undefined || group !== undefined
+          ? await service.access.chown(actor, fileName, { owner, group })
+          : undefined
+      return mode === undefined ? changed : service.access.chmod(actor, fileName, mode)
+    },
+  )
+
+  app.get('/v1/perms/rules', async (request) => {
+    actorOf(request)
+    return service.access.listRules()
+  })
+}
