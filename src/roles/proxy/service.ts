@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream'
 import type { Agent } from 'undici'
-import type { DirectoryClient, UserDirectoryClient } from '../../client/directory-client.ts'
+import type { DirectoryClient, SessionCheck, UserDirectoryClient } from '../../client/directory-client.ts'
 import { isConnectFailure } from '../../client/http.ts'
 import { getStream, putStream } from '../../client/streams.ts'
 import { DfsError } from '../../protocol/errors.ts'
@@ -91,15 +91,27 @@ export class ProxyService {
 
   /**
    * Who a bearer token is. Cached for a few seconds, for the few routes that do not call the
-   * directory; every call that does sends the token, and the directory checks it again there.
+   * directory; every call that does sends the token, and the directory checks it again there. With
+   * `fresh`, the directory is asked now. While the directory cannot be reached, a session this proxy
+   * already knew holds until its end (offline reads of cached files need it).
    */
   async authenticate(token: string, options: { fresh?: boolean } = {}): Promise<Caller> {
     const now = this.clock.now()
     const directory = this.directory.forUser(token)
-    const cached = options.fresh ? undefined : this.sessions.get(token)
-    if (cached && now - cached.checked < SESSION_CACHE_MS && now < cached.expires)
-      return { ...cached.actor, token, directory }
-    const { user, admin, groups, expires } = await this.directory.checkSession(token)
+    const cached = this.sessions.get(token)
+    const known = cached && now < cached.expires ? cached : undefined
+    if (known && !options.fresh && now - known.checked < SESSION_CACHE_MS)
+      return { ...known.actor, token, directory }
+    let checked: SessionCheck
+    try {
+      checked = await this.directory.checkSession(token)
+    } catch (error) {
+      if (known && error instanceof DfsError && error.code === 'DFS_UNAVAILABLE')
+        return { ...known.actor, token, directory }
+      this.sessions.delete(token)
+      throw error
+    }
+    const { user, admin, groups, expires } = checked
     if (this.sessions.size > 10_000) this.sessions.clear()
     const actor = { user, admin, groups }
     this.sessions.set(token, { actor, checked: now, expires })
