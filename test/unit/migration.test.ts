@@ -1,0 +1,64 @@
+// A metadata store made before permissions (no owners, no admin flag, sessions and leases without
+// their new columns) opens, and its names belong to their last writer.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { DatabaseSync } from 'node:sqlite'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
+import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
+import { systemClock, systemRandom } from '../../src/server/clock.ts'
+
+test('an old store migrates: names go to their last writer, the first user becomes admin', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dfs-migrate-'))
+  const path = join(dir, 'metadata.sqlite')
+  const old = new DatabaseSync(path)
+  old.exec(`
+    CREATE TABLE versions (name TEXT NOT NULL, version INTEGER NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+      primary_id INTEGER NOT NULL, holders TEXT NOT NULL, writer TEXT NOT NULL, mtime INTEGER NOT NULL,
+      PRIMARY KEY (name, version));
+    CREATE TABLE files (name TEXT PRIMARY KEY, version INTEGER NOT NULL);
+    CREATE TABLE users (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, created INTEGER NOT NULL);
+    CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, user TEXT NOT NULL, expires INTEGER NOT NULL);
+    CREATE TABLE leases (name TEXT PRIMARY KEY, token INTEGER NOT NULL, user TEXT NOT NULL, proxy INTEGER NOT NULL,
+      since INTEGER NOT NULL, expires INTEGER NOT NULL);
+    INSERT INTO users VALUES ('root', 'x', 1), ('alice', 'y', 2);
+    INSERT INTO versions VALUES ('a.txt', 1, '${'a'.repeat(64)}', 1, 1, '[1,2]', 'root', 10);
+    INSERT INTO versions VALUES ('a.txt', 2, '${'b'.repeat(64)}', 1, 1, '[1,2]', 'alice', 20);
+    INSERT INTO files VALUES ('a.txt', 2);
+    INSERT INTO versions VALUES ('gone.txt', 1, '${'c'.repeat(64)}', 1, 1, '[1,2]', 'root', 30);
+  `)
+  old.close()
+  const store = new SqliteMetadataStore(path)
+  try {
+    const service = new DirectoryService(
+      store,
+      { ...DEFAULT_DIRECTORY_CONFIG, defaultMode: 0o640 },
+      systemClock,
+      systemRandom,
+    )
+    assert.equal(await service.access.migrate(), 2)
+    assert.deepEqual(await store.getPerms('a.txt'), { owner: 'alice', group: 'users', mode: 0o640 })
+    assert.deepEqual(
+      await store.getPerms('gone.txt'),
+      { owner: 'root', group: 'users', mode: 0o640 },
+      'removed names too',
+    )
+    assert.equal(await service.access.migrate(), 0, 'once')
+    const users = await store.listUsers()
+    assert.deepEqual(
+      users.map((u) => [u.name, u.admin]),
+      [
+        ['alice', false],
+        ['root', true],
+      ],
+    )
+    const file = await store.getFile('a.txt')
+    assert.deepEqual([file?.owner, file?.group, file?.mode], ['alice', 'users', 0o640])
+  } finally {
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+})
