@@ -294,6 +294,18 @@ describe('bad inputs', () => {
         code: 'DFS_FORBIDDEN',
       },
       {
+        what: 'bob runs repair (admins only)',
+        send: () => proxy('POST', '/v1/repair/run', bob),
+        status: 403,
+        code: 'DFS_FORBIDDEN',
+      },
+      {
+        what: "bob reads the repair plan, which names everyone's files",
+        send: () => proxy('GET', '/v1/repair/plan', bob),
+        status: 403,
+        code: 'DFS_FORBIDDEN',
+      },
+      {
         what: 'a mode with letters',
         send: () =>
           proxy('POST', '/v1/perms', { user: 'alice', json: { name: 'alice/private.txt', mode: '9z9' } }),

@@ -9,7 +9,8 @@ import { jobState } from '../../protocol/schemas.ts'
 import type { Heartbeat } from '../../protocol/types.ts'
 import { createApp, speaksFor, streamEvents, type AccessTable, type AppOptions } from '../../server/app.ts'
 import { registerAccountRoutes } from './account-routes.ts'
-import { registerActingUser } from './acting-user.ts'
+import { requireAdmin } from './accounts.ts'
+import { actorOf, registerActingUser } from './acting-user.ts'
 import type { JoinService } from './join-service.ts'
 import { registerMembershipRoutes } from './membership-routes.ts'
 import { registerNamespaceRoutes } from './namespace-routes.ts'
@@ -184,12 +185,15 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
     },
   )
 
-  app.get('/v1/repair/plan', async () => {
+  // For admins: the plan names files of every user.
+  app.get('/v1/repair/plan', async (request) => {
+    requireAdmin(actorOf(request), 'see the repair plan')
     if (!service.repairer) throw new DfsError('DFS_UNAVAILABLE', 'repair is not running on this directory')
     return service.repairer.plan()
   })
 
-  app.post('/v1/repair/run', async () => {
+  app.post('/v1/repair/run', async (request) => {
+    requireAdmin(actorOf(request), 'run repair')
     if (!service.repairer) throw new DfsError('DFS_UNAVAILABLE', 'repair is not running on this directory')
     const outcome = await service.repairer.pass()
     return { ...outcome, status: service.repairer.status }
