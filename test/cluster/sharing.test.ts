@@ -4,7 +4,10 @@
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { TestCluster, type RunResult } from '../helpers/cluster.ts'
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { BIN, TestCluster, type RunResult } from '../helpers/cluster.ts'
+import { eventually } from '../helpers/eventually.ts'
 import type { FileVersion, Located } from '../../src/protocol/types.ts'
 
 describe('a shared cluster', () => {
@@ -114,6 +117,30 @@ describe('a shared cluster', () => {
         ['home/bob/', 'bob', 0o644],
       ],
     )
+  })
+
+  test('dfs watch shows a user only changes to names they may read', async () => {
+    const watcher = spawn(process.execPath, [BIN, 'watch', '--json'], {
+      env: { ...process.env, DFS_PROXY: cluster.proxy, DFS_DATA: cluster.data, ...cluster.as('bob') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const seen: string[] = []
+    createInterface({ input: watcher.stdout }).on('line', (line) =>
+      seen.push((JSON.parse(line) as { name: string }).name),
+    )
+    try {
+      // The stream is connected once bob sees a change to a name he may read.
+      await eventually('bob to see a shared change', async () => {
+        await ok('alice', ['put', '--force', '-', 'shared/ping.txt'], 'ping\n')
+        return seen.includes('shared/ping.txt')
+      })
+      await ok('alice', ['put', '-', 'home/alice/hidden.txt'], 'not for bob\n')
+      await ok('alice', ['put', '-', 'shared/visible.txt'], 'for everyone\n')
+      await eventually('bob to see the later shared change', async () => seen.includes('shared/visible.txt'))
+      assert.ok(!seen.includes('home/alice/hidden.txt'), JSON.stringify(seen))
+    } finally {
+      watcher.kill('SIGTERM')
+    }
   })
 
   test('an admin controls accounts; passwords are at least 8 characters; sessions end', async () => {
