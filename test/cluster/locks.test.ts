@@ -83,8 +83,10 @@ describe('write mode', () => {
     await cluster.run(['put', '-', 'queue.txt'], { input: 'start\n' })
     // Logged in beforehand (a login costs a slow password hash), so the timing below is the lock's.
     for (const id of ['w2', 'w3']) assert.equal((await cluster.run(['ls'], { env: clientEnv(id) })).code, 0)
+    // The first writer holds the lock until the test lets it go, however slow the machine is.
+    const letGo = join(cluster.root, 'let-go')
     const first = shell(
-      `dfs lock queue.txt -- sh -c 'echo first | dfs write queue.txt; sleep 3'`,
+      `dfs lock queue.txt -- sh -c 'echo first | dfs write queue.txt; while [ ! -e ${letGo} ]; do sleep 0.1; done'`,
       clientEnv('w1'),
     )
     await waitFor(
@@ -94,7 +96,7 @@ describe('write mode', () => {
     let firstDone = 0
     void first.done.then(() => (firstDone = Date.now()))
 
-    const second = shell(`echo second | dfs write queue.txt --wait 30s`, clientEnv('w2'))
+    const second = shell(`echo second | dfs write queue.txt --wait 5m`, clientEnv('w2'))
     await waitFor('the second writer to queue', async () => (await stat('queue.txt')).lock?.waiting === 1)
     const impatient = await cluster.run(['write', 'queue.txt', '--wait', '1s'], {
       input: 'impatient\n',
@@ -102,6 +104,7 @@ describe('write mode', () => {
     })
     assert.equal(impatient.code, 1)
     assert.match(impatient.stderr, /^dfs: DFS_LOCKED: queue\.txt is locked by user-w1/)
+    await writeFile(letGo, '')
 
     const [a, b] = await Promise.all([first.done, second.done])
     assert.equal(a.code, 0, a.stderr)
