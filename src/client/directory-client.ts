@@ -28,6 +28,9 @@ import type { RepairTask } from '../roles/directory/repairer.ts'
 
 export type { DirectoryStatus }
 
+/** How failures name the directory: users of a proxy are not shown its internal address (the log is). */
+const WHAT = 'directory'
+
 export class DirectoryClient {
   private readonly http: KyInstance
   readonly url: string
@@ -38,11 +41,11 @@ export class DirectoryClient {
   }
 
   private post<T>(path: string, json: unknown): Promise<T> {
-    return call(() => this.http.post(path, { json }).json<T>(), `directory ${this.url}`)
+    return call(() => this.http.post(path, { json }).json<T>(), WHAT)
   }
 
   private get<T>(path: string, searchParams: Record<string, string | number> = {}): Promise<T> {
-    return call(() => this.http.get(path, { searchParams }).json<T>(), `directory ${this.url}`)
+    return call(() => this.http.get(path, { searchParams }).json<T>(), WHAT)
   }
 
   /** Our address and free space, and how our background jobs fare (for `dfs status`). */
@@ -86,7 +89,7 @@ export class DirectoryClient {
         this.http
           .post('v1/locks', { json: { name, ...owner, ttlMs, waitMs }, timeout: waitMs + 30_000, signal })
           .json<Lease>(),
-      `directory ${this.url}`,
+      WHAT,
     )
   }
 
@@ -103,7 +106,7 @@ export class DirectoryClient {
   }
 
   repairRun(): Promise<RepairOutcome & { status: RepairStatus }> {
-    return call(() => this.http.post('v1/repair/run', { timeout: 3_600_000 }).json(), `directory ${this.url}`)
+    return call(() => this.http.post('v1/repair/run', { timeout: 3_600_000 }).json(), WHAT)
   }
 
   /** The directory's clock, which stamps every version. */
@@ -115,7 +118,7 @@ export class DirectoryClient {
   inventory(id: number, blobs: string[], asOf?: number): Promise<{ unreferenced: string[]; now: number }> {
     return call(
       () => this.http.post(`v1/servers/${id}/inventory`, { json: { blobs, asOf }, timeout: 120_000 }).json(),
-      `directory ${this.url}`,
+      WHAT,
     )
   }
 
@@ -145,10 +148,7 @@ export class DirectoryClient {
   }
 
   remove(name: string): Promise<FileVersion> {
-    return call(
-      () => this.http.delete('v1/files', { searchParams: { name } }).json<FileVersion>(),
-      `directory ${this.url}`,
-    )
+    return call(() => this.http.delete('v1/files', { searchParams: { name } }).json<FileVersion>(), WHAT)
   }
 
   status(): Promise<DirectoryStatus> {
