@@ -7,6 +7,8 @@ import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import { loginBody, nameQuery } from '../../protocol/schemas.ts'
 import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
+import { authenticateFirst } from '../../server/hook-order.ts'
+import { declaredLength, uploadBody } from '../../server/upload-body.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
 import type { ChangeEvent, ChangeFeedState, NewTokenRequest, NodeRemoval } from '../../protocol/types.ts'
 import type { ProxyService } from './service.ts'
@@ -47,6 +49,7 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
     if (!match?.[1]) throw new DfsError('DFS_AUTH', 'not logged in: run dfs login')
     request.user = await service.authenticate(match[1])
   }
+  authenticateFirst(app, authenticated)
 
   app.post<{ Body: { user: string; password: string } }>(
     '/v1/login',
@@ -81,10 +84,9 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
       },
     },
     async (request) => {
-      const declared = request.headers['content-length']
       const { name, token, create } = request.query
-      return service.upload(request.user, normaliseName(name), request.raw, {
-        length: declared === undefined ? request.query.length : Number(declared),
+      return service.upload(request.user, normaliseName(name), uploadBody(request), {
+        length: declaredLength(request, request.query.length),
         token,
         create,
       })
