@@ -33,6 +33,9 @@ import type { RepairTask } from '../roles/directory/repairer.ts'
 
 export type { DirectoryStatus }
 
+/** How failures name the directory: users of a proxy are not shown its internal address (the log is). */
+const WHAT = 'directory'
+
 export class DirectoryClient {
   private readonly http: KyInstance
   readonly url: string
@@ -49,11 +52,11 @@ export class DirectoryClient {
   }
 
   private post<T>(path: string, json: unknown): Promise<T> {
-    return call(() => this.http.post(path, { json }).json<T>(), `directory ${this.url}`)
+    return call(() => this.http.post(path, { json }).json<T>(), WHAT)
   }
 
   private get<T>(path: string, searchParams: Record<string, string | number> = {}): Promise<T> {
-    return call(() => this.http.get(path, { searchParams }).json<T>(), `directory ${this.url}`)
+    return call(() => this.http.get(path, { searchParams }).json<T>(), WHAT)
   }
 
   /** Our address and free space, and how our background jobs fare (for `dfs status`). */
@@ -85,7 +88,7 @@ export class DirectoryClient {
   inventory(id: number, blobs: string[], asOf?: number): Promise<{ unreferenced: string[]; now: number }> {
     return call(
       () => this.http.post(`v1/servers/${id}/inventory`, { json: { blobs, asOf }, timeout: 120_000 }).json(),
-      `directory ${this.url}`,
+      WHAT,
     )
   }
 
@@ -137,17 +140,11 @@ export class UserDirectoryClient {
     json?: unknown,
     options: { timeout?: number; signal?: AbortSignal } = {},
   ): Promise<T> {
-    return call(
-      () => this.http.post(path, { json, headers: this.headers, ...options }).json<T>(),
-      `directory ${this.url}`,
-    )
+    return call(() => this.http.post(path, { json, headers: this.headers, ...options }).json<T>(), WHAT)
   }
 
   private get<T>(path: string, searchParams: Record<string, string | number> = {}): Promise<T> {
-    return call(
-      () => this.http.get(path, { searchParams, headers: this.headers }).json<T>(),
-      `directory ${this.url}`,
-    )
+    return call(() => this.http.get(path, { searchParams, headers: this.headers }).json<T>(), WHAT)
   }
 
   place(
@@ -183,7 +180,7 @@ export class UserDirectoryClient {
     return call(
       () =>
         this.http.delete('v1/files', { searchParams: { name }, headers: this.headers }).json<FileVersion>(),
-      `directory ${this.url}`,
+      WHAT,
     )
   }
 

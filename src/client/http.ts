@@ -71,19 +71,60 @@ const UNTRUSTED = new Set([
 /**
  * A call that did not get an answer: DFS_UNAVAILABLE (try again later), or DFS_CA_MISMATCH when the
  * server's certificate is not signed by the cluster CA we pinned (another cluster, or one rebuilt),
- * which waiting will not fix.
+ * which waiting will not fix. The message names the node by `what` (file server 3) and says what
+ * happened in words; the address, the URL (`where`) and the socket error stay in the cause, for the log.
+ * A user never sees a node's internal address.
  */
-export function networkFailure(what: string, error: unknown): DfsError {
+export function networkFailure(what: string, error: unknown, where?: string): DfsError {
   if (error instanceof DfsError) return error
-  const detail = error instanceof Error ? describeNetworkError(error) : String(error)
-  if (causeCodes(error).some((code) => UNTRUSTED.has(code))) {
+  const cause = where === undefined ? error : new Error(where, { cause: error })
+  const codes = causeCodes(error)
+  const untrusted = codes.find((code) => UNTRUSTED.has(code))
+  if (untrusted) {
     return new DfsError(
       'DFS_CA_MISMATCH',
-      `${what} presents a certificate the cluster CA you trust did not sign (${detail}): another or a rebuilt cluster? Check its fingerprint, then log in again with --ca-fingerprint`,
-      { cause: error },
+      `${what} presents a certificate the cluster CA you trust did not sign (${untrusted}): another or a rebuilt cluster? Check its fingerprint, then log in again with --ca-fingerprint`,
+      { cause },
     )
   }
-  return new DfsError('DFS_UNAVAILABLE', `${what}: ${detail}`, { cause: error })
+  const how = isConnectFailure(error) ? 'unreachable' : 'failed'
+  return new DfsError('DFS_UNAVAILABLE', `${what} ${how} (${inWords(error, codes)})`, { cause })
+}
+
+/** Transport failures in words a user can act on. */
+const IN_WORDS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection closed',
+  ETIMEDOUT: 'timed out connecting',
+  UND_ERR_CONNECT_TIMEOUT: 'timed out connecting',
+  EHOSTUNREACH: 'no route to host',
+  ENETUNREACH: 'network unreachable',
+  EHOSTDOWN: 'host down',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+  UND_ERR_SOCKET: 'connection closed',
+  UND_ERR_CLOSED: 'connection closed',
+  UND_ERR_HEADERS_TIMEOUT: 'no answer in time',
+  UND_ERR_BODY_TIMEOUT: 'the answer stopped coming',
+  UND_ERR_ABORTED: 'cancelled',
+  ABORT_ERR: 'cancelled',
+  UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: 'the body did not match its declared length',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'its certificate is for another host',
+  CERT_HAS_EXPIRED: 'its certificate has expired',
+  EPROTO: 'TLS failed',
+}
+
+function inWords(error: unknown, codes: string[]): string {
+  for (const code of codes) {
+    const words = IN_WORDS[code]
+    if (words) return words
+  }
+  const name = error instanceof Error ? error.name : ''
+  // ky's own timeout, whose message is the URL it gave up on.
+  if (name === 'TimeoutError') return 'no answer in time'
+  if (name === 'AbortError') return 'cancelled'
+  return codes[0] ?? 'network error'
 }
 
 function causeCodes(error: unknown): string[] {

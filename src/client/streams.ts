@@ -42,7 +42,7 @@ export async function putStream<T>(
       signal,
     })
   } catch (error) {
-    throw networkFailure(what, error)
+    throw networkFailure(what, error, `PUT ${url}`)
   }
   return (await readJson(response, what)) as T
 }
@@ -59,7 +59,7 @@ export async function getStream(
   try {
     response = await request(url, { method: 'GET', headers, dispatcher: agent, signal })
   } catch (error) {
-    throw networkFailure(what, error)
+    throw networkFailure(what, error, `GET ${url}`)
   }
   if (response.statusCode >= 400) await readJson(response, what)
   return response

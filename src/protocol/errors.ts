@@ -8,10 +8,17 @@ export const ERRORS = {
   /** A server presents a CA other than the one its token or the saved login pins. */
   DFS_CA_MISMATCH: 495,
   DFS_NOT_FOUND: 404,
+  /** A request that stopped arriving: its headers, or its body, went quiet for too long. */
+  DFS_TIMEOUT: 408,
   DFS_EXISTS: 409,
   DFS_CONFLICT: 409,
+  /** A JSON body over its limit. */
+  DFS_TOO_LARGE: 413,
+  /** A body of the wrong kind: JSON routes take application/json, file bytes application/octet-stream. */
+  DFS_UNSUPPORTED_MEDIA_TYPE: 415,
   DFS_LOCKED: 423,
   DFS_RATE_LIMITED: 429,
+  DFS_HEADERS_TOO_LARGE: 431,
   DFS_CORRUPT: 502,
   DFS_UNAVAILABLE: 503,
   DFS_NO_SPACE: 507,
@@ -67,7 +74,22 @@ export function fromErrorBody(body: unknown, fallbackStatus: number): DfsError {
       }
     }
   }
-  const code: ErrorCode =
-    fallbackStatus === 401 ? 'DFS_AUTH' : fallbackStatus === 404 ? 'DFS_NOT_FOUND' : 'DFS_INTERNAL'
-  return new DfsError(code, `unexpected response (HTTP ${fallbackStatus})`)
+  return new DfsError(
+    codeForStatus(fallbackStatus) ?? 'DFS_INTERNAL',
+    `unexpected response (HTTP ${fallbackStatus})`,
+  )
+}
+
+const BY_STATUS: Partial<Record<number, ErrorCode>> = {
+  401: 'DFS_AUTH',
+  404: 'DFS_NOT_FOUND',
+  408: 'DFS_TIMEOUT',
+  413: 'DFS_TOO_LARGE',
+  415: 'DFS_UNSUPPORTED_MEDIA_TYPE',
+  431: 'DFS_HEADERS_TOO_LARGE',
+}
+
+/** The code for an HTTP status that has one of its own (a 400 could be any of several). */
+export function codeForStatus(status: number): ErrorCode | undefined {
+  return BY_STATUS[status]
 }

@@ -1,13 +1,20 @@
-// Builds the Fastify app every role starts from: HTTPS with the cluster's TLS material, one error
-// shape for every failure, raw streaming bodies for file bytes, and a health route.
+// Builds the Fastify app every role starts from: HTTPS with the cluster's TLS material, bounded
+// requests (limits.ts), one error shape for every failure, raw streaming bodies for file bytes, and
+// a health route.
 
 import type { Server as HttpsServer } from 'node:https'
 import type { PeerCertificate, TLSSocket } from 'node:tls'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { DfsError, type ErrorBody } from '../protocol/errors.ts'
+import { codeForStatus, DfsError, type ErrorBody } from '../protocol/errors.ts'
+import { idleTimeout } from '../streams/idle-timeout.ts'
 import type { TlsMaterial } from '../tls/ca-files.ts'
 import { serverIdentity } from '../tls/live-tls.ts'
 import { describeIdentity, identityOf, ROLES, type NodeIdentity, type Role } from '../tls/identity.ts'
+import { answerClientErrors } from './client-errors.ts'
+import { nestsDeeperThan } from './json-depth.ts'
+import { discardRestOfBody } from './linger.ts'
+import { requestLimits, type RequestLimits } from './limits.ts'
+import { checkMediaType, hasBody } from './media-types.ts'
 
 /**
  * Which node roles may call each route, as `METHOD /url` (the route's pattern): one table per
@@ -33,6 +40,8 @@ export interface AppOptions {
   /** Who called, from the verified peer certificate; tests hand in their own. */
   identify?: (request: FastifyRequest) => NodeIdentity | undefined
   logLevel?: string
+  /** Bounds on every request: the defaults, then DFS_*_TIMEOUT_MS from the environment, then these. */
+  limits?: Partial<RequestLimits>
 }
 
 declare module 'fastify' {
@@ -62,11 +71,21 @@ export function speaksFor(request: FastifyRequest, role: Role, id: number): void
 }
 
 export function createApp(options: AppOptions): FastifyInstance {
+  const limits = requestLimits(options.limits)
+  const server = {
+    headersTimeout: limits.headersTimeoutMs,
+    // Node looks for late headers this often (every 30 s by default, which would stretch the bound).
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, limits.headersTimeoutMs / 4)),
+    maxHeaderSize: limits.headerBytes,
+  }
   const base = {
     logger: { level: options.logLevel ?? process.env.DFS_LOG ?? 'warn' },
-    // File bytes can take a long time; the socket is still bounded by progress in Node's timeouts.
+    // Not in total: a body is bounded by its progress (idleTimeout below), a 10 GiB upload by nothing else.
     requestTimeout: 0,
-    bodyLimit: 1024 * 1024,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    bodyLimit: limits.jsonBytes,
+    clientErrorHandler: answerClientErrors(limits),
     return503OnClosing: true,
     forceCloseConnections: true,
     // WHATWG decoding: a %-escape that is not valid UTF-8 becomes U+FFFD, which every check of names
@@ -82,20 +101,27 @@ export function createApp(options: AppOptions): FastifyInstance {
           requestCert: options.nodes !== undefined,
           rejectUnauthorized: options.nodes?.certificates === 'required',
           minVersion: 'TLSv1.2',
+          handshakeTimeout: limits.headersTimeoutMs,
+          ...server,
         },
       })
-    : Fastify(base)) as unknown as FastifyInstance
+    : Fastify({ ...base, http: server })) as unknown as FastifyInstance
+  app.server.maxConnections = limits.maxConnections
 
-  // File bytes: routes read request.raw themselves, as a stream.
-  app.addContentTypeParser('application/octet-stream', (_request, _payload, done) => done(null))
+  acceptBodies(app, limits)
 
   app.setErrorHandler((error, request, reply) => {
-    const dfsError = toDfsError(error)
-    if (dfsError.status >= 500) request.log.error({ err: error }, 'request failed')
+    const dfsError = toDfsError(error, limits)
+    // A client that hung up mid-request is no failure of ours.
+    if (dfsError.status >= 500)
+      request.log[request.raw.aborted ? 'info' : 'error']({ err: error }, 'request failed')
     const body: ErrorBody = dfsError.toJSON()
-    // A body abandoned part way (an upload that failed early) leaves the socket paused mid-request:
-    // Node would never read the next request on it, and a keep-alive client would wait forever.
-    if (request.raw.readableDidRead && !request.raw.readableEnded) void reply.header('connection', 'close')
+    // A body abandoned part way (an upload that failed early) would leave the socket paused
+    // mid-request, and one refused unread (DFS_AUTH, say) would be read by Node for as long as the
+    // client cared to take sending it: either way the rest is dropped, for a moment at most.
+    if (hasBody(request.headers) && !request.raw.readableEnded) discardRestOfBody(request.raw, reply.raw)
+    // A client that went quiet is not waited for again.
+    if (dfsError.code === 'DFS_TIMEOUT') void reply.header('connection', 'close')
     if (dfsError.retryAfterSeconds !== undefined) void reply.header('retry-after', dfsError.retryAfterSeconds)
     void reply.status(dfsError.status).send(body)
   })
@@ -145,13 +171,41 @@ function authoriseNodes(
   })
 }
 
-function toDfsError(error: unknown): DfsError {
+/**
+ * What bodies the routes take, and how they are read: JSON (application/json, size- and
+ * depth-bounded), or file bytes (application/octet-stream), handed to the route as a stream (see
+ * upload-body.ts). Every body is checked for its kind before a byte is read, after the onRequest hooks
+ * have said who is calling, and may not go quiet for longer than the body timeout.
+ */
+function acceptBodies(app: FastifyInstance, limits: RequestLimits): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser(['application/json', 'text/plain'])
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (nestsDeeperThan(body as string, limits.jsonDepth)) {
+      return done(
+        new DfsError('DFS_BAD_REQUEST', `the JSON body nests deeper than ${limits.jsonDepth} levels`),
+        undefined,
+      )
+    }
+    parseJson(request, body as string, done)
+  })
+  app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload))
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    checkMediaType(request)
+    return hasBody(request.headers) ? idleTimeout(payload, limits.bodyTimeoutMs) : payload
+  })
+}
+
+function toDfsError(error: unknown, limits: RequestLimits): DfsError {
   if (error instanceof DfsError) return error
   const fastifyError = error as { validation?: unknown; statusCode?: number; message?: string; code?: string }
-  if (fastifyError.validation) return new DfsError('DFS_BAD_REQUEST', fastifyError.message ?? 'bad request')
-  if (fastifyError.statusCode && fastifyError.statusCode < 500) {
-    return new DfsError('DFS_BAD_REQUEST', fastifyError.message ?? 'bad request')
+  const message = fastifyError.message ?? 'bad request'
+  if (fastifyError.validation) return new DfsError('DFS_BAD_REQUEST', message)
+  const status = fastifyError.statusCode
+  if (status === 413) {
+    return new DfsError('DFS_TOO_LARGE', `the JSON body is larger than ${limits.jsonBytes} bytes`)
   }
+  if (status && status < 500) return new DfsError(codeForStatus(status) ?? 'DFS_BAD_REQUEST', message)
   return new DfsError('DFS_INTERNAL', 'internal error (see the server log)')
 }
 

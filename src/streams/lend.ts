@@ -26,6 +26,8 @@ export function lend(source: Readable): Loan {
       // Bytes move only once the attempt asks for them (a refused connection asks for none).
       if (!attached) {
         attached = true
+        // A source that failed before this attempt asked for bytes has no error left to emit.
+        if (source.errored) return void body.destroy(source.errored)
         source.on('data', onData)
         source.once('end', onEnd)
         source.once('error', onError)

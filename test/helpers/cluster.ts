@@ -41,6 +41,8 @@ export interface ClusterOptions {
   logLevel?: string
   /** Fixed ports (0 or absent: any free port), e.g. the seed's layout. */
   ports?: { directory?: number; fileservers?: number[]; proxies?: number[] }
+  /** Extra environment for every role (e.g. DFS_BODY_TIMEOUT_MS for short timeouts). */
+  env?: NodeJS.ProcessEnv
 }
 
 export class TestCluster {
@@ -107,7 +109,7 @@ export class TestCluster {
       args: [...args, '--data', this.data],
       invocation: this.invocation,
       log: join(this.root, `${name.replace(' ', '-')}.log`),
-      env: { ...process.env, DFS_LOG: this.options.logLevel ?? 'warn' },
+      env: { ...process.env, DFS_LOG: this.options.logLevel ?? 'warn', ...this.options.env },
     })
   }
 

@@ -7,6 +7,7 @@ import { DfsError } from '../../protocol/errors.ts'
 import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
 import { normaliseName } from '../../protocol/names.ts'
 import { createApp, type AccessTable, type AppOptions } from '../../server/app.ts'
+import { declaredLength, uploadBody } from '../../server/upload-body.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
 import type { FileServerService, ReplicaTarget } from './service.ts'
 
@@ -67,12 +68,12 @@ export function buildFileServerApp(
     },
     async (request) => {
       const { query } = request
-      return service.acceptPrimary(request.raw, {
+      return service.acceptPrimary(uploadBody(request), {
         name: normaliseName(query.name),
         expectedVersion: query.expectedVersion,
         writer: query.writer,
         replicas: parseReplicas(query.replicas),
-        length: query.length,
+        length: declaredLength(request, query.length),
         lease: query.lease,
       })
     },
@@ -86,13 +87,8 @@ export function buildFileServerApp(
         headers: { type: 'object', properties: octet },
       },
     },
-    async (request) => {
-      const declared = request.headers['content-length']
-      return service.acceptReplica(
-        request.raw,
-        request.query.length ?? (declared === undefined ? undefined : Number(declared)),
-      )
-    },
+    async (request) =>
+      service.acceptReplica(uploadBody(request), declaredLength(request, request.query.length)),
   )
 
   app.post<{ Body: { sha256: string; target: ReplicaTarget } }>(

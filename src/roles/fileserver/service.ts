@@ -13,6 +13,7 @@ import type { BlobStore, StoredBlob } from '../../storage/blob-store.ts'
 import { reason, type Logger } from '../../server/logger.ts'
 import { mapDiskError } from '../../storage/disk-blob-store.ts'
 import { boundedMemory, memoryGuard } from '../../streams/bounded-memory.ts'
+import { bodyTooLong, bodyTooShort } from '../../streams/declared-length.ts'
 import { sha256OfStream } from '../../streams/hash.ts'
 
 export interface ReplicaTarget {
@@ -266,15 +267,15 @@ export class FileServerService {
     try {
       for await (const chunk of body) {
         guard((chunk as Buffer).length)
+        if (length !== undefined && writer.bytes + (chunk as Buffer).length > length)
+          throw bodyTooLong(length)
         const waits: Promise<unknown>[] = [writer.write(chunk as Buffer)]
         for (const p of pipes) {
           if (!p.pipe.destroyed && !p.pipe.write(chunk)) waits.push(drained(p))
         }
         await Promise.all(waits)
       }
-      if (length !== undefined && writer.bytes !== length) {
-        throw new DfsError('DFS_BAD_REQUEST', `body ended after ${writer.bytes} of ${length} bytes`)
-      }
+      if (length !== undefined && writer.bytes < length) throw bodyTooShort(writer.bytes, length)
       for (const p of pipes) if (!p.pipe.destroyed) p.pipe.end()
       return await writer.commit()
     } catch (error) {

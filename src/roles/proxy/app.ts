@@ -9,6 +9,7 @@ import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
 import { allowed } from '../../protocol/permissions.ts'
 import { loginBody, nameQuery } from '../../protocol/schemas.ts'
 import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
+import { declaredLength, uploadBody } from '../../server/upload-body.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
 import type { ChangeEvent, ChangeFeedState, NewTokenRequest, NodeRemoval } from '../../protocol/types.ts'
 import { registerAccessRoutes } from './access-routes.ts'
@@ -91,10 +92,9 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
       },
     },
     async (request) => {
-      const declared = request.headers['content-length']
       const { name, lease: key, create } = request.query
-      return service.upload(request.caller, normaliseName(name), request.raw, {
-        length: declared === undefined ? request.query.length : Number(declared),
+      return service.upload(request.caller, normaliseName(name), uploadBody(request), {
+        length: declaredLength(request, request.query.length),
         lease: key,
         create,
       })

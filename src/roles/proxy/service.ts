@@ -21,6 +21,7 @@ import type {
 } from '../../protocol/types.ts'
 import type { Clock, Random } from '../../server/clock.ts'
 import { boundedMemory, memoryGuard } from '../../streams/bounded-memory.ts'
+import { exactLength } from '../../streams/declared-length.ts'
 import { lend } from '../../streams/lend.ts'
 import type { BlobCache, CacheFill } from './blob-cache.ts'
 
@@ -136,16 +137,25 @@ export class ProxyService {
   ): Promise<CommittedVersion> {
     // The seed keeps what a user uploads in their cache: copy the bytes there as they pass.
     const fill = options.length === undefined ? undefined : await this.cache.begin(options.length)
-    // pipeline, not .pipe(): a client that hangs up must abort the upload to the primary (which
-    // then drops its temp file and its replicas'), not leave it waiting for bytes forever.
-    const source = pipeline(body, boundedMemory(), teeInto(fill), () => undefined)
+    // pipeline, not .pipe(): a client that hangs up, or sends more or fewer bytes than it said, must
+    // abort the upload to the primary (which then drops its temp file and its replicas'), not leave
+    // it waiting for bytes forever or commit what came.
+    const source = pipeline(
+      body,
+      exactLength(options.length),
+      boundedMemory(),
+      teeInto(fill),
+      () => undefined,
+    )
     let version: CommittedVersion
     try {
       version = await this.sendToPrimary(caller, name, source, options)
     } catch (error) {
       source.destroy()
       await fill?.abort()
-      throw error
+      // A body the client got wrong (too short or long, gone quiet) is the answer, whatever the
+      // primary said of the write abandoned for it.
+      throw source.errored instanceof DfsError ? source.errored : error
     }
     // The write is committed; a cache copy that failed to keep is only a later miss.
     await fill?.finish(version.sha256).catch(() => undefined)
