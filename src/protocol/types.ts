@@ -76,6 +76,8 @@ export interface CommitRequest {
   writer: string
   /** The write lease this write was made under, if any, as `<fencing token>.<secret>`. */
   lease?: string
+  /** The writer's address as their proxy saw it, for the audit log. */
+  client?: string
 }
 
 /** Who holds a write lease: a user, through a proxy. */
