@@ -1,5 +1,6 @@
 // A directory app for route tests: a real SQLite store in a temp dir, a fresh CA, a clock the test
-// moves, and the calling node's identity from a test header (node-identity.ts). close() removes it all.
+// moves, the audit log in the same temp dir (which must write every entry), and the calling node's
+// identity from a test header (node-identity.ts). close() removes it all.
 
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
