@@ -1,5 +1,6 @@
 // The explicit oclif command map: no discovery from disk, so the program bundles into one binary.
 
+import Audit from './commands/audit.ts'
 import Chmod from './commands/chmod.ts'
 import Chown from './commands/chown.ts'
 import Directory from './commands/directory.ts'
@@ -70,4 +71,5 @@ export const COMMANDS = {
   'group:add': GroupAdd,
   'group:rm': GroupRm,
   'group:list': GroupList,
+  audit: Audit,
 }

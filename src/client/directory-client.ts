@@ -1,10 +1,14 @@
 // The typed client of the directory's API, used by file servers and proxies (mutual TLS). Calls a
-// proxy makes for a user go through `forUser(token)`, which sends the user's session with each, so
-// the directory checks who acts on every call.
+// proxy makes for a user go through `forUser(token, address)`, which sends the user's session with
+// each, so the directory checks who acts on every call, and the address they connected from (for
+// its audit log).
 
 import type { KyInstance } from 'ky'
 import type { Agent } from 'undici'
+import { CLIENT_HEADER } from '../protocol/client-address.ts'
 import type {
+  AuditEntry,
+  AuditQuery,
   DirectoryStatus,
   CommitRequest,
   CommittedVersion,
@@ -46,9 +50,9 @@ export class DirectoryClient {
     this.http = jsonClient(url, typeof transport === 'function' ? transport : dispatcherFetch(transport))
   }
 
-  /** The calls a proxy makes for one user, each carrying their session token. */
-  forUser(session: string): UserDirectoryClient {
-    return new UserDirectoryClient(this.http, this.url, session)
+  /** The calls a proxy makes for one user, each carrying their session token and address. */
+  forUser(session: string, client?: string): UserDirectoryClient {
+    return new UserDirectoryClient(this.http, this.url, session, client)
   }
 
   private post<T>(path: string, json: unknown): Promise<T> {
@@ -129,10 +133,10 @@ export class UserDirectoryClient {
   private readonly url: string
   private readonly headers: Record<string, string>
 
-  constructor(http: KyInstance, url: string, session: string) {
+  constructor(http: KyInstance, url: string, session: string, client?: string) {
     this.http = http
     this.url = url
-    this.headers = { 'dfs-session': session }
+    this.headers = { 'dfs-session': session, ...(client ? { [CLIENT_HEADER]: client } : {}) }
   }
 
   private post<T>(
@@ -272,4 +276,13 @@ export class UserDirectoryClient {
   removeNode(node: NodeRemoval): Promise<{ revoked: number; copies: number }> {
     return this.post('v1/nodes/rm', node)
   }
+
+  audit(query: AuditQuery): Promise<AuditEntry[]> {
+    return this.get('v1/audit', definedOnly(query))
+  }
+}
+
+/** Query parameters without the ones left out. */
+export function definedOnly(query: AuditQuery): Record<string, string | number> {
+  return Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined))
 }

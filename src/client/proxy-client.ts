@@ -5,6 +5,8 @@ import type { KyInstance } from 'ky'
 import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
 import type {
+  AuditEntry,
+  AuditQuery,
   ChangeFeedState,
   CommittedVersion,
   CreatedToken,
@@ -23,7 +25,7 @@ import type {
   RepairStatus,
   Session,
 } from '../protocol/types.ts'
-import type { DirectoryStatus } from './directory-client.ts'
+import { definedOnly, type DirectoryStatus } from './directory-client.ts'
 import type { CacheStats } from '../roles/proxy/blob-cache.ts'
 import type { RepairTask } from '../roles/directory/repairer.ts'
 import { call, jsonClient } from './http.ts'
@@ -238,6 +240,14 @@ export class ProxyClient {
 
   removeNode(node: NodeRemoval): Promise<{ revoked: number; copies: number }> {
     return call(() => this.http.post('v1/nodes/rm', { json: node }).json(), this.what())
+  }
+
+  /** The newest audit entries that match, oldest first (admins only). */
+  audit(query: AuditQuery): Promise<AuditEntry[]> {
+    return call(
+      () => this.http.get('v1/audit', { searchParams: definedOnly(query) }).json<AuditEntry[]>(),
+      this.what(),
+    )
   }
 
   repairRun(): Promise<RepairOutcome & { status: RepairStatus }> {

@@ -1,5 +1,6 @@
 // JSON schemas shared by more than one role's routes, or describing a shape from types.ts.
 
+import { CLIENT_ADDRESS_SCHEMA } from './client-address.ts'
 import { JOB_MESSAGE_MAX } from './types.ts'
 
 /** `?name=` on routes about one file; the name itself is checked by normaliseName. */
@@ -22,7 +23,18 @@ export const loginBody = {
 /** A proxy's login call to the directory: the user's, with the address it came from (for throttling). */
 export const proxyLoginBody = {
   ...loginBody,
-  properties: { ...loginBody.properties, client: { type: 'string', maxLength: 64 } },
+  properties: { ...loginBody.properties, client: CLIENT_ADDRESS_SCHEMA },
+} as const
+
+/** `dfs audit`: whose entries, since when (ms since the epoch), how many of the newest. */
+export const auditQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    user: { type: 'string', maxLength: 64 },
+    since: { type: 'integer', minimum: 0 },
+    limit: { type: 'integer', minimum: 1, maximum: 10_000 },
+  },
 } as const
 
 const jobError = {

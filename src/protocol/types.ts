@@ -1,5 +1,7 @@
 // Shapes exchanged between roles and with the CLI. Route schemas live beside the routes that use them.
 
+import type { ErrorCode } from './errors.ts'
+
 export interface ServerInfo {
   id: number
   url: string
@@ -74,6 +76,8 @@ export interface CommitRequest {
   writer: string
   /** The write lease this write was made under, if any, as `<fencing token>.<secret>`. */
   lease?: string
+  /** The writer's address as their proxy saw it, for the audit log. */
+  client?: string
 }
 
 /** Who holds a write lease: a user, through a proxy. */
@@ -262,4 +266,57 @@ export interface PrefixRuleView {
   owner: string
   group: string
   mode: number
+}
+
+/** What the directory's audit log records (one line each, see roles/directory/audit-log.ts). */
+export type AuditAction =
+  | 'login'
+  | 'logout'
+  | 'passwd'
+  | 'user.add'
+  | 'user.rm'
+  | 'group.add'
+  | 'group.rm'
+  | 'write'
+  | 'rm'
+  | 'restore'
+  | 'chmod'
+  | 'chown'
+  | 'rule'
+  | 'token.create'
+  | 'token.revoke'
+  | 'node.join'
+  | 'node.drain'
+  | 'node.rm'
+
+/** An event as the directory records it, before it is stamped with the time. */
+export interface AuditEvent {
+  action: AuditAction
+  /** The acting user (for a write, its writer); absent when a node acts (a join). */
+  user?: string
+  /** The node the event came through or from: 'proxy 1', 'fileserver 3'. */
+  node?: string
+  /** The end user's (or joining node's) network address, where known. */
+  client?: string
+  /** What was acted on: a file name, a prefix, a user, a group, a token id, a node. */
+  name?: string
+  version?: number
+  /** 'ok', or the code of the error that refused it. */
+  outcome: 'ok' | ErrorCode
+  detail?: string
+}
+
+/** One line of the audit log. */
+export interface AuditEntry extends AuditEvent {
+  /** ISO 8601, and the same instant in ms since the epoch (for filtering). */
+  time: string
+  ms: number
+}
+
+export interface AuditQuery {
+  user?: string
+  /** ms since the epoch: entries at or after it. */
+  since?: number
+  /** The newest this many (default 1000). */
+  limit?: number
 }

@@ -1,12 +1,15 @@
 // A directory app for route tests: a real SQLite store in a temp dir, a fresh CA, a clock the test
-// moves, and the calling node's identity from a test header (node-identity.ts). close() removes it all.
+// moves, the audit log in the same temp dir (which must write every entry), and the calling node's
+// identity from a test header (node-identity.ts). close() removes it all.
 
+import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
 import { buildDirectoryApp } from '../../src/roles/directory/app.ts'
+import { AuditLog } from '../../src/roles/directory/audit-log.ts'
 import { JoinService } from '../../src/roles/directory/join-service.ts'
 import { NodeAdmin, Revocations } from '../../src/roles/directory/node-admin.ts'
 import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
@@ -19,6 +22,7 @@ export interface TestDirectory {
   store: SqliteMetadataStore
   service: DirectoryService
   joining: JoinService
+  audit: AuditLog
   ca: CaPair
   close(): Promise<void>
 }
@@ -30,10 +34,13 @@ export async function testDirectory(clock: Clock): Promise<TestDirectory> {
   const ca = makeCa()
   const joining = new JoinService(store, ca, clock)
   const revocations = new Revocations()
+  const warnings: string[] = []
+  const audit = new AuditLog({ dir, clock, log: { warn: (_obj, msg) => warnings.push(msg) } })
   const app = buildDirectoryApp(service, {
     join: joining,
     nodes: new NodeAdmin(store, service, revocations),
     revocations,
+    audit,
     // Calls without the test header come from proxy 1.
     identify: identifyByHeader({ role: 'proxy', id: 1 }),
   })
@@ -43,11 +50,14 @@ export async function testDirectory(clock: Clock): Promise<TestDirectory> {
     store,
     service,
     joining,
+    audit,
     ca,
     close: async () => {
       await app.close()
+      await audit.close()
       await store.close()
       await rm(dir, { recursive: true, force: true })
+      assert.deepEqual(warnings, [], 'the audit log wrote every entry')
     },
   }
 }

@@ -12,6 +12,7 @@ import { DirectoryClient } from '../../src/client/directory-client.ts'
 import { buildProxyApp } from '../../src/roles/proxy/app.ts'
 import { ProxyService } from '../../src/roles/proxy/service.ts'
 import { BlobCache } from '../../src/roles/proxy/blob-cache.ts'
+import type { AuditEntry } from '../../src/protocol/types.ts'
 import { systemClock, systemRandom } from '../../src/server/clock.ts'
 import { BAD_ESCAPES, BAD_NAMES, queryValue } from '../helpers/bad-names.ts'
 import { testDirectory, type TestDirectory } from '../helpers/directory-app.ts'
@@ -84,6 +85,25 @@ describe('proxy routes', () => {
     })
     assert.equal(missing.statusCode, 404)
     assert.equal(missing.json().error.code, 'DFS_NOT_FOUND')
+  })
+
+  test("the user's address goes with every call to the directory, whose audit log the admin reads here", async () => {
+    const token = await login()
+    const auth = { authorization: `Bearer ${token}` }
+    const rm = await app.inject({ method: 'DELETE', url: '/v1/files?name=never/was', headers: auth })
+    assert.equal(rm.json().error.code, 'DFS_NOT_FOUND')
+    const audit = await app.inject({ url: '/v1/audit?user=dave&limit=2', headers: auth })
+    assert.equal(audit.statusCode, 200, audit.body)
+    assert.deepEqual(
+      (audit.json() as AuditEntry[]).map((e) => [e.action, e.user, e.node, e.client, e.name, e.outcome]),
+      [
+        ['login', 'dave', 'proxy 1', '127.0.0.1', undefined, 'ok'],
+        ['rm', 'dave', 'proxy 1', '127.0.0.1', 'never/was', 'DFS_NOT_FOUND'],
+      ],
+    )
+    const bad = await app.inject({ url: '/v1/audit?since=yesterday', headers: auth })
+    assert.equal(bad.json().error.code, 'DFS_BAD_REQUEST')
+    assert.equal((await app.inject({ url: '/v1/audit' })).json().error.code, 'DFS_AUTH')
   })
 
   test('every bad name is refused with DFS_BAD_NAME', async () => {

@@ -1,20 +1,33 @@
 // The directory's routes for accounts, called by proxies: login (throttled here, so across every
-// proxy), checking and ending sessions, passwords, and for admins users and groups.
+// proxy), checking and ending sessions, passwords, and for admins users and groups. Each change,
+// and each login, is recorded in the audit log (never a password).
 
 import type { FastifyInstance } from 'fastify'
 import { proxyLoginBody } from '../../protocol/schemas.ts'
 import { actorOf } from './acting-user.ts'
 import type { Accounts } from './accounts.ts'
+import type { AuditLog } from './audit-log.ts'
+import { audited, byUser } from './audited.ts'
 
 const user = { type: 'string', maxLength: 64 } as const
 const password = { type: 'string', maxLength: 1024 } as const
 const users = { type: 'array', items: user, maxItems: 1000, uniqueItems: true } as const
 
-export function registerAccountRoutes(app: FastifyInstance, accounts: Accounts): void {
+export function registerAccountRoutes(app: FastifyInstance, accounts: Accounts, audit: AuditLog): void {
   app.post<{ Body: { user: string; password: string; client?: string } }>(
     '/v1/login',
     { schema: { body: proxyLoginBody } },
-    async (request) => accounts.login(request.body.user, request.body.password, request.body.client),
+    async (request) => {
+      const { user: name, password: secret, client } = request.body
+      // Failures are the point: a wrong password is DFS_AUTH, a locked-out attempt DFS_RATE_LIMITED.
+      const attempt = {
+        action: 'login',
+        user: name,
+        ...(request.node ? { node: `${request.node.role} ${request.node.id}` } : {}),
+        ...(client ? { client } : {}),
+      } as const
+      return audited(audit, attempt, () => accounts.login(name, secret, client))
+    },
   )
 
   // The proxy's check of a bearer token: who it is, until when, and with which groups.
@@ -36,7 +49,14 @@ export function registerAccountRoutes(app: FastifyInstance, accounts: Accounts):
     },
   )
 
-  app.post('/v1/logout', async (request) => accounts.logout(actorOf(request)))
+  app.post('/v1/logout', async (request) =>
+    audited(
+      audit,
+      { ...byUser(request), action: 'logout' },
+      () => accounts.logout(actorOf(request)),
+      (done) => (done.loggedOut ? {} : { detail: 'the session had already ended' }),
+    ),
+  )
 
   app.post<{ Body: { user?: string; current?: string; password: string } }>(
     '/v1/passwd',
@@ -50,7 +70,13 @@ export function registerAccountRoutes(app: FastifyInstance, accounts: Accounts):
         },
       },
     },
-    async (request) => accounts.changePassword(actorOf(request), request.body),
+    async (request) =>
+      audited(
+        audit,
+        { ...byUser(request), action: 'passwd', name: request.body.user ?? actorOf(request).user },
+        () => accounts.changePassword(actorOf(request), request.body),
+        (changed) => ({ detail: `${changed.sessionsEnded} sessions ended` }),
+      ),
   )
 
   app.get('/v1/users', async (request) => accounts.listUsers(actorOf(request)))
@@ -67,7 +93,17 @@ export function registerAccountRoutes(app: FastifyInstance, accounts: Accounts):
         },
       },
     },
-    async (request) => accounts.addUser(actorOf(request), request.body),
+    async (request) =>
+      audited(
+        audit,
+        {
+          ...byUser(request),
+          action: 'user.add',
+          name: request.body.user,
+          ...(request.body.admin ? { detail: 'as admin' } : {}),
+        },
+        () => accounts.addUser(actorOf(request), request.body),
+      ),
   )
 
   app.post<{ Body: { user: string } }>(
@@ -77,7 +113,10 @@ export function registerAccountRoutes(app: FastifyInstance, accounts: Accounts):
         body: { type: 'object', required: ['user'], additionalProperties: false, properties: { user } },
       },
     },
-    async (request) => accounts.removeUser(actorOf(request), request.body.user),
+    async (request) =>
+      audited(audit, { ...byUser(request), action: 'user.rm', name: request.body.user }, () =>
+        accounts.removeUser(actorOf(request), request.body.user),
+      ),
   )
 
   app.get('/v1/groups', async (request) => {
@@ -96,12 +135,30 @@ export function registerAccountRoutes(app: FastifyInstance, accounts: Accounts):
   app.post<{ Body: { group: string; users?: string[] } }>(
     '/v1/groups',
     { schema: groupChange },
-    async (request) => accounts.addToGroup(actorOf(request), request.body.group, request.body.users ?? []),
+    async (request) => {
+      const { group, users: members = [] } = request.body
+      return audited(
+        audit,
+        { ...byUser(request), action: 'group.add', name: group, ...asked(members, 'no members') },
+        () => accounts.addToGroup(actorOf(request), group, members),
+      )
+    },
   )
   app.post<{ Body: { group: string; users?: string[] } }>(
     '/v1/groups/rm',
     { schema: groupChange },
-    async (request) =>
-      accounts.removeFromGroup(actorOf(request), request.body.group, request.body.users ?? []),
+    async (request) => {
+      const { group, users: members = [] } = request.body
+      return audited(
+        audit,
+        { ...byUser(request), action: 'group.rm', name: group, ...asked(members, 'the whole group') },
+        () => accounts.removeFromGroup(actorOf(request), group, members),
+      )
+    },
   )
+}
+
+/** The members a group change names, or what naming none means. */
+function asked(members: string[], none: string): { detail: string } {
+  return { detail: members.length === 0 ? none : `members ${members.join(', ')}` }
 }

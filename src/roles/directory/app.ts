@@ -1,7 +1,8 @@
 // The directory's HTTP API. Every caller is another dfs node presenting a certificate signed by the
 // cluster CA (enforced by TLS); every input is checked by a schema, and names by normaliseName. The
 // routes are grouped by area: membership, accounts, the namespace (their own files), and here the
-// file servers' liveness, inventory and reports, status, repair and the change stream.
+// file servers' liveness, inventory and reports, status, repair and the change stream. What users
+// and nodes change is recorded in the audit log by the routes of each area.
 
 import type { FastifyInstance } from 'fastify'
 import { DfsError } from '../../protocol/errors.ts'
@@ -11,6 +12,8 @@ import { createApp, speaksFor, streamEvents, type AccessTable, type AppOptions }
 import { registerAccountRoutes } from './account-routes.ts'
 import { requireAdmin } from './accounts.ts'
 import { actorOf, registerActingUser } from './acting-user.ts'
+import type { AuditLog } from './audit-log.ts'
+import { registerAuditRoutes } from './audit-routes.ts'
 import type { JoinService } from './join-service.ts'
 import { registerMembershipRoutes } from './membership-routes.ts'
 import { registerNamespaceRoutes } from './namespace-routes.ts'
@@ -67,6 +70,7 @@ const ACCESS: AccessTable = {
   'GET /v1/nodes': PROXY,
   'POST /v1/nodes/drain': PROXY,
   'POST /v1/nodes/rm': PROXY,
+  'GET /v1/audit': PROXY,
 }
 
 export interface DirectoryAppOptions extends Omit<AppOptions, 'role' | 'nodes'> {
@@ -74,10 +78,11 @@ export interface DirectoryAppOptions extends Omit<AppOptions, 'role' | 'nodes'> 
   nodes: NodeAdmin
   /** Certificates of removed nodes, refused on every call. */
   revocations: Revocations
+  audit: AuditLog
 }
 
 export function buildDirectoryApp(service: DirectoryService, options: DirectoryAppOptions): FastifyInstance {
-  const { join, nodes, revocations, ...rest } = options
+  const { join, nodes, revocations, audit, ...rest } = options
   // 'optional': a node that has not joined yet has no certificate; only /v1/join takes it.
   const app = createApp({
     ...rest,
@@ -85,9 +90,10 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
     nodes: { access: ACCESS, certificates: 'optional', revoked: (serial) => revocations.has(serial) },
   })
   registerActingUser(app, service.accounts)
-  registerMembershipRoutes(app, { join, nodes })
-  registerAccountRoutes(app, service.accounts)
-  registerNamespaceRoutes(app, service)
+  registerMembershipRoutes(app, { join, nodes, audit })
+  registerAccountRoutes(app, service.accounts, audit)
+  registerNamespaceRoutes(app, service, audit)
+  registerAuditRoutes(app, audit)
 
   app.post<{ Body: Heartbeat }>(
     '/v1/servers/heartbeat',

@@ -1,12 +1,16 @@
 // The directory's routes for its membership: joining with a token (the one route a node without a
 // certificate may call), renewing a certificate, and, for the admin through a proxy, join tokens and
-// nodes (list, drain, remove).
+// nodes (list, drain, remove). Joins, tokens made or revoked, and nodes drained or removed go to
+// the audit log.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { verifiedPeer } from '../../server/app.ts'
 import { namesOf } from '../../tls/identity.ts'
+import { parseJoinToken } from '../../tls/join-token.ts'
 import { actorOf } from './acting-user.ts'
 import { requireAdmin } from './accounts.ts'
+import type { AuditLog } from './audit-log.ts'
+import { audited, byUser } from './audited.ts'
 import type { JoinService, TokenRole } from './join-service.ts'
 import type { NodeAdmin } from './node-admin.ts'
 
@@ -21,9 +25,10 @@ const nodeId = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const
 export interface Membership {
   join: JoinService
   nodes: NodeAdmin
+  audit: AuditLog
 }
 
-export function registerMembershipRoutes(app: FastifyInstance, { join, nodes }: Membership): void {
+export function registerMembershipRoutes(app: FastifyInstance, { join, nodes, audit }: Membership): void {
   app.post<{
     Body: { token: string; role: 'fileserver' | 'proxy'; id: number; csr: string; hosts?: string[] }
   }>(
@@ -45,8 +50,18 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes }: 
       },
     },
     async (request) => {
-      const result = await join.join({ ...request.body, hosts: request.body.hosts ?? [] })
-      request.log.warn(`${request.body.role} ${request.body.id} joined the cluster`)
+      const { role, id, token } = request.body
+      // The joining node calls us itself: its address is the connection's.
+      const attempt = {
+        action: 'node.join',
+        node: `${role} ${id}`,
+        client: request.ip,
+        detail: tokenIdOf(token),
+      } as const
+      const result = await audited(audit, attempt, () =>
+        join.join({ ...request.body, hosts: request.body.hosts ?? [] }),
+      )
+      request.log.warn(`${role} ${id} joined the cluster`)
       return result
     },
   )
@@ -88,8 +103,14 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes }: 
       },
     },
     async (request) => {
-      const by = admin(request, 'create join tokens')
-      return join.create({ ...request.body, createdBy: by })
+      const { role, ttlMs, uses } = request.body
+      const asked = `role ${role}, ${uses ?? 'unlimited'} uses, ${ttlMs === 0 ? 'no expiry' : `expires in ${ttlMs} ms`}`
+      return audited(
+        audit,
+        { ...byUser(request), action: 'token.create', detail: asked },
+        async () => join.create({ ...request.body, createdBy: admin(request, 'create join tokens') }),
+        (created) => ({ name: created.view.id }),
+      )
     },
   )
 
@@ -111,9 +132,15 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes }: 
       },
     },
     async (request) => {
-      admin(request, 'revoke join tokens')
-      await join.revoke(request.body.id)
-      return { revoked: request.body.id }
+      return audited(
+        audit,
+        { ...byUser(request), action: 'token.revoke', name: request.body.id },
+        async () => {
+          admin(request, 'revoke join tokens')
+          await join.revoke(request.body.id)
+          return { revoked: request.body.id }
+        },
+      )
     },
   )
 
@@ -135,9 +162,16 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes }: 
       },
     },
     async (request) => {
-      admin(request, 'drain nodes')
-      await nodes.drain(request.body.id)
-      return { draining: request.body.id }
+      const { id } = request.body
+      return audited(
+        audit,
+        { ...byUser(request), action: 'node.drain', name: `fileserver ${id}` },
+        async () => {
+          admin(request, 'drain nodes')
+          await nodes.drain(id)
+          return { draining: id }
+        },
+      )
     },
   )
 
@@ -159,10 +193,25 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes }: 
     },
     async (request) => {
       const { role, id, force } = request.body
-      const by = admin(request, 'remove nodes')
-      const removed = await nodes.remove(role, id, force ?? false)
-      request.log.warn(`${role} ${id} removed by ${by}: ${removed.revoked} certificates revoked`)
-      return removed
+      const attempt = {
+        ...byUser(request),
+        action: 'node.rm',
+        name: `${role} ${id}`,
+        ...(force ? { detail: 'forced' } : {}),
+      } as const
+      return audited(
+        audit,
+        attempt,
+        async () => {
+          const by = admin(request, 'remove nodes')
+          const removed = await nodes.remove(role, id, force ?? false)
+          request.log.warn(`${role} ${id} removed by ${by}: ${removed.revoked} certificates revoked`)
+          return removed
+        },
+        (removed) => ({
+          detail: `${removed.revoked} certificates revoked, ${removed.copies} copies to make again`,
+        }),
+      )
     },
   )
 }
@@ -172,4 +221,13 @@ function admin(request: FastifyRequest, what: string): string {
   const actor = actorOf(request)
   requireAdmin(actor, what)
   return actor.user
+}
+
+/** Which token a join used (its id, never its secret). */
+function tokenIdOf(text: string): string {
+  try {
+    return `token ${parseJoinToken(text).id}`
+  } catch {
+    return 'not a join token'
+  }
 }

@@ -1,14 +1,19 @@
 // The directory's routes for the namespace, each for a user a proxy acts for (see acting-user.ts):
 // placing and committing writes, write leases, reading where a file lives, listing, history, restore,
 // removal, and owners and modes. Commits come from the primary file server, naming the writer.
+// Writes, removals, restores and changes of owner or mode go to the audit log, refused ones too.
 
 import type { FastifyInstance } from 'fastify'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
+import { CLIENT_ADDRESS_SCHEMA } from '../../protocol/client-address.ts'
 import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
+import { octalMode, type Perms } from '../../protocol/permissions.ts'
 import { nameQuery } from '../../protocol/schemas.ts'
-import type { CommitRequest, CommittedVersion } from '../../protocol/types.ts'
+import type { CommitRequest, CommittedVersion, FileVersion } from '../../protocol/types.ts'
 import { abortOnHangUp, speaksFor } from '../../server/app.ts'
 import { actorOf, proxyOf } from './acting-user.ts'
+import type { AuditLog } from './audit-log.ts'
+import { audited, auditedRefusal, byUser, type Outcome } from './audited.ts'
 import type { DirectoryService } from './service.ts'
 
 const sha256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const
@@ -25,7 +30,11 @@ const leaseBody = {
   properties: { name, lease, ttlMs },
 } as const
 
-export function registerNamespaceRoutes(app: FastifyInstance, service: DirectoryService): void {
+export function registerNamespaceRoutes(
+  app: FastifyInstance,
+  service: DirectoryService,
+  audit: AuditLog,
+): void {
   app.post<{ Body: { name: string; size: number; lease?: string; create?: boolean; avoid?: number[] } }>(
     '/v1/placements',
     {
@@ -45,8 +54,11 @@ export function registerNamespaceRoutes(app: FastifyInstance, service: Directory
       },
     },
     async (request) => {
-      const { name: fileName, size, ...options } = request.body
-      return service.place(actorOf(request), proxyOf(request), normaliseName(fileName), size, options)
+      const { name: raw, size, ...options } = request.body
+      const fileName = normaliseName(raw)
+      return auditedRefusal(audit, { ...byUser(request), action: 'write', name: fileName }, () =>
+        service.place(actorOf(request), proxyOf(request), fileName, size, options),
+      )
     },
   )
 
@@ -67,6 +79,7 @@ export function registerNamespaceRoutes(app: FastifyInstance, service: Directory
             holders: { type: 'array', items: serverId, minItems: 1, maxItems: 16, uniqueItems: true },
             writer: user,
             lease,
+            client: CLIENT_ADDRESS_SCHEMA,
           },
         },
       },
@@ -74,10 +87,19 @@ export function registerNamespaceRoutes(app: FastifyInstance, service: Directory
     async (request): Promise<CommittedVersion> => {
       // Only the primary commits, and only for itself.
       speaksFor(request, 'fileserver', request.body.primary)
-      return {
-        ...(await service.commit({ ...request.body, name: normaliseName(request.body.name) })),
-        wanted: service.config.replicas,
-      }
+      // The writer's address is for the audit log only; the version does not keep it.
+      const { client, ...body } = request.body
+      const commit = { ...body, name: normaliseName(body.name) }
+      const attempt = {
+        action: 'write',
+        user: commit.writer,
+        node: `fileserver ${commit.primary}`,
+        ...(client === undefined ? {} : { client }),
+        name: commit.name,
+        detail: `${commit.size} bytes, sha256 ${commit.sha256.slice(0, 16)}`,
+      } as const
+      const version = await audited(audit, attempt, () => service.commit(commit), versionOf)
+      return { ...version, wanted: service.config.replicas }
     },
   )
 
@@ -136,7 +158,15 @@ export function registerNamespaceRoutes(app: FastifyInstance, service: Directory
   app.delete<{ Querystring: { name: string } }>(
     '/v1/files',
     { schema: { querystring: nameQuery } },
-    async (request) => service.remove(actorOf(request), normaliseName(request.query.name)),
+    async (request) => {
+      const fileName = normaliseName(request.query.name)
+      return audited(
+        audit,
+        { ...byUser(request), action: 'rm', name: fileName },
+        () => service.remove(actorOf(request), fileName),
+        versionOf,
+      )
+    },
   )
 
   app.get<{ Querystring: { prefix?: string; limit?: number } }>(
@@ -174,8 +204,16 @@ export function registerNamespaceRoutes(app: FastifyInstance, service: Directory
         },
       },
     },
-    async (request) =>
-      service.restore(actorOf(request), normaliseName(request.body.name), request.body.version),
+    async (request) => {
+      const fileName = normaliseName(request.body.name)
+      const { version } = request.body
+      return audited(
+        audit,
+        { ...byUser(request), action: 'restore', name: fileName, detail: `version ${version}` },
+        () => service.restore(actorOf(request), fileName, version),
+        (restored) => ({ version: restored.version, detail: `as version ${restored.version}` }),
+      )
+    },
   )
 
   // Owners and modes: of one name, or with a prefix ending in '/', the rule for the names below it.
@@ -200,14 +238,33 @@ export function registerNamespaceRoutes(app: FastifyInstance, service: Directory
     async (request) => {
       const { name: target, mode, owner, group } = request.body
       const actor = actorOf(request)
-      if (target.endsWith('/'))
-        return service.access.setRule(actor, normalisePrefix(target), { mode, owner, group })
+      const by = byUser(request)
+      if (target.endsWith('/')) {
+        const prefix = normalisePrefix(target)
+        return audited(
+          audit,
+          { ...by, action: 'rule', name: prefix, detail: asked({ mode, owner, group }) },
+          () => service.access.setRule(actor, prefix, { mode, owner, group }),
+          (rule) => ({ detail: `${permsOf(rule).detail}, ${rule.changed} names changed` }),
+        )
+      }
       const fileName = normaliseName(target)
       const changed =
         owner !== undefined || group !== undefined
-          ? await service.access.chown(actor, fileName, { owner, group })
+          ? await audited(
+              audit,
+              { ...by, action: 'chown', name: fileName, detail: asked({ owner, group }) },
+              () => service.access.chown(actor, fileName, { owner, group }),
+              permsOf,
+            )
           : undefined
-      return mode === undefined ? changed : service.access.chmod(actor, fileName, mode)
+      if (mode === undefined) return changed
+      return audited(
+        audit,
+        { ...by, action: 'chmod', name: fileName, detail: asked({ mode }) },
+        () => service.access.chmod(actor, fileName, mode),
+        permsOf,
+      )
     },
   )
 
@@ -215,4 +272,21 @@ export function registerNamespaceRoutes(app: FastifyInstance, service: Directory
     actorOf(request)
     return service.access.listRules()
   })
+}
+
+function versionOf(file: FileVersion): Outcome {
+  return { version: file.version }
+}
+
+/** Owner, group and mode as they are now. */
+function permsOf(perms: Perms): Outcome {
+  return { detail: `now ${perms.owner}:${perms.group} ${octalMode(perms.mode)}` }
+}
+
+/** What a chmod or chown asked for. */
+function asked(change: { mode?: string; owner?: string; group?: string }): string {
+  return Object.entries(change)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key} ${value}`)
+    .join(', ')
 }

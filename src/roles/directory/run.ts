@@ -12,6 +12,7 @@ import type { Running } from '../../server/lifecycle.ts'
 import { directoryTls } from '../../tls/node-tls.ts'
 import { hosts } from '../member.ts'
 import type { OwnPkiFiles } from '../../tls/own-pki.ts'
+import { AuditLog } from './audit-log.ts'
 import { JoinService } from './join-service.ts'
 import { NodeAdmin, Revocations } from './node-admin.ts'
 import { buildDirectoryApp } from './app.ts'
@@ -74,7 +75,13 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
   const revocations = new Revocations()
   await revocations.load(store, systemClock.now())
   const nodes = new NodeAdmin(store, service, revocations)
-  const app = buildDirectoryApp(service, { tls, join: joining, nodes, revocations })
+  // It logs its own failures through the app's logger, made with the app it is given to.
+  const audit = new AuditLog({
+    dir: join(options.root, 'directory'),
+    clock: systemClock,
+    log: { warn: (obj, msg) => app.log.warn(obj, msg) },
+  })
+  const app = buildDirectoryApp(service, { tls, join: joining, nodes, revocations, audit })
   // Repair asks file servers to copy blobs to each other: the directory calls them with its own cert.
   const agent = makeAgent(tls)
   const repairer = new Repairer({
@@ -112,6 +119,7 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
       await repairer.stop()
       await agent.close()
       await app.close()
+      await audit.close()
       await store.close()
     },
   }

@@ -3,6 +3,7 @@
 
 import type { FastifyInstance } from 'fastify'
 import { pipeline } from 'node:stream'
+import { CLIENT_ADDRESS_SCHEMA } from '../../protocol/client-address.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
 import { normaliseName } from '../../protocol/names.ts'
@@ -46,6 +47,7 @@ export function buildFileServerApp(
       replicas?: string
       length?: number
       lease?: string
+      client?: string
     }
   }>(
     '/v1/blobs',
@@ -61,6 +63,7 @@ export function buildFileServerApp(
             replicas: { type: 'string', maxLength: 8192 },
             length: { type: 'integer', minimum: 0 },
             lease: { type: 'string', maxLength: 80, pattern: LEASE_KEY_PATTERN },
+            client: CLIENT_ADDRESS_SCHEMA,
           },
         },
         headers: { type: 'object', properties: octet },
@@ -75,6 +78,7 @@ export function buildFileServerApp(
         replicas: parseReplicas(query.replicas),
         length: declaredLength(request, query.length),
         lease: query.lease,
+        client: query.client,
       })
     },
   )

@@ -30,6 +30,8 @@ export interface PrimaryWrite {
   length?: number
   /** The writer's lease key, checked by the directory at commit. */
   lease?: string
+  /** The writer's address, passed on to the directory's audit log. */
+  client?: string
 }
 
 const PIPE_BUFFER = 1024 * 1024
@@ -90,6 +92,7 @@ export class FileServerService {
         holders: [this.id, ...good],
         writer: write.writer,
         ...(write.lease === undefined ? {} : { lease: write.lease }),
+        ...(write.client === undefined ? {} : { client: write.client }),
       })
     } catch (error) {
       throw withReplicaFailures(error, failures)

@@ -1,7 +1,10 @@
-// The proxy's routes for who may do what: logout and passwords, users and groups (admins), and the
-// owners and modes of names. Each passes the caller's session on; the directory decides.
+// The proxy's routes for who may do what: logout and passwords, users and groups (admins), the
+// owners and modes of names, and the audit log (admins). Each passes the caller's session on; the
+// directory decides.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { auditQuery } from '../../protocol/schemas.ts'
+import type { AuditQuery } from '../../protocol/types.ts'
 import type { ProxyService } from './service.ts'
 
 const user = { type: 'string', maxLength: 64 } as const
@@ -110,4 +113,10 @@ export function registerAccessRoutes(
     async (request) => request.caller.directory.setPerms(request.body),
   )
   app.get('/v1/perms/rules', { onRequest }, async (request) => request.caller.directory.prefixRules())
+
+  app.get<{ Querystring: AuditQuery }>(
+    '/v1/audit',
+    { onRequest, schema: { querystring: auditQuery } },
+    async (request) => request.caller.directory.audit(request.query),
+  )
 }

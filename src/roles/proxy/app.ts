@@ -50,11 +50,11 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
   // Run as the route's onRequest hook: before the body is read, so a caller who is not logged in
   // learns nothing about what is wrong with their body.
   const authenticated = async (request: FastifyRequest) => {
-    request.caller = await service.authenticate(bearer(request))
+    request.caller = await service.authenticate(bearer(request), { client: request.ip })
   }
   // Asked of the directory every time: the CLI relies on it to know whether its session still holds.
   const checkedNow = async (request: FastifyRequest) => {
-    request.caller = await service.authenticate(bearer(request), { fresh: true })
+    request.caller = await service.authenticate(bearer(request), { fresh: true, client: request.ip })
   }
 
   app.post<{ Body: { user: string; password: string } }>(

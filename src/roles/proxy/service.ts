@@ -43,6 +43,8 @@ export interface Download {
 export interface Caller extends Actor {
   token: string
   directory: UserDirectoryClient
+  /** Where they connected from (for the directory's audit log). */
+  client?: string
 }
 
 export interface ProxyDeps {
@@ -94,21 +96,23 @@ export class ProxyService {
    * Who a bearer token is. Cached for a few seconds, for the few routes that do not call the
    * directory; every call that does sends the token, and the directory checks it again there. With
    * `fresh`, the directory is asked now. While the directory cannot be reached, a session this proxy
-   * already knew holds until its end (offline reads of cached files need it).
+   * already knew holds until its end (offline reads of cached files need it). `client`, the user's
+   * address, goes with each call to the directory, for its audit log.
    */
-  async authenticate(token: string, options: { fresh?: boolean } = {}): Promise<Caller> {
+  async authenticate(token: string, options: { fresh?: boolean; client?: string } = {}): Promise<Caller> {
     const now = this.clock.now()
-    const directory = this.directory.forUser(token)
+    const directory = this.directory.forUser(token, options.client)
+    const from = options.client === undefined ? {} : { client: options.client }
     const cached = this.sessions.get(token)
     const known = cached && now < cached.expires ? cached : undefined
     if (known && !options.fresh && now - known.checked < SESSION_CACHE_MS)
-      return { ...known.actor, token, directory }
+      return { ...known.actor, token, directory, ...from }
     let checked: SessionCheck
     try {
       checked = await this.directory.checkSession(token)
     } catch (error) {
       if (known && error instanceof DfsError && error.code === 'DFS_UNAVAILABLE')
-        return { ...known.actor, token, directory }
+        return { ...known.actor, token, directory, ...from }
       this.sessions.delete(token)
       throw error
     }
@@ -116,7 +120,7 @@ export class ProxyService {
     if (this.sessions.size > 10_000) this.sessions.clear()
     const actor = { user, admin, groups }
     this.sessions.set(token, { actor, checked: now, expires })
-    return { ...actor, token, directory }
+    return { ...actor, token, directory, ...from }
   }
 
   /** Forgets a session at once (logout, password change). */
@@ -180,7 +184,7 @@ export class ProxyService {
       try {
         return await putStream<CommittedVersion>(
           this.agent,
-          `${placement.primary.url}/v1/blobs?${primaryQuery(caller.user, placement, options)}`,
+          `${placement.primary.url}/v1/blobs?${primaryQuery(caller, placement, options)}`,
           loan.body,
           options.length === undefined ? {} : { 'content-length': String(options.length) },
           `file server ${placement.primary.id}`,
@@ -318,15 +322,16 @@ export interface UploadOptions {
 }
 
 /** What the primary needs to know of a write besides its bytes. */
-function primaryQuery(user: string, placement: Placement, options: UploadOptions): URLSearchParams {
+function primaryQuery(caller: Caller, placement: Placement, options: UploadOptions): URLSearchParams {
   const query = new URLSearchParams({
     name: placement.name,
     expectedVersion: String(placement.expectedVersion),
-    writer: user,
+    writer: caller.user,
     replicas: JSON.stringify(placement.replicas.map((r) => ({ id: r.id, url: r.url }))),
   })
   if (options.length !== undefined) query.set('length', String(options.length))
   if (options.lease !== undefined) query.set('lease', options.lease)
+  if (caller.client !== undefined) query.set('client', caller.client)
   return query
 }
 
