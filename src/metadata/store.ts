@@ -2,7 +2,14 @@
 // sessions. Every mutation is one transaction; an acknowledged call survives kill -9.
 
 import type { Perms } from '../protocol/permissions.ts'
-import type { FileVersion, Lease, LeaseOwner, ServerInfo, TokenView } from '../protocol/types.ts'
+import type {
+  CommitRequest,
+  FileVersion,
+  Lease,
+  LeaseOwner,
+  ServerInfo,
+  TokenView,
+} from '../protocol/types.ts'
 
 export interface UserRecord {
   name: string
@@ -35,14 +42,7 @@ export interface StoredLease extends Lease {
 }
 
 /** A new version as the store records it. */
-export interface NewVersion {
-  name: string
-  expectedVersion: number
-  sha256: string
-  size: number
-  primary: number
-  holders: number[]
-  writer: string
+export interface NewVersion extends Omit<CommitRequest, 'lease' | 'client'> {
   /** The write lease it was made under, if any; its holder must be `writer`. */
   lease?: LeaseKey
   /** Owner, group and mode for a name that does not exist yet (an existing name keeps its own). */

@@ -53,3 +53,54 @@ export const jobState = {
   additionalProperties: false,
   properties: { lastOk: { type: 'integer', minimum: 0 }, lastError: jobError },
 } as const
+
+const userName = { type: 'string', maxLength: 64 } as const
+const passwordText = { type: 'string', maxLength: 1024 } as const
+
+/** A password change: one's own (with the current one), or an admin's for `user`. */
+export const passwdBody = {
+  type: 'object',
+  required: ['password'],
+  additionalProperties: false,
+  properties: { user: userName, current: passwordText, password: passwordText },
+} as const
+
+/** A user an admin adds. */
+export const newUserBody = {
+  type: 'object',
+  required: ['user', 'password'],
+  additionalProperties: false,
+  properties: { user: userName, password: passwordText, admin: { type: 'boolean' } },
+} as const
+
+export const userBody = {
+  type: 'object',
+  required: ['user'],
+  additionalProperties: false,
+  properties: { user: userName },
+} as const
+
+/** Members added to or removed from a group (none: the whole group, on removal). */
+export const groupBody = {
+  type: 'object',
+  required: ['group'],
+  additionalProperties: false,
+  properties: {
+    group: userName,
+    users: { type: 'array', items: userName, maxItems: 1000, uniqueItems: true },
+  },
+} as const
+
+/** chmod/chown of a name, or of a prefix's rule (a name ending in '/'). */
+export const permsBody = {
+  type: 'object',
+  required: ['name'],
+  additionalProperties: false,
+  minProperties: 2,
+  properties: {
+    name: { type: 'string', maxLength: 4096 },
+    mode: { type: 'string', maxLength: 64 },
+    owner: userName,
+    group: userName,
+  },
+} as const

@@ -3,15 +3,11 @@
 // and each login, is recorded in the audit log (never a password).
 
 import type { FastifyInstance } from 'fastify'
-import { proxyLoginBody } from '../../protocol/schemas.ts'
+import { groupBody, newUserBody, passwdBody, proxyLoginBody, userBody } from '../../protocol/schemas.ts'
 import { actorOf } from './acting-user.ts'
 import type { Accounts } from './accounts.ts'
 import type { AuditLog } from './audit-log.ts'
 import { audited, byUser } from './audited.ts'
-
-const user = { type: 'string', maxLength: 64 } as const
-const password = { type: 'string', maxLength: 1024 } as const
-const users = { type: 'array', items: user, maxItems: 1000, uniqueItems: true } as const
 
 export function registerAccountRoutes(app: FastifyInstance, accounts: Accounts, audit: AuditLog): void {
   app.post<{ Body: { user: string; password: string; client?: string } }>(
@@ -62,12 +58,7 @@ export function registerAccountRoutes(app: FastifyInstance, accounts: Accounts, 
     '/v1/passwd',
     {
       schema: {
-        body: {
-          type: 'object',
-          required: ['password'],
-          additionalProperties: false,
-          properties: { user, current: password, password },
-        },
+        body: passwdBody,
       },
     },
     async (request) =>
@@ -85,12 +76,7 @@ export function registerAccountRoutes(app: FastifyInstance, accounts: Accounts, 
     '/v1/users',
     {
       schema: {
-        body: {
-          type: 'object',
-          required: ['user', 'password'],
-          additionalProperties: false,
-          properties: { user, password, admin: { type: 'boolean' } },
-        },
+        body: newUserBody,
       },
     },
     async (request) =>
@@ -110,7 +96,7 @@ export function registerAccountRoutes(app: FastifyInstance, accounts: Accounts, 
     '/v1/users/rm',
     {
       schema: {
-        body: { type: 'object', required: ['user'], additionalProperties: false, properties: { user } },
+        body: userBody,
       },
     },
     async (request) =>
@@ -124,17 +110,9 @@ export function registerAccountRoutes(app: FastifyInstance, accounts: Accounts, 
     return accounts.listGroups()
   })
 
-  const groupChange = {
-    body: {
-      type: 'object',
-      required: ['group'],
-      additionalProperties: false,
-      properties: { group: user, users },
-    },
-  } as const
   app.post<{ Body: { group: string; users?: string[] } }>(
     '/v1/groups',
-    { schema: groupChange },
+    { schema: { body: groupBody } },
     async (request) => {
       const { group, users: members = [] } = request.body
       return audited(
@@ -146,7 +124,7 @@ export function registerAccountRoutes(app: FastifyInstance, accounts: Accounts, 
   )
   app.post<{ Body: { group: string; users?: string[] } }>(
     '/v1/groups/rm',
-    { schema: groupChange },
+    { schema: { body: groupBody } },
     async (request) => {
       const { group, users: members = [] } = request.body
       return audited(

@@ -8,7 +8,7 @@ import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import { CLIENT_ADDRESS_SCHEMA } from '../../protocol/client-address.ts'
 import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
 import { octalMode, type Perms } from '../../protocol/permissions.ts'
-import { nameQuery } from '../../protocol/schemas.ts'
+import { nameQuery, permsBody } from '../../protocol/schemas.ts'
 import type { CommitRequest, CommittedVersion, FileVersion } from '../../protocol/types.ts'
 import { abortOnHangUp, speaksFor } from '../../server/app.ts'
 import { actorOf, proxyOf } from './acting-user.ts'
@@ -221,18 +221,7 @@ export function registerNamespaceRoutes(
     '/v1/perms',
     {
       schema: {
-        body: {
-          type: 'object',
-          required: ['name'],
-          additionalProperties: false,
-          minProperties: 2,
-          properties: {
-            name,
-            mode: { type: 'string', maxLength: 64 },
-            owner: user,
-            group: user,
-          },
-        },
+        body: permsBody,
       },
     },
     async (request) => {

@@ -3,19 +3,16 @@
 // directory decides.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { auditQuery } from '../../protocol/schemas.ts'
+import {
+  auditQuery,
+  groupBody,
+  newUserBody,
+  passwdBody,
+  permsBody,
+  userBody,
+} from '../../protocol/schemas.ts'
 import type { AuditQuery } from '../../protocol/types.ts'
 import type { ProxyService } from './service.ts'
-
-const user = { type: 'string', maxLength: 64 } as const
-const password = { type: 'string', maxLength: 1024 } as const
-const users = { type: 'array', items: user, maxItems: 1000, uniqueItems: true } as const
-const groupBody = {
-  type: 'object',
-  required: ['group'],
-  additionalProperties: false,
-  properties: { group: user, users },
-} as const
 
 export function registerAccessRoutes(
   app: FastifyInstance,
@@ -34,12 +31,7 @@ export function registerAccessRoutes(
     {
       onRequest,
       schema: {
-        body: {
-          type: 'object',
-          required: ['password'],
-          additionalProperties: false,
-          properties: { user, current: password, password },
-        },
+        body: passwdBody,
       },
     },
     async (request) => {
@@ -56,12 +48,7 @@ export function registerAccessRoutes(
     {
       onRequest,
       schema: {
-        body: {
-          type: 'object',
-          required: ['user', 'password'],
-          additionalProperties: false,
-          properties: { user, password, admin: { type: 'boolean' } },
-        },
+        body: newUserBody,
       },
     },
     async (request) => request.caller.directory.addUser(request.body),
@@ -72,7 +59,7 @@ export function registerAccessRoutes(
     {
       onRequest,
       schema: {
-        body: { type: 'object', required: ['user'], additionalProperties: false, properties: { user } },
+        body: userBody,
       },
     },
     async (request) => request.caller.directory.removeUser(request.body.user),
@@ -96,18 +83,7 @@ export function registerAccessRoutes(
     {
       onRequest,
       schema: {
-        body: {
-          type: 'object',
-          required: ['name'],
-          additionalProperties: false,
-          minProperties: 2,
-          properties: {
-            name: { type: 'string', maxLength: 4096 },
-            mode: { type: 'string', maxLength: 64 },
-            owner: user,
-            group: user,
-          },
-        },
+        body: permsBody,
       },
     },
     async (request) => request.caller.directory.setPerms(request.body),
