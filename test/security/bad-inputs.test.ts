@@ -16,7 +16,11 @@ import { TestCluster } from '../helpers/cluster.ts'
 import { BAD_ESCAPES, BAD_NAMES, queryValue } from '../helpers/bad-names.ts'
 import { testDirectory, type TestDirectory } from '../helpers/directory-app.ts'
 import { as } from '../helpers/node-identity.ts'
+import { codeOf, rawExchange } from '../helpers/raw-https.ts'
 import { sha256 } from '../helpers/files.ts'
+import { eventually } from '../helpers/eventually.ts'
+
+const TIMEOUT_MS = 1000
 
 interface Answer {
   status: number
@@ -37,6 +41,7 @@ describe('bad inputs', () => {
   let directory: TestDirectory
   const tokens: Record<string, string> = {}
   const written = new Map<string, string>()
+  let ca: string
   let aliceLease: HeldLeaseView
   let releasedKey: string
 
@@ -83,8 +88,12 @@ describe('bad inputs', () => {
   }
 
   before(async () => {
-    cluster = await TestCluster.start({ fileservers: 2 })
-    const ca = await readCaCert(cluster.data)
+    // Short timeouts, so the slow cases take a second each.
+    cluster = await TestCluster.start({
+      fileservers: 2,
+      env: { DFS_HEADERS_TIMEOUT_MS: String(TIMEOUT_MS), DFS_BODY_TIMEOUT_MS: String(TIMEOUT_MS) },
+    })
+    ca = (await readCaCert(cluster.data))!
     agent = new Agent({ connect: { ca } })
     for (const user of ['tester', 'alice', 'bob', 'carol']) {
       const password = user === 'tester' ? 'test-password' : `${user}-password`
@@ -683,6 +692,113 @@ describe('bad inputs', () => {
     ]
   }
 
+  const raw = async (url: string, talk: Parameters<typeof rawExchange>[2]): Promise<Answer> => {
+    const answer = await rawExchange(url, ca, talk)
+    return { status: answer.status ?? 0, code: codeOf(answer) }
+  }
+  const octet = { 'content-type': 'application/octet-stream' }
+  const limitCases = (): Case[] => [
+    {
+      what: 'proxy: a 2 MiB JSON body',
+      send: () => proxy('POST', '/v1/locks', { user: 'bob', json: { name: 'x'.repeat(2 * 1024 * 1024) } }),
+      status: 413,
+      code: 'DFS_TOO_LARGE',
+    },
+    {
+      what: 'proxy: JSON nested 1000 deep',
+      send: () =>
+        proxy('POST', '/v1/locks', {
+          user: 'bob',
+          body: `{"name":${'['.repeat(1000)}${']'.repeat(1000)}}`,
+          headers: { 'content-type': 'application/json' },
+        }),
+      status: 400,
+      code: 'DFS_BAD_REQUEST',
+    },
+    {
+      what: 'proxy: a JSON route sent text/plain',
+      send: () =>
+        proxy('POST', '/v1/locks', {
+          user: 'bob',
+          body: 'name=x',
+          headers: { 'content-type': 'text/plain' },
+        }),
+      status: 415,
+      code: 'DFS_UNSUPPORTED_MEDIA_TYPE',
+    },
+    {
+      what: 'proxy: file bytes sent as JSON',
+      send: () => proxy('PUT', '/v1/files?name=typed.txt', { user: 'bob', json: { bytes: 'x' } }),
+      status: 415,
+      code: 'DFS_UNSUPPORTED_MEDIA_TYPE',
+    },
+    {
+      what: 'proxy: a body shorter than its declared ?length',
+      send: () =>
+        proxy('PUT', '/v1/files?name=short.bin&length=100', {
+          user: 'bob',
+          body: 'ten bytes!',
+          headers: octet,
+        }),
+      status: 400,
+      code: 'DFS_BAD_REQUEST',
+    },
+    {
+      what: 'proxy: a body longer than its declared ?length',
+      send: () =>
+        proxy('PUT', '/v1/files?name=long.bin&length=3', { user: 'bob', body: 'ten bytes!', headers: octet }),
+      status: 400,
+      code: 'DFS_BAD_REQUEST',
+    },
+    {
+      what: 'proxy: 20 KiB of headers',
+      send: () =>
+        raw(cluster.proxy, (socket) => {
+          socket.write(`GET /health HTTP/1.1\r\nhost: dfs\r\nx-padding: ${'a'.repeat(20 * 1024)}\r\n\r\n`)
+        }),
+      status: 431,
+      code: 'DFS_HEADERS_TOO_LARGE',
+    },
+    {
+      what: 'proxy: headers that never end',
+      send: () =>
+        raw(cluster.proxy, (socket) => {
+          socket.write('GET /v1/list HTTP/1.1\r\nhost: dfs\r\n')
+        }),
+      status: 408,
+      code: 'DFS_TIMEOUT',
+    },
+    {
+      what: 'directory: headers that never end',
+      send: () =>
+        raw(cluster.directory.url, (socket) => {
+          socket.write('GET /health HTTP/1.1\r\nhost: dfs\r\n')
+        }),
+      status: 408,
+      code: 'DFS_TIMEOUT',
+    },
+    {
+      what: 'proxy: an upload that stops sending (its temp files must go)',
+      send: () =>
+        raw(cluster.proxy, (socket) => {
+          socket.write(
+            [
+              'PUT /v1/files?name=stalled.bin HTTP/1.1',
+              'host: dfs',
+              `authorization: Bearer ${tokens.bob}`,
+              'content-type: application/octet-stream',
+              'content-length: 1048576',
+              '',
+              '',
+            ].join('\r\n'),
+          )
+          socket.write(Buffer.alloc(64 * 1024, 1))
+        }),
+      status: 408,
+      code: 'DFS_TIMEOUT',
+    },
+  ]
+
   test('every case gets its status and code', async () => {
     const cases = [
       ...nameCases(),
@@ -692,6 +808,7 @@ describe('bad inputs', () => {
       ...bodyCases(),
       ...directoryCases(),
       ...cliCases(),
+      ...limitCases(),
       ...throttleCases(),
     ]
     assert.ok(cases.length >= 100, `${cases.length} cases`)
@@ -713,8 +830,10 @@ describe('bad inputs', () => {
     }
     for (const id of [1, 2]) {
       const tmp = join(cluster.data, `fileserver-${id}`, 'tmp')
-      assert.deepEqual(await readdir(tmp), [], `temp files on file server ${id}`)
+      await eventually(`no temp file on file server ${id}`, async () => (await readdir(tmp)).length === 0)
     }
+    for (const name of ['stalled.bin', 'short.bin', 'long.bin', 'typed.txt'])
+      assert.match((await cluster.run(['stat', name])).stderr, /DFS_NOT_FOUND/, `${name} was not stored`)
   })
 })
 
