@@ -1,0 +1,393 @@
+// The contract every MetadataStore keeps, written against the interface alone: one suite that each
+// implementation runs (metadata-store-*.test.ts). What the directory relies on is here: compare-and-
+// set commits and fencing, leases, history, holders, paging, owners and rules, users, groups,
+// sessions, join tokens and node certificates, and two writers racing on one name.
+
+import { describe, test, beforeEach, afterEach } from 'node:test'
+import assert from 'node:assert/strict'
+import { DfsError } from '../../src/protocol/errors.ts'
+import type { LeaseKey, MetadataStore, NewVersion } from '../../src/metadata/store.ts'
+
+export interface StoreUnderTest {
+  store: MetadataStore
+  /** Closes the store and removes what it kept. */
+  destroy(): Promise<void>
+}
+
+const SHA = (c: string) => c.repeat(64)
+const PERMS = { owner: 'alice', group: 'users', mode: 0o664 }
+const ALICE = { user: 'alice', proxy: 1 }
+const BOB = { user: 'bob', proxy: 2 }
+
+function version(name: string, expectedVersion: number, overrides: Partial<NewVersion> = {}): NewVersion {
+  return {
+    name,
+    expectedVersion,
+    sha256: SHA('a'),
+    size: 1,
+    primary: 1,
+    holders: [1, 2],
+    writer: 'alice',
+    perms: PERMS,
+    ...overrides,
+  }
+}
+
+async function refusal(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+  } catch (error) {
+    assert.ok(error instanceof DfsError, `a DfsError, not ${String(error)}`)
+    return error.code
+  }
+  assert.fail('expected a refusal')
+}
+
+export function metadataStoreContract(kind: string, open: () => Promise<StoreUnderTest>): void {
+  describe(`MetadataStore contract: ${kind}`, () => {
+    let subject: StoreUnderTest
+    let store: MetadataStore
+    beforeEach(async () => {
+      subject = await open()
+      store = subject.store
+    })
+    afterEach(async () => {
+      await subject.destroy()
+    })
+
+    test('servers: heartbeats upsert, a draining mark survives them, removal forgets', async () => {
+      await store.upsertServer({ id: 2, url: 'https://b', freeBytes: 5, lastHeartbeat: 10 })
+      await store.upsertServer({ id: 1, url: 'https://a', freeBytes: 7, lastHeartbeat: 11 })
+      assert.equal(await store.setDraining(2, true), true)
+      await store.upsertServer({ id: 2, url: 'https://b2', freeBytes: 4, lastHeartbeat: 12 })
+      const servers = await store.listServers()
+      assert.deepEqual(
+        servers.map((s) => [s.id, s.url, s.freeBytes, s.lastHeartbeat, s.draining === true]),
+        [
+          [1, 'https://a', 7, 11, false],
+          [2, 'https://b2', 4, 12, true],
+        ],
+      )
+      assert.equal(await store.setDraining(9, true), false)
+      assert.equal(await store.removeServer(2), true)
+      assert.equal(await store.removeServer(2), false)
+      assert.deepEqual(
+        (await store.listServers()).map((s) => s.id),
+        [1],
+      )
+    })
+
+    test('commits are compare-and-set on the version; a new name takes its owner, a new version keeps it', async () => {
+      const first = await store.commit(version('a.txt', 0), 100)
+      assert.deepEqual([first.version, first.owner, first.group, first.mode], [1, 'alice', 'users', 0o664])
+      assert.equal(await refusal(store.commit(version('a.txt', 0), 101)), 'DFS_CONFLICT')
+      const second = await store.commit(
+        version('a.txt', 1, { writer: 'bob', sha256: SHA('b'), perms: { ...PERMS, owner: 'bob' } }),
+        102,
+      )
+      assert.deepEqual([second.version, second.writer, second.owner], [2, 'bob', 'alice'])
+      assert.equal(await refusal(store.commit(version('a.txt', 1), 103)), 'DFS_CONFLICT', 'a stale version')
+      const current = await store.getFile('a.txt')
+      assert.deepEqual(
+        [current?.version, current?.sha256, current?.mtime, current?.owner],
+        [2, SHA('b'), 102, 'alice'],
+      )
+      assert.equal(await store.getFile('nothing'), undefined)
+      assert.deepEqual(await store.countFiles(), { files: 1, bytes: 1 })
+    })
+
+    test('fencing: a held lease refuses writes without its key, by others, and after release', async () => {
+      await store.commit(version('f.txt', 0), 100)
+      const lease = await store.grantLease('f.txt', ALICE, 'hash-1', 100, 30_000)
+      const key: LeaseKey = { token: lease.token, secretHash: 'hash-1' }
+      assert.equal(await refusal(store.commit(version('f.txt', 1), 101)), 'DFS_LOCKED', 'no key while held')
+      assert.equal(
+        await refusal(store.commit(version('f.txt', 1, { lease: { ...key, secretHash: 'guess' } }), 101)),
+        'DFS_CONFLICT',
+      )
+      assert.equal(
+        await refusal(store.commit(version('f.txt', 1, { lease: key, writer: 'bob' }), 101)),
+        'DFS_CONFLICT',
+        'not the holder',
+      )
+      const written = await store.commit(version('f.txt', 1, { lease: key }), 102)
+      assert.equal(written.version, 2)
+      assert.equal(await store.releaseLease('f.txt', key, BOB), false, 'only the holder releases')
+      assert.equal(await store.releaseLease('f.txt', key, ALICE), true)
+      assert.equal(await store.releaseLease('f.txt', key, ALICE), false, 'once')
+      assert.equal(
+        await refusal(store.commit(version('f.txt', 2, { lease: key }), 103)),
+        'DFS_CONFLICT',
+        'a released key',
+      )
+      assert.equal(
+        (await store.commit(version('f.txt', 2), 104)).version,
+        3,
+        'a free name takes a write without a key',
+      )
+    })
+
+    test('leases: one holder at a time; expired leases can be taken; tokens grow across names', async () => {
+      const first = await store.grantLease('l.txt', ALICE, 'h1', 1000, 5000)
+      assert.equal(await refusal(store.grantLease('l.txt', BOB, 'h2', 2000, 5000)), 'DFS_LOCKED')
+      const other = await store.grantLease('m.txt', BOB, 'h3', 2000, 5000)
+      assert.ok(other.token > first.token)
+      const key = { token: first.token, secretHash: 'h1' }
+      assert.equal(
+        await refusal(store.renewLease('l.txt', key, BOB, 3000, 5000)),
+        'DFS_CONFLICT',
+        'renewed by another',
+      )
+      assert.equal(
+        await refusal(store.renewLease('l.txt', { ...key, secretHash: 'x' }, ALICE, 3000, 5000)),
+        'DFS_CONFLICT',
+      )
+      const renewed = await store.renewLease('l.txt', key, ALICE, 3000, 5000)
+      assert.deepEqual([renewed.token, renewed.expires], [first.token, 8000])
+      const taken = await store.grantLease('l.txt', BOB, 'h4', 8001, 5000)
+      assert.ok(taken.token > other.token, 'past its expiry, another may take it, with a newer token')
+      assert.equal(
+        await refusal(store.renewLease('l.txt', key, ALICE, 8002, 5000)),
+        'DFS_CONFLICT',
+        'the old holder lost it',
+      )
+      const stored = await store.getLease('l.txt')
+      assert.deepEqual([stored?.user, stored?.token, stored?.secretHash], ['bob', taken.token, 'h4'])
+    })
+
+    test('history: versions newest first, kept after rm, pruned to the newest few but never the current', async () => {
+      for (let v = 0; v < 4; v++) await store.commit(version('h.txt', v, { sha256: SHA(String(v)) }), 100 + v)
+      assert.deepEqual(
+        (await store.listVersions('h.txt')).map((v) => v.version),
+        [4, 3, 2, 1],
+      )
+      await store.pruneVersions('h.txt', 2)
+      assert.deepEqual(
+        (await store.listVersions('h.txt')).map((v) => v.version),
+        [4, 3],
+      )
+      const removed = await store.removeFile('h.txt', 200)
+      assert.equal(removed.version, 4)
+      assert.equal(await store.getFile('h.txt'), undefined)
+      assert.equal(await refusal(store.removeFile('h.txt', 201)), 'DFS_NOT_FOUND')
+      assert.deepEqual(
+        (await store.listVersions('h.txt')).map((v) => v.version),
+        [4, 3],
+        'history stays',
+      )
+      assert.deepEqual(await store.getPerms('h.txt'), PERMS, 'and so do its owner and mode')
+      const again = await store.commit(version('h.txt', 0, { perms: { ...PERMS, owner: 'bob' } }), 202)
+      assert.deepEqual(
+        [again.version, again.owner],
+        [5, 'alice'],
+        'made again, it keeps its number line and owner',
+      )
+      await store.grantLease('h.txt', ALICE, 'h', 300, 5000)
+      assert.equal(await refusal(store.removeFile('h.txt', 301)), 'DFS_LOCKED')
+    })
+
+    test('holders: replaced per version, the primary follows; unreferenced blobs per server', async () => {
+      await store.commit(version('x', 0, { sha256: SHA('1'), primary: 1, holders: [1, 2] }), 100)
+      await store.commit(version('y', 0, { sha256: SHA('2'), primary: 2, holders: [2, 3] }), 100)
+      await store.setHolders('x', 1, [2, 3])
+      const x = await store.getFile('x')
+      assert.deepEqual([x?.holders, x?.primary], [[2, 3], 2])
+      assert.deepEqual(
+        (await store.listAllVersions()).map((v) => [v.name, v.holders]),
+        [
+          ['x', [2, 3]],
+          ['y', [2, 3]],
+        ],
+      )
+      assert.deepEqual(await store.unreferenced(1, [SHA('1'), SHA('2'), SHA('9')]), [
+        SHA('1'),
+        SHA('2'),
+        SHA('9'),
+      ])
+      assert.deepEqual(await store.unreferenced(3, [SHA('1'), SHA('2'), SHA('9')]), [SHA('9')])
+    })
+
+    test('listing pages through a prefix in name order; % and _ are plain characters', async () => {
+      const names = ['a/1', 'a/2', 'a/3', 'a%/x', 'a_/y', 'ab', 'b/1']
+      for (const name of names) await store.commit(version(name, 0), 100)
+      const all = (await store.listFiles('', 100)).map((f) => f.name)
+      assert.deepEqual(all, [...names].sort())
+      assert.deepEqual(
+        (await store.listFiles('a/', 100)).map((f) => f.name),
+        ['a/1', 'a/2', 'a/3'],
+      )
+      assert.deepEqual(
+        (await store.listFiles('a/', 2)).map((f) => f.name),
+        ['a/1', 'a/2'],
+      )
+      assert.deepEqual(
+        (await store.listFiles('a/', 2, 'a/2')).map((f) => f.name),
+        ['a/3'],
+      )
+      assert.deepEqual(
+        (await store.listFiles('a%', 100)).map((f) => f.name),
+        ['a%/x'],
+      )
+      assert.deepEqual(
+        (await store.listFiles('a_', 100)).map((f) => f.name),
+        ['a_/y'],
+      )
+      assert.ok(
+        (await store.listFiles('a/', 100)).every((f) => f.owner === 'alice'),
+        'with owners',
+      )
+    })
+
+    test('owners and rules: the longest prefix rule covers a name; unowned names go to their last writer', async () => {
+      await store.setPrefixRule({ prefix: 'home/', owner: 'root', group: 'users', mode: 0o644 })
+      await store.setPrefixRule({ prefix: 'home/alice/', owner: 'alice', group: 'users', mode: 0o600 })
+      assert.equal((await store.prefixRule('home/alice/x'))?.prefix, 'home/alice/')
+      assert.equal((await store.prefixRule('home/bob/x'))?.prefix, 'home/')
+      assert.equal(await store.prefixRule('elsewhere'), undefined)
+      assert.deepEqual(
+        (await store.listPrefixRules()).map((r) => r.prefix),
+        ['home/', 'home/alice/'],
+      )
+      await store.commit(version('n', 0), 100)
+      await store.setPerms('n', { owner: 'carol', group: 'team', mode: 0o640 })
+      assert.deepEqual(await store.getPerms('n'), { owner: 'carol', group: 'team', mode: 0o640 })
+      assert.equal(await store.claimUnowned('users', 0o664), 0, 'every name here has an owner')
+    })
+
+    test('users: unique names, the first one known, passwords replaced, removal takes sessions and groups', async () => {
+      assert.equal(await store.hasUsers(), false)
+      assert.equal(
+        await store.createUser({ name: 'root', passwordHash: 'h1', created: 1, admin: true }),
+        true,
+      )
+      assert.equal(
+        await store.createUser({ name: 'root', passwordHash: 'h2', created: 2, admin: false }),
+        false,
+      )
+      assert.equal(
+        await store.createUser({ name: 'bob', passwordHash: 'h3', created: 3, admin: false }),
+        true,
+      )
+      assert.equal(await store.hasUsers(), true)
+      assert.equal(await store.setPassword('bob', 'h4'), true)
+      assert.equal(await store.setPassword('nobody', 'h4'), false)
+      assert.equal((await store.getUser('bob'))?.passwordHash, 'h4')
+      assert.deepEqual(
+        (await store.listUsers()).map((u) => [u.name, u.admin]),
+        [
+          ['bob', false],
+          ['root', true],
+        ],
+      )
+      await store.addToGroup('team', ['bob', 'root'])
+      await store.addToGroup('empty', [])
+      assert.deepEqual(await store.groupsOf('bob'), ['team'])
+      await store.putSession({ tokenHash: 't1', user: 'bob', created: 1, lastUsed: 1, expires: 100 })
+      assert.equal(await store.removeUser('bob'), true)
+      assert.equal(await store.getSession('t1'), undefined)
+      assert.deepEqual(await store.listGroups(), [
+        { name: 'empty', members: [] },
+        { name: 'team', members: ['root'] },
+      ])
+      assert.equal(await store.removeFromGroup('team', ['root', 'ghost']), 1)
+      assert.equal(await store.removeGroup('team'), true)
+      assert.equal(await store.removeGroup('team'), false)
+    })
+
+    test('sessions: touched, ended one by one or per user, purged when past their end or idle', async () => {
+      const session = (tokenHash: string, user: string, lastUsed: number, expires: number) =>
+        store.putSession({ tokenHash, user, created: 0, lastUsed, expires })
+      await session('s1', 'alice', 10, 1000)
+      await session('s2', 'alice', 10, 1000)
+      await session('s3', 'bob', 10, 50)
+      await session('s4', 'bob', 10, 1000)
+      await store.touchSession('s4', 500)
+      assert.equal((await store.getSession('s4'))?.lastUsed, 500)
+      assert.equal(await store.deleteSession('s1'), true)
+      assert.equal(await store.deleteSession('s1'), false)
+      assert.equal(await store.deleteExpiredSessions(100, 20), 2, 's3 is past its end, s2 idle since 10')
+      assert.deepEqual((await store.getSession('s4'))?.user, 'bob')
+      assert.equal(await store.deleteUserSessions('bob'), 1)
+      assert.equal(await store.getSession('s4'), undefined)
+    })
+
+    test('join tokens: uses counted down, refused when used up, expired or revoked', async () => {
+      const token = (id: string, expires: number, usesLeft: number | null) =>
+        store.createJoinToken({
+          id,
+          secretHash: 'x',
+          role: 'proxy',
+          created: 1,
+          expires,
+          usesLeft,
+          revoked: false,
+          createdBy: 'root',
+        })
+      await token('aaaaaaaaaaaa', 0, 2)
+      await token('bbbbbbbbbbbb', 100, null)
+      assert.equal(await store.useJoinToken('aaaaaaaaaaaa', 50), true)
+      assert.equal(await store.useJoinToken('aaaaaaaaaaaa', 50), true)
+      assert.equal(await store.useJoinToken('aaaaaaaaaaaa', 50), false, 'used up')
+      assert.equal((await store.getJoinToken('aaaaaaaaaaaa'))?.usesLeft, 0)
+      assert.equal(await store.useJoinToken('bbbbbbbbbbbb', 99), true)
+      assert.equal(await store.useJoinToken('bbbbbbbbbbbb', 101), false, 'expired')
+      assert.equal(await store.revokeJoinToken('bbbbbbbbbbbb'), true)
+      assert.equal(await store.revokeJoinToken('bbbbbbbbbbbb'), false)
+      assert.equal(await store.useJoinToken('cccccccccccc', 1), false, 'unknown')
+      assert.deepEqual(
+        (await store.listJoinTokens()).map((t) => [t.id, t.revoked]),
+        [
+          ['aaaaaaaaaaaa', false],
+          ['bbbbbbbbbbbb', true],
+        ],
+      )
+    })
+
+    test('node certificates: recorded per node, revoked together, revoked serials until they expire', async () => {
+      await store.recordNodeCert({
+        serial: 'A1',
+        role: 'proxy',
+        nodeId: 1,
+        issued: 1,
+        expires: 100,
+        revoked: false,
+      })
+      await store.recordNodeCert({
+        serial: 'A2',
+        role: 'proxy',
+        nodeId: 1,
+        issued: 2,
+        expires: 200,
+        revoked: false,
+      })
+      await store.recordNodeCert({
+        serial: 'B1',
+        role: 'fileserver',
+        nodeId: 1,
+        issued: 3,
+        expires: 300,
+        revoked: false,
+      })
+      assert.deepEqual(
+        (await store.nodeCerts('proxy', 1)).map((c) => c.serial),
+        ['A2', 'A1'],
+      )
+      assert.deepEqual((await store.revokeNodeCerts('proxy', 1)).sort(), ['A1', 'A2'])
+      assert.deepEqual((await store.revokedSerials(150)).sort(), ['A2'])
+      assert.equal((await store.listNodeCerts()).length, 3)
+    })
+
+    test('two writers racing on one new name: exactly one wins', async () => {
+      const results = await Promise.allSettled([
+        store.commit(version('race', 0, { writer: 'alice', sha256: SHA('a') }), 100),
+        store.commit(version('race', 0, { writer: 'bob', sha256: SHA('b') }), 100),
+      ])
+      const won = results.filter((r) => r.status === 'fulfilled')
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      assert.equal(won.length, 1)
+      assert.equal(lost.length, 1)
+      assert.equal((lost[0]!.reason as DfsError).code, 'DFS_CONFLICT')
+      assert.equal((await store.listVersions('race')).length, 1)
+    })
+  })
+}
