@@ -17,6 +17,7 @@ import type {
   Lease,
   GroupView,
   HeldLeaseView,
+  ListPage,
   Located,
   Placement,
   PrefixRuleView,
@@ -31,6 +32,7 @@ import type {
   NodeView,
   TokenView,
 } from '../protocol/types.ts'
+import type { ListQuery } from '../protocol/schemas.ts'
 import { call, jsonClient, type Fetch } from './http.ts'
 import { dispatcherFetch } from './streams.ts'
 import type { RepairTask } from '../roles/directory/repairer.ts'
@@ -176,8 +178,8 @@ export class UserDirectoryClient {
     return this.get('v1/files', { name })
   }
 
-  list(prefix: string): Promise<FileVersion[]> {
-    return this.get('v1/list', { prefix })
+  list(page: ListQuery): Promise<ListPage> {
+    return this.get('v1/list', { ...page })
   }
 
   remove(name: string): Promise<FileVersion> {

@@ -18,6 +18,7 @@ import type {
   GroupView,
   HeldLeaseView,
   Lease,
+  ListPage,
   Located,
   PrefixRuleView,
   AccountView,
@@ -25,6 +26,7 @@ import type {
   RepairStatus,
   Session,
 } from '../protocol/types.ts'
+import type { ListQuery } from '../protocol/schemas.ts'
 import { definedOnly, type DirectoryStatus } from './directory-client.ts'
 import type { CacheStats } from '../roles/proxy/blob-cache.ts'
 import type { RepairTask } from '../roles/directory/repairer.ts'
@@ -79,11 +81,26 @@ export class ProxyClient {
     return call(() => this.http.get('v1/stat', { searchParams: { name } }).json<Located>(), this.what())
   }
 
-  list(prefix: string): Promise<FileVersion[]> {
-    return call(
-      () => this.http.get('v1/list', { searchParams: { prefix } }).json<FileVersion[]>(),
-      this.what(),
-    )
+  /** One page of the names under `prefix` the user may read. */
+  listPage(page: ListQuery): Promise<ListPage> {
+    return call(() => this.http.get('v1/list', { searchParams: { ...page } }).json<ListPage>(), this.what())
+  }
+
+  /** Every name under `prefix` the user may read (or the first `limit`), a page at a time. */
+  async *list(prefix: string, limit = Infinity): AsyncGenerator<FileVersion> {
+    let after: string | undefined
+    let left = limit
+    while (left > 0) {
+      const page = await this.listPage({
+        prefix,
+        ...(after === undefined ? {} : { after }),
+        limit: Math.min(left, 1000),
+      })
+      for (const file of page.files.slice(0, left)) yield file
+      left -= page.files.length
+      if (page.next === undefined) return
+      after = page.next
+    }
   }
 
   remove(name: string): Promise<FileVersion> {

@@ -104,3 +104,19 @@ export const permsBody = {
     group: userName,
   },
 } as const
+
+/** A page of a listing: names under `prefix` after the cursor `after`, `limit` at most. */
+export const listQuery = {
+  type: 'object',
+  properties: {
+    prefix: { type: 'string', maxLength: 4096 },
+    after: { type: 'string', maxLength: 4096 },
+    limit: { type: 'integer', minimum: 1, maximum: 10_000 },
+  },
+} as const
+
+export interface ListQuery {
+  prefix?: string
+  after?: string
+  limit?: number
+}

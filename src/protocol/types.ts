@@ -320,3 +320,9 @@ export interface AuditQuery {
   /** The newest this many (default 1000). */
   limit?: number
 }
+
+/** One page of a listing: `next`, if present, is the cursor (`after`) for the rest. */
+export interface ListPage {
+  files: FileVersion[]
+  next?: string
+}

@@ -299,6 +299,57 @@ describe('directory routes', () => {
     )
   })
 
+  test('a listing pages through every name with a cursor, never truncating, showing only what the user may read', async () => {
+    // 2,500 names, every third one private to alice: more than one page, and more than a scan for bob.
+    for (let i = 0; i < 2500; i++) {
+      const name = `many/${String(i).padStart(5, '0')}`
+      await directory.store.commit(
+        {
+          ...oneCopy,
+          name,
+          holders: [1, 2],
+          perms: { owner: 'alice', group: 'users', mode: i % 3 === 0 ? 0o600 : 0o664 },
+        },
+        now,
+      )
+    }
+    const all = async (user: string, limit?: number) => {
+      const names: string[] = []
+      let after: string | undefined
+      for (let pages = 0; pages < 100; pages++) {
+        const query = new URLSearchParams({
+          prefix: 'many/',
+          ...(after ? { after } : {}),
+          ...(limit ? { limit: String(limit) } : {}),
+        })
+        const page = (await get(`/v1/list?${query}`, user)).json() as { files: FileVersion[]; next?: string }
+        if (limit) assert.ok(page.files.length <= limit)
+        names.push(...page.files.map((f) => f.name))
+        if (!page.next) return names
+        after = page.next
+      }
+      assert.fail('the cursor never ended')
+    }
+    const alices = await all('alice')
+    assert.equal(alices.length, 2500)
+    assert.deepEqual(alices, [...alices].sort(), 'in name order')
+    const bobs = await all('bob', 700)
+    assert.equal(bobs.length, 2500 - 834)
+    assert.ok(
+      bobs.every((name) => Number(name.slice(5)) % 3 !== 0),
+      'only what bob may read',
+    )
+    const first = (await get('/v1/list?prefix=many/&limit=3')).json() as {
+      files: FileVersion[]
+      next?: string
+    }
+    assert.deepEqual(
+      first.files.map((f) => f.name),
+      ['many/00000', 'many/00001', 'many/00002'],
+    )
+    assert.equal(first.next, 'many/00002')
+  })
+
   test('bad names are refused everywhere with DFS_BAD_NAME', async () => {
     for (const name of ['../x', '/abs', 'a\u0000b', '']) {
       const placement = await post('/v1/placements', { name, size: 1 })

@@ -78,7 +78,7 @@ describe('proxy routes', () => {
     const whoami = await app.inject({ url: '/v1/whoami', headers: { authorization: `Bearer ${token}` } })
     assert.deepEqual(whoami.json(), { user: 'dave', admin: true, groups: ['users'], proxy: 1 })
     const list = await app.inject({ url: '/v1/list', headers: { authorization: `Bearer ${token}` } })
-    assert.deepEqual(list.json(), [])
+    assert.deepEqual(list.json(), { files: [] })
     const missing = await app.inject({
       url: '/v1/files?name=nothing',
       headers: { authorization: `Bearer ${token}` },

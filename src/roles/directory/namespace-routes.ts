@@ -8,7 +8,7 @@ import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import { CLIENT_ADDRESS_SCHEMA } from '../../protocol/client-address.ts'
 import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
 import { octalMode, type Perms } from '../../protocol/permissions.ts'
-import { nameQuery, permsBody } from '../../protocol/schemas.ts'
+import { listQuery, nameQuery, permsBody, type ListQuery } from '../../protocol/schemas.ts'
 import type { CommitRequest, CommittedVersion, FileVersion } from '../../protocol/types.ts'
 import { abortOnHangUp, speaksFor } from '../../server/app.ts'
 import { actorOf, proxyOf } from './acting-user.ts'
@@ -169,22 +169,11 @@ export function registerNamespaceRoutes(
     },
   )
 
-  app.get<{ Querystring: { prefix?: string; limit?: number } }>(
-    '/v1/list',
-    {
-      schema: {
-        querystring: {
-          type: 'object',
-          properties: {
-            prefix: name,
-            limit: { type: 'integer', minimum: 1, maximum: 100_000 },
-          },
-        },
-      },
-    },
-    async (request) =>
-      service.list(actorOf(request), normalisePrefix(request.query.prefix), request.query.limit ?? 10_000),
-  )
+  // One page of names; `next` is the `after` of the next page.
+  app.get<{ Querystring: ListQuery }>('/v1/list', { schema: { querystring: listQuery } }, async (request) => {
+    const { prefix, limit, after } = request.query
+    return service.list(actorOf(request), normalisePrefix(prefix), limit ?? 1000, after)
+  })
 
   app.get<{ Querystring: { name: string } }>(
     '/v1/versions',

@@ -15,6 +15,7 @@ import type {
   Located,
   HeldLeaseView,
   Lease,
+  ListPage,
   Placement,
   ServerView,
 } from '../../protocol/types.ts'
@@ -55,6 +56,9 @@ export const DEFAULT_DIRECTORY_CONFIG: DirectoryConfig = {
   defaultMode: 0o664,
   ...DEFAULT_ACCOUNTS_CONFIG,
 }
+
+/** Names one listing call looks at, at most (it returns a cursor for the rest). */
+const LIST_SCAN = 10_000
 
 export interface PlaceOptions {
   /** The writer's lease (`<token>.<secret>`): allows replacing an existing name. */
@@ -288,16 +292,27 @@ export class DirectoryService {
     return { ...file, servers: servers.filter((s) => file.holders.includes(s.id)), ...(lock ? { lock } : {}) }
   }
 
-  /** The first `limit` names under `prefix` that `actor` may read, in name order. */
-  async list(actor: Actor, prefix: string, limit: number): Promise<FileVersion[]> {
-    const names: FileVersion[] = []
-    let after: string | undefined
-    for (;;) {
-      const page = await this.store.listFiles(prefix, Math.min(Math.max(limit, 100), 10_000), after)
-      names.push(...this.access.readable(actor, page).slice(0, limit - names.length))
-      if (names.length >= limit || page.length === 0) return names
-      after = page.at(-1)?.name
+  /**
+   * Up to `limit` names under `prefix` after `after` that `actor` may read, in name order, with the
+   * cursor for the rest. One call scans a bounded number of names, so a user who may read few of
+   * many gets short pages (with a cursor), never a long stall.
+   */
+  async list(actor: Actor, prefix: string, limit: number, after?: string): Promise<ListPage> {
+    const files: FileVersion[] = []
+    let cursor = after
+    for (let scanned = 0; scanned < LIST_SCAN;) {
+      const want = Math.min(LIST_SCAN - scanned, 1000)
+      const page = await this.store.listFiles(prefix, want, cursor)
+      scanned += page.length
+      for (const file of this.access.readable(actor, page)) {
+        files.push(file)
+        // Maybe the last name there is: the caller's next call is then empty.
+        if (files.length === limit) return { files, next: file.name }
+      }
+      if (page.length < want) return { files }
+      cursor = page.at(-1)?.name
     }
+    return { files, ...(cursor === undefined ? {} : { next: cursor }) }
   }
 
   async remove(actor: Actor, name: string): Promise<FileVersion> {

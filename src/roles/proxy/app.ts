@@ -7,7 +7,7 @@ import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
 import { allowed } from '../../protocol/permissions.ts'
-import { loginBody, nameQuery } from '../../protocol/schemas.ts'
+import { listQuery, loginBody, nameQuery, type ListQuery } from '../../protocol/schemas.ts'
 import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
 import { declaredLength, uploadBody } from '../../server/upload-body.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
@@ -319,15 +319,17 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
     async (request) => request.caller.directory.locate(normaliseName(request.query.name)),
   )
 
-  app.get<{ Querystring: { prefix?: string } }>(
+  app.get<{ Querystring: ListQuery }>(
     '/v1/list',
-    {
-      onRequest: authenticated,
-      schema: {
-        querystring: { type: 'object', properties: { prefix: { type: 'string', maxLength: 4096 } } },
-      },
+    { onRequest: authenticated, schema: { querystring: listQuery } },
+    async (request) => {
+      const { prefix, after, limit } = request.query
+      return request.caller.directory.list({
+        prefix: normalisePrefix(prefix),
+        ...(after === undefined ? {} : { after }),
+        ...(limit === undefined ? {} : { limit }),
+      })
     },
-    async (request) => request.caller.directory.list(normalisePrefix(request.query.prefix)),
   )
 
   app.delete<{ Querystring: { name: string } }>(
