@@ -106,6 +106,15 @@ CREATE TABLE IF NOT EXISTS group_members (
   PRIMARY KEY (grp, user)
 );
 CREATE INDEX IF NOT EXISTS group_members_by_user ON group_members (user);
+CREATE TABLE IF NOT EXISTS holders (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  server INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (name, version, server)
+);
+CREATE INDEX IF NOT EXISTS holders_by_server ON holders (server, name, version);
+CREATE INDEX IF NOT EXISTS holders_by_blob ON holders (server, sha256);
 `
 
 interface VersionRow {
@@ -156,6 +165,15 @@ export class SqliteMetadataStore implements MetadataStore {
       this.prepare('UPDATE sessions SET last_used = ?').run(now)
     // Leases granted before they had secrets cannot be renewed or written under: they just expire.
     this.addColumn('leases', 'secret_hash', "TEXT NOT NULL DEFAULT ''")
+    const { user_version: schema } = this.db.prepare('PRAGMA user_version').get() as { user_version: number }
+    if (schema < 1) {
+      // The holders index, from the holder lists kept with each version before it existed.
+      this.transaction(() => {
+        this.db.exec(`INSERT OR IGNORE INTO holders (name, version, server, sha256)
+          SELECT v.name, v.version, h.value, v.sha256 FROM versions v, json_each(v.holders) h`)
+        this.db.exec('PRAGMA user_version = 1')
+      })
+    }
   }
 
   /** Adds a column if the table lacks it; whether it did. */
@@ -286,6 +304,7 @@ export class SqliteMetadataStore implements MetadataStore {
         record.writer,
         now,
       )
+      this.indexHolders(record.name, version, record.sha256, record.holders)
       this.prepare(
         'INSERT INTO files (name, version) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version',
       ).run(record.name, version)
@@ -477,20 +496,56 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async pruneVersions(fileName: string, keep: number): Promise<void> {
     // Never the current version, whatever `keep` says.
-    this.prepare(
-      `DELETE FROM versions WHERE name = ? AND version NOT IN (
-         SELECT version FROM versions WHERE name = ? ORDER BY version DESC LIMIT ?)
-       AND version NOT IN (SELECT version FROM files WHERE name = ?)`,
-    ).run(fileName, fileName, Math.max(keep, 1), fileName)
+    this.transaction(() => {
+      this.prepare(
+        `DELETE FROM versions WHERE name = ? AND version NOT IN (
+           SELECT version FROM versions WHERE name = ? ORDER BY version DESC LIMIT ?)
+         AND version NOT IN (SELECT version FROM files WHERE name = ?)`,
+      ).run(fileName, fileName, Math.max(keep, 1), fileName)
+      this.prepare(
+        'DELETE FROM holders WHERE name = ? AND version NOT IN (SELECT version FROM versions WHERE name = ?)',
+      ).run(fileName, fileName)
+    })
+  }
+
+  /**
+   * The holder list of a version is kept twice in one transaction: in its row, as it is read, and
+   * in the holders index, which answers "what does server N hold" without reading every version.
+   */
+  private indexHolders(fileName: string, version: number, sha256: string, holders: number[]): void {
+    this.prepare('DELETE FROM holders WHERE name = ? AND version = ?').run(fileName, version)
+    const insert = this.prepare('INSERT INTO holders (name, version, server, sha256) VALUES (?, ?, ?, ?)')
+    for (const server of holders) insert.run(fileName, version, server, sha256)
+  }
+
+  async versionsHeldBy(
+    server: number,
+    after: { name: string; version: number } | undefined,
+    limit: number,
+  ): Promise<FileVersion[]> {
+    const rows = this.prepare(
+      `SELECT v.* FROM holders h JOIN versions v ON v.name = h.name AND v.version = h.version
+       WHERE h.server = ? AND (h.name, h.version) > (?, ?) ORDER BY h.name, h.version LIMIT ?`,
+    ).all(server, after?.name ?? '', after?.version ?? 0, limit) as unknown as VersionRow[]
+    return rows.map(toVersion)
+  }
+
+  async versionsWithBlob(server: number, sha256: string): Promise<FileVersion[]> {
+    const rows = this.prepare(
+      `SELECT v.* FROM holders h JOIN versions v ON v.name = h.name AND v.version = h.version
+       WHERE h.server = ? AND h.sha256 = ? ORDER BY h.name, h.version`,
+    ).all(server, sha256) as unknown as VersionRow[]
+    return rows.map(toVersion)
   }
 
   async setHolders(fileName: string, version: number, holders: number[]): Promise<void> {
     this.transaction(() => {
-      const row = this.prepare('SELECT primary_id FROM versions WHERE name = ? AND version = ?').get(
+      const row = this.prepare('SELECT primary_id, sha256 FROM versions WHERE name = ? AND version = ?').get(
         fileName,
         version,
-      ) as { primary_id: number } | undefined
+      ) as { primary_id: number; sha256: string } | undefined
       if (!row) return
+      this.indexHolders(fileName, version, row.sha256, holders)
       const primary = holders.includes(row.primary_id) ? row.primary_id : (holders[0] ?? row.primary_id)
       this.prepare('UPDATE versions SET holders = ?, primary_id = ? WHERE name = ? AND version = ?').run(
         JSON.stringify(holders),
@@ -502,14 +557,15 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async unreferenced(server: number, candidates: string[]): Promise<string[]> {
-    const referenced = new Set(
-      (
-        this.prepare(
-          'SELECT DISTINCT v.sha256 AS sha256 FROM versions v, json_each(v.holders) h WHERE h.value = ?',
-        ).all(server) as { sha256: string }[]
-      ).map((r) => r.sha256),
-    )
-    return candidates.filter((sha) => !referenced.has(sha))
+    // One index lookup per candidate, yielding now and then: a million blobs must not stall heartbeats.
+    const held = this.prepare('SELECT 1 FROM holders WHERE server = ? AND sha256 = ? LIMIT 1')
+    const unreferenced: string[] = []
+    for (let i = 0; i < candidates.length; i++) {
+      if (i > 0 && i % 5000 === 0) await new Promise((resolve) => setImmediate(resolve))
+      const sha256 = candidates[i]!
+      if (held.get(server, sha256) === undefined) unreferenced.push(sha256)
+    }
+    return unreferenced
   }
 
   async getUser(userName: string): Promise<UserRecord | undefined> {

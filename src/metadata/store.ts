@@ -106,6 +106,14 @@ export interface MetadataStore {
   pruneVersions(name: string, keep: number): Promise<void>
   /** Replaces the servers holding one version (repair, lost copies); the primary follows. */
   setHolders(name: string, version: number, holders: number[]): Promise<void>
+  /** Kept versions `server` holds, in (name, version) order after `after`: a page of `limit`. */
+  versionsHeldBy(
+    server: number,
+    after: { name: string; version: number } | undefined,
+    limit: number,
+  ): Promise<FileVersion[]>
+  /** Kept versions whose blob `sha256` counts `server` as a holder. */
+  versionsWithBlob(server: number, sha256: string): Promise<FileVersion[]>
   /** Blobs of `server` (among `candidates`) that no kept version on that server names. */
   unreferenced(server: number, candidates: string[]): Promise<string[]>
 

@@ -207,6 +207,42 @@ export function metadataStoreContract(kind: string, open: () => Promise<StoreUnd
       assert.deepEqual(await store.unreferenced(3, [SHA('1'), SHA('2'), SHA('9')]), [SHA('9')])
     })
 
+    test('what one server holds, a page at a time and by blob, follows commits, holder changes and pruning', async () => {
+      for (let i = 0; i < 5; i++)
+        await store.commit(
+          version(`p/${i}`, 0, { sha256: SHA(String(i)), holders: i % 2 ? [1, 2] : [2, 3] }),
+          100,
+        )
+      await store.commit(version('p/0', 1, { sha256: SHA('7'), holders: [1, 3] }), 101)
+      const held = async (server: number, limit: number) => {
+        const all: string[] = []
+        let after: { name: string; version: number } | undefined
+        for (;;) {
+          const page = await store.versionsHeldBy(server, after, limit)
+          all.push(...page.map((v) => `${v.name}@${v.version}`))
+          const last = page.at(-1)
+          if (page.length < limit || !last) return all
+          after = { name: last.name, version: last.version }
+        }
+      }
+      assert.deepEqual(await held(1, 2), ['p/0@2', 'p/1@1', 'p/3@1'])
+      assert.deepEqual(await held(3, 100), ['p/0@1', 'p/0@2', 'p/2@1', 'p/4@1'])
+      assert.deepEqual(
+        (await store.versionsWithBlob(3, SHA('0'))).map((v) => v.version),
+        [1],
+      )
+      await store.setHolders('p/0', 1, [2])
+      assert.deepEqual(await held(3, 100), ['p/0@2', 'p/2@1', 'p/4@1'])
+      assert.deepEqual(await store.unreferenced(3, [SHA('0'), SHA('7')]), [SHA('0')])
+      await store.pruneVersions('p/0', 1)
+      assert.deepEqual(
+        await held(2, 100),
+        ['p/1@1', 'p/2@1', 'p/3@1', 'p/4@1'],
+        'a pruned version is held by nobody',
+      )
+      assert.deepEqual(await store.unreferenced(2, [SHA('0')]), [SHA('0')])
+    })
+
     test('listing pages through a prefix in name order; % and _ are plain characters', async () => {
       const names = ['a/1', 'a/2', 'a/3', 'a%/x', 'a_/y', 'ab', 'b/1']
       for (const name of names) await store.commit(version(name, 0), 100)

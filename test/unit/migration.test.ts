@@ -11,7 +11,7 @@ import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
 import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
 import { systemClock, systemRandom } from '../../src/server/clock.ts'
 
-test('an old store migrates: names go to their last writer, the first user becomes admin', async () => {
+test('an old store migrates: names go to their last writer, the first user becomes admin, holders are indexed', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dfs-migrate-'))
   const path = join(dir, 'metadata.sqlite')
   const old = new DatabaseSync(path)
@@ -57,6 +57,13 @@ test('an old store migrates: names go to their last writer, the first user becom
     )
     const file = await store.getFile('a.txt')
     assert.deepEqual([file?.owner, file?.group, file?.mode], ['alice', 'users', 0o640])
+    // The holders index is built from the lists kept with each version.
+    const held = await store.versionsHeldBy(2, undefined, 10)
+    assert.deepEqual(
+      held.map((v) => `${v.name}@${v.version}`),
+      ['a.txt@1', 'a.txt@2', 'gone.txt@1'],
+    )
+    assert.deepEqual(await store.unreferenced(1, ['a'.repeat(64), 'd'.repeat(64)]), ['d'.repeat(64)])
   } finally {
     await store.close()
     await rm(dir, { recursive: true, force: true })

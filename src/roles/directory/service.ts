@@ -364,27 +364,35 @@ export class DirectoryService {
     this.reports.push({ ...report, at: this.clock.now() })
     if (this.reports.length > 100) this.reports.shift()
     // A bad copy does not count: drop its server as holder, and repair copies a good one elsewhere.
-    await this.dropCopies(report.server, (v) => v.sha256 === report.sha256, true)
+    for (const version of await this.store.versionsWithBlob(report.server, report.sha256)) {
+      const rest = version.holders.filter((id) => id !== report.server)
+      if (rest.length > 0) await this.store.setHolders(version.name, version.version, rest)
+    }
   }
 
   /**
-   * Stops counting `server` as a holder of the versions `which` picks (keeping a version's last
-   * holder if `keepLast`); repair then makes the copies again. Returns how many it dropped.
+   * Stops counting `server` as a holder of the versions `which` picks; repair then makes the copies
+   * again. Returns how many it dropped.
    */
-  async dropCopies(
-    server: number,
-    which: (version: FileVersion) => boolean,
-    keepLast = false,
-  ): Promise<number> {
+  async dropCopies(server: number, which: (version: FileVersion) => boolean): Promise<number> {
     let dropped = 0
-    for (const version of await this.store.listAllVersions()) {
-      if (!version.holders.includes(server) || !which(version)) continue
-      const rest = version.holders.filter((id) => id !== server)
-      if (keepLast && rest.length === 0) continue
-      await this.store.setHolders(version.name, version.version, rest)
-      dropped++
+    // Through the holders index a page at a time: the cost follows what the server holds.
+    let after: { name: string; version: number } | undefined
+    for (;;) {
+      const page = await this.store.versionsHeldBy(server, after, 1000)
+      for (const version of page) {
+        if (!which(version)) continue
+        await this.store.setHolders(
+          version.name,
+          version.version,
+          version.holders.filter((id) => id !== server),
+        )
+        dropped++
+      }
+      const last = page.at(-1)
+      if (page.length < 1000 || !last) return dropped
+      after = { name: last.name, version: last.version }
     }
-    return dropped
   }
 
   async status(): Promise<DirectoryStatus> {
