@@ -530,6 +530,22 @@ export class SqliteMetadataStore implements MetadataStore {
     return rows.map(toVersion)
   }
 
+  async heldCounts(): Promise<Map<number, number>> {
+    const rows = this.prepare('SELECT server, COUNT(*) AS n FROM holders GROUP BY server').all() as {
+      server: number
+      n: number
+    }[]
+    return new Map(rows.map((r) => [r.server, r.n]))
+  }
+
+  async soleCopies(server: number): Promise<{ count: number; example?: string }> {
+    const row = this.prepare(
+      `SELECT COUNT(*) AS n, MIN(h.name) AS example FROM holders h WHERE h.server = ? AND NOT EXISTS (
+         SELECT 1 FROM holders o WHERE o.name = h.name AND o.version = h.version AND o.server <> h.server)`,
+    ).get(server) as { n: number; example: string | null }
+    return { count: row.n, ...(row.example === null ? {} : { example: row.example }) }
+  }
+
   async versionsWithBlob(server: number, sha256: string): Promise<FileVersion[]> {
     const rows = this.prepare(
       `SELECT v.* FROM holders h JOIN versions v ON v.name = h.name AND v.version = h.version

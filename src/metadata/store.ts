@@ -112,6 +112,10 @@ export interface MetadataStore {
     after: { name: string; version: number } | undefined,
     limit: number,
   ): Promise<FileVersion[]>
+  /** How many kept versions each server holds. */
+  heldCounts(): Promise<Map<number, number>>
+  /** Kept versions of which `server` holds the only copy: how many, and one of them. */
+  soleCopies(server: number): Promise<{ count: number; example?: string }>
   /** Kept versions whose blob `sha256` counts `server` as a holder. */
   versionsWithBlob(server: number, sha256: string): Promise<FileVersion[]>
   /** Blobs of `server` (among `candidates`) that no kept version on that server names. */

@@ -231,6 +231,15 @@ export function metadataStoreContract(kind: string, open: () => Promise<StoreUnd
         (await store.versionsWithBlob(3, SHA('0'))).map((v) => v.version),
         [1],
       )
+      assert.deepEqual([...(await store.heldCounts())].sort(), [
+        [1, 3],
+        [2, 5],
+        [3, 4],
+      ])
+      assert.deepEqual(await store.soleCopies(3), { count: 0 })
+      await store.setHolders('p/2', 1, [3])
+      assert.deepEqual(await store.soleCopies(3), { count: 1, example: 'p/2' })
+      await store.setHolders('p/2', 1, [2, 3])
       await store.setHolders('p/0', 1, [2])
       assert.deepEqual(await held(3, 100), ['p/0@2', 'p/2@1', 'p/4@1'])
       assert.deepEqual(await store.unreferenced(3, [SHA('0'), SHA('7')]), [SHA('0')])

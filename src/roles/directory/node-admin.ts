@@ -41,10 +41,10 @@ export class NodeAdmin {
 
   /** Every node with a certificate, and every file server known by heartbeat. */
   async list(): Promise<NodeView[]> {
-    const [certs, servers, versions] = await Promise.all([
+    const [certs, servers, held] = await Promise.all([
       this.store.listNodeCerts(),
       this.directory.servers(),
-      this.store.listAllVersions(),
+      this.store.heldCounts(),
     ])
     const nodes = new Map<string, NodeView>()
     for (const cert of certs) {
@@ -58,8 +58,7 @@ export class NodeAdmin {
     for (const server of servers) {
       const key = `fileserver:${server.id}`
       const node = nodes.get(key) ?? { role: 'fileserver', id: server.id, certExpires: 0, revoked: false }
-      const holds = versions.filter((v) => v.holders.includes(server.id)).length
-      nodes.set(key, { ...node, server, holds })
+      nodes.set(key, { ...node, server, holds: held.get(server.id) ?? 0 })
     }
     return [...nodes.values()].sort((a, b) => a.role.localeCompare(b.role) || a.id - b.id)
   }
@@ -85,13 +84,11 @@ export class NodeAdmin {
       role === 'fileserver' ? (await this.directory.servers()).find((s) => s.id === id) : undefined
     if (!known && !server) throw new DfsError('DFS_NOT_FOUND', `no ${role} ${id}`)
     if (server && !force) {
-      const only = (await this.store.listAllVersions()).filter(
-        (v) => v.holders.length === 1 && v.holders[0] === id,
-      )
-      if (only.length > 0) {
+      const only = await this.store.soleCopies(id)
+      if (only.count > 0) {
         throw new DfsError(
           'DFS_CONFLICT',
-          `file server ${id} holds the only copy of ${only.length} versions (e.g. ${only[0]!.name}): drain it first (dfs node drain ${id}), or --force if it is gone for good`,
+          `file server ${id} holds the only copy of ${only.count} versions (e.g. ${only.example}): drain it first (dfs node drain ${id}), or --force if it is gone for good`,
         )
       }
     }
