@@ -1,0 +1,109 @@
+// The contract every BlobStore keeps, against the interface alone (blob-store-*.test.ts run it):
+// blobs named by the sha256 of their bytes, whole or absent, identical bytes stored once, aborted
+// writes leaving nothing, reads that stream, listing, removal and quarantine.
+
+import { describe, test, beforeEach, afterEach } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { buffer } from 'node:stream/consumers'
+import type { BlobStore } from '../../src/storage/blob-store.ts'
+
+export interface BlobStoreUnderTest {
+  store: BlobStore
+  /** Closes the store and removes what it kept. */
+  destroy(): Promise<void>
+  /** A new store over the same storage, as after a restart. */
+  reopen(): Promise<BlobStore>
+}
+
+const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex')
+
+async function put(store: BlobStore, data: Buffer, chunk = 64 * 1024) {
+  const writer = await store.createWriter()
+  for (let at = 0; at < data.length; at += chunk) await writer.write(data.subarray(at, at + chunk))
+  return writer.commit()
+}
+
+async function listAll(store: BlobStore): Promise<string[]> {
+  const names: string[] = []
+  for await (const name of store.list()) names.push(name)
+  return names.sort()
+}
+
+export function blobStoreContract(kind: string, open: () => Promise<BlobStoreUnderTest>): void {
+  describe(`BlobStore contract: ${kind}`, () => {
+    let subject: BlobStoreUnderTest
+    let store: BlobStore
+    beforeEach(async () => {
+      subject = await open()
+      store = subject.store
+      await store.open()
+    })
+    afterEach(async () => {
+      await subject.destroy()
+    })
+
+    test('a blob is named by the sha256 of its bytes and reads back whole, for 0 bytes to several MiB', async () => {
+      for (const size of [0, 1, 65_537, 3 * 1024 * 1024 + 7]) {
+        const data = Buffer.alloc(size, size % 251)
+        const stored = await put(store, data)
+        assert.deepEqual(stored, { sha256: sha(data), size })
+        assert.equal(await store.size(stored.sha256), size)
+        assert.ok(sha(await buffer(store.read(stored.sha256))) === sha(data), `${size} bytes read back`)
+      }
+    })
+
+    test('the same bytes twice are one blob; a blob never written has no size', async () => {
+      const data = Buffer.from('same bytes\n')
+      const a = await put(store, data)
+      const b = await put(store, data, 3)
+      assert.deepEqual(a, b)
+      assert.deepEqual(await listAll(store), [a.sha256])
+      assert.equal(await store.size('0'.repeat(64)), undefined)
+    })
+
+    test('an aborted write leaves nothing, at any point, and abort may be called twice', async () => {
+      const writer = await store.createWriter()
+      await writer.write(Buffer.alloc(100_000, 1))
+      assert.equal(writer.bytes, 100_000)
+      await writer.abort()
+      await writer.abort()
+      const empty = await store.createWriter()
+      await empty.abort()
+      assert.deepEqual(await listAll(store), [])
+    })
+
+    test('a write in progress is not a blob, and a restart drops it', async () => {
+      const writer = await store.createWriter()
+      await writer.write(Buffer.from('half a blob'))
+      assert.deepEqual(await listAll(store), [])
+      const kept = await put(store, Buffer.from('a whole blob'))
+      const again = await subject.reopen()
+      await again.open()
+      assert.deepEqual(await listAll(again), [kept.sha256], 'only committed blobs survive a restart')
+      await writer.abort()
+    })
+
+    test('removal and quarantine take a blob out of the store; removing twice is fine', async () => {
+      const a = await put(store, Buffer.from('to remove'))
+      const b = await put(store, Buffer.from('gone bad'))
+      const c = await put(store, Buffer.from('kept'))
+      await store.remove(a.sha256)
+      await store.remove(a.sha256)
+      await store.quarantine(b.sha256)
+      assert.deepEqual(await listAll(store), [c.sha256])
+      assert.equal(await store.size(b.sha256), undefined)
+      assert.ok((await store.modified(c.sha256)) !== undefined)
+      assert.equal(await store.modified(a.sha256), undefined)
+      assert.ok((await store.freeBytes()) > 0)
+    })
+
+    test('writing after commit is refused, and so is a second commit', async () => {
+      const writer = await store.createWriter()
+      await writer.write(Buffer.from('x'))
+      await writer.commit()
+      await assert.rejects(writer.write(Buffer.from('y')))
+      await assert.rejects(writer.commit())
+    })
+  })
+}
