@@ -9,7 +9,7 @@ import { startChild, stopChild, type Child } from '../cli/children.ts'
 import { openSettings } from '../cli/settings.ts'
 import { ProxyClient } from '../client/proxy-client.ts'
 import { DfsError } from '../protocol/errors.ts'
-import { USER_NAME } from '../roles/directory/service.ts'
+import { USER_NAME } from '../roles/directory/accounts.ts'
 import { dataRoot, privateDataRoot } from '../server/data-root.ts'
 import { readCaCert } from '../tls/ca-files.ts'
 

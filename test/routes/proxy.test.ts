@@ -3,47 +3,21 @@
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { makeAgent } from '../../src/client/agent.ts'
-import { DirectoryClient } from '../../src/client/directory-client.ts'
-import { buildProxyApp } from '../../src/roles/proxy/app.ts'
-import { ProxyService } from '../../src/roles/proxy/service.ts'
-import { BlobCache } from '../../src/roles/proxy/blob-cache.ts'
 import type { AuditEntry } from '../../src/protocol/types.ts'
-import { systemClock, systemRandom } from '../../src/server/clock.ts'
 import { BAD_ESCAPES, BAD_NAMES, queryValue } from '../helpers/bad-names.ts'
-import { testDirectory, type TestDirectory } from '../helpers/directory-app.ts'
-import { injectFetch } from '../helpers/inject-fetch.ts'
+import { testProxy, type TestProxy } from '../helpers/proxy-app.ts'
 
 describe('proxy routes', () => {
-  let dir: string
+  let proxy: TestProxy
   let app: FastifyInstance
-  let directory: TestDirectory
-  let cache: BlobCache
-  const agent = makeAgent({ ca: '' })
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dfs-proxy-'))
-    // The proxy's directory: a real directory app in this process, reached through inject.
-    directory = await testDirectory(systemClock)
-    const client = new DirectoryClient('https://directory.test', injectFetch(directory.app))
-    cache = new BlobCache(join(dir, 'cache'), 1024 * 1024, systemClock)
-    await cache.open()
-    app = buildProxyApp(
-      new ProxyService({ id: 1, directory: client, agent, cache, clock: systemClock, random: systemRandom }),
-      { changeFeed: { state: { connected: false } } },
-    )
-    await app.ready()
+    proxy = await testProxy()
+    app = proxy.app
   })
   after(async () => {
-    await app.close()
-    await agent.close()
-    await directory.close()
-    cache.close()
-    await rm(dir, { recursive: true, force: true })
+    await proxy.close()
   })
 
   const login = async () => {

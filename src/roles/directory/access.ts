@@ -66,7 +66,8 @@ export class NamespaceAccess {
     return files.filter((f) => allowed(actor, this.permsOf(f), 'read'))
   }
 
-  private permsOf(file: FileVersion): Perms {
+  /** A name's owner, group and mode as a listing or event shows them (defaults for unowned names). */
+  permsOf(file: FileVersion): Perms {
     return {
       owner: file.owner ?? file.writer,
       group: file.group ?? EVERYONE,

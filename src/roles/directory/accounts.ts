@@ -58,8 +58,7 @@ export class Accounts {
    * address (as the proxy saw it); a locked-out attempt is refused before any check.
    */
   async login(user: string, password: string, client?: string): Promise<Session> {
-    if (!USER_NAME.test(user))
-      throw new DfsError('DFS_BAD_REQUEST', 'a user name is 1-64 letters, digits, . _ -')
+    checkUserName(user)
     if (password.length === 0) throw new DfsError('DFS_AUTH', 'an empty password is not allowed')
     this.throttle.check(user, client)
     try {
@@ -75,7 +74,8 @@ export class Accounts {
   private async checkPassword(user: string, password: string): Promise<UserRecord> {
     const existing = await this.store.getUser(user)
     if (existing) return this.verify(existing, password)
-    if (this.config.registration === 'closed' && (await this.store.hasUsers())) {
+    const first = !(await this.store.hasUsers())
+    if (this.config.registration === 'closed' && !first) {
       // As slow as a wrong password, so timing does not tell which names exist.
       await this.hasher.burn(password)
       throw wrongPassword()
@@ -85,7 +85,7 @@ export class Accounts {
       name: user,
       passwordHash: await this.hasher.hash(password),
       created: this.clock.now(),
-      admin: !(await this.store.hasUsers()),
+      admin: first,
     }
     if (await this.store.createUser(record)) return record
     // Two first logins raced: the loser must match the winner's password.
@@ -167,8 +167,7 @@ export class Accounts {
     request: { user: string; password: string; admin?: boolean },
   ): Promise<AccountView> {
     requireAdmin(actor, 'add users')
-    if (!USER_NAME.test(request.user))
-      throw new DfsError('DFS_BAD_REQUEST', 'a user name is 1-64 letters, digits, . _ -')
+    checkUserName(request.user)
     checkNewPassword(request.password)
     const record: UserRecord = {
       name: request.user,
@@ -264,6 +263,11 @@ export class Accounts {
 export function requireAdmin(actor: Actor, what: string): void {
   if (!actor.admin)
     throw new DfsError('DFS_FORBIDDEN', `only an admin may ${what} (${actor.user} is not one)`)
+}
+
+function checkUserName(user: string): void {
+  if (!USER_NAME.test(user))
+    throw new DfsError('DFS_BAD_REQUEST', 'a user name is 1-64 letters, digits, . _ -')
 }
 
 function checkNewPassword(password: string): void {

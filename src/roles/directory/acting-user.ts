@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { CLIENT_HEADER, isClientAddress } from '../../protocol/client-address.ts'
 import { DfsError } from '../../protocol/errors.ts'
-import type { Accounts, AuthenticatedSession } from './accounts.ts'
+import { requireAdmin, type Accounts, type AuthenticatedSession } from './accounts.ts'
 
 export const SESSION_HEADER = 'dfs-session'
 const TOKEN = /^[A-Za-z0-9_-]{16,256}$/
@@ -46,6 +46,13 @@ function clientAddress(request: FastifyRequest): string | undefined {
 export function actorOf(request: FastifyRequest): AuthenticatedSession {
   if (!request.actor) throw new DfsError('DFS_AUTH', 'this call acts for a user: it needs their session')
   return request.actor
+}
+
+/** The user this call acts for, who must be an admin (DFS_FORBIDDEN saying `what` otherwise); their name. */
+export function adminOf(request: FastifyRequest, what: string): string {
+  const actor = actorOf(request)
+  requireAdmin(actor, what)
+  return actor.user
 }
 
 /** The proxy making the call (the holder of a lease is a user through one proxy). */

@@ -10,8 +10,7 @@ import { jobState } from '../../protocol/schemas.ts'
 import type { Heartbeat } from '../../protocol/types.ts'
 import { createApp, speaksFor, streamEvents, type AccessTable, type AppOptions } from '../../server/app.ts'
 import { registerAccountRoutes } from './account-routes.ts'
-import { requireAdmin } from './accounts.ts'
-import { actorOf, registerActingUser } from './acting-user.ts'
+import { adminOf, registerActingUser } from './acting-user.ts'
 import type { AuditLog } from './audit-log.ts'
 import { registerAuditRoutes } from './audit-routes.ts'
 import type { JoinService } from './join-service.ts'
@@ -193,13 +192,13 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
 
   // For admins: the plan names files of every user.
   app.get('/v1/repair/plan', async (request) => {
-    requireAdmin(actorOf(request), 'see the repair plan')
+    adminOf(request, 'see the repair plan')
     if (!service.repairer) throw new DfsError('DFS_UNAVAILABLE', 'repair is not running on this directory')
     return service.repairer.plan()
   })
 
   app.post('/v1/repair/run', async (request) => {
-    requireAdmin(actorOf(request), 'run repair')
+    adminOf(request, 'run repair')
     if (!service.repairer) throw new DfsError('DFS_UNAVAILABLE', 'repair is not running on this directory')
     const outcome = await service.repairer.pass()
     return { ...outcome, status: service.repairer.status }

@@ -4,8 +4,7 @@
 import type { FastifyInstance } from 'fastify'
 import { auditQuery } from '../../protocol/schemas.ts'
 import type { AuditEntry, AuditQuery } from '../../protocol/types.ts'
-import { actorOf } from './acting-user.ts'
-import { requireAdmin } from './accounts.ts'
+import { adminOf } from './acting-user.ts'
 import { newest, type AuditLog } from './audit-log.ts'
 
 const DEFAULT_LIMIT = 1000
@@ -15,7 +14,7 @@ export function registerAuditRoutes(app: FastifyInstance, audit: AuditLog): void
     '/v1/audit',
     { schema: { querystring: auditQuery } },
     async (request): Promise<AuditEntry[]> => {
-      requireAdmin(actorOf(request), 'read the audit log')
+      adminOf(request, 'read the audit log')
       const { user, since, limit } = request.query
       // What was recorded before this call is on disk before it is read.
       await audit.flush()

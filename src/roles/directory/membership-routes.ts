@@ -3,12 +3,11 @@
 // nodes (list, drain, remove). Joins, tokens made or revoked, and nodes drained or removed go to
 // the audit log.
 
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { verifiedPeer } from '../../server/app.ts'
 import { namesOf } from '../../tls/identity.ts'
 import { parseJoinToken } from '../../tls/join-token.ts'
-import { actorOf } from './acting-user.ts'
-import { requireAdmin } from './accounts.ts'
+import { adminOf } from './acting-user.ts'
 import type { AuditLog } from './audit-log.ts'
 import { audited, byUser } from './audited.ts'
 import type { JoinService, TokenRole } from './join-service.ts'
@@ -108,14 +107,14 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes, au
       return audited(
         audit,
         { ...byUser(request), action: 'token.create', detail: asked },
-        async () => join.create({ ...request.body, createdBy: admin(request, 'create join tokens') }),
+        async () => join.create({ ...request.body, createdBy: adminOf(request, 'create join tokens') }),
         (created) => ({ name: created.view.id }),
       )
     },
   )
 
   app.get('/v1/tokens', async (request) => {
-    admin(request, 'list join tokens')
+    adminOf(request, 'list join tokens')
     return join.list()
   })
 
@@ -136,7 +135,7 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes, au
         audit,
         { ...byUser(request), action: 'token.revoke', name: request.body.id },
         async () => {
-          admin(request, 'revoke join tokens')
+          adminOf(request, 'revoke join tokens')
           await join.revoke(request.body.id)
           return { revoked: request.body.id }
         },
@@ -145,7 +144,7 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes, au
   )
 
   app.get('/v1/nodes', async (request) => {
-    admin(request, 'list nodes')
+    adminOf(request, 'list nodes')
     return nodes.list()
   })
 
@@ -167,7 +166,7 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes, au
         audit,
         { ...byUser(request), action: 'node.drain', name: `fileserver ${id}` },
         async () => {
-          admin(request, 'drain nodes')
+          adminOf(request, 'drain nodes')
           await nodes.drain(id)
           return { draining: id }
         },
@@ -203,7 +202,7 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes, au
         audit,
         attempt,
         async () => {
-          const by = admin(request, 'remove nodes')
+          const by = adminOf(request, 'remove nodes')
           const removed = await nodes.remove(role, id, force ?? false)
           request.log.warn(`${role} ${id} removed by ${by}: ${removed.revoked} certificates revoked`)
           return removed
@@ -214,13 +213,6 @@ export function registerMembershipRoutes(app: FastifyInstance, { join, nodes, au
       )
     },
   )
-}
-
-/** The acting user, who must be an admin; their name. */
-function admin(request: FastifyRequest, what: string): string {
-  const actor = actorOf(request)
-  requireAdmin(actor, what)
-  return actor.user
 }
 
 /** Which token a join used (its id, never its secret). */

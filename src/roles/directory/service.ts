@@ -19,7 +19,7 @@ import type {
   Placement,
   ServerView,
 } from '../../protocol/types.ts'
-import { EVERYONE, type Actor, type Perms } from '../../protocol/permissions.ts'
+import type { Actor, Perms } from '../../protocol/permissions.ts'
 import { holdsLease, type MetadataStore, type NewVersion } from '../../metadata/store.ts'
 import type { Clock, Random } from '../../server/clock.ts'
 import { NamespaceAccess } from './access.ts'
@@ -68,8 +68,6 @@ export interface PlaceOptions {
   /** Servers the writer could not reach on an earlier try: not placed on again. */
   avoid?: number[]
 }
-
-export { USER_NAME } from './accounts.ts'
 
 export class DirectoryService {
   readonly store: MetadataStore
@@ -351,11 +349,7 @@ export class DirectoryService {
 
   private announce(type: ChangeEvent['type'], file: FileVersion): void {
     const { name, version, sha256, size, writer } = file
-    const perms = {
-      owner: file.owner ?? writer,
-      group: file.group ?? EVERYONE,
-      mode: file.mode ?? this.config.defaultMode,
-    }
+    const perms = this.access.permsOf(file)
     this.changes.emit('change', { type, name, version, sha256, size, writer, at: this.clock.now(), ...perms })
   }
 
