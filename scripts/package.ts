@@ -97,7 +97,8 @@ async function bundle(pjson: object): Promise<void> {
       js: "import { createRequire as __dfsCreateRequire } from 'node:module';\nconst require = __dfsCreateRequire(import.meta.url);",
     },
     // Only oclif's TypeScript-source lookup (off above) requires the compiler, inside a try: 9 MB saved.
-    external: ['typescript'],
+    // pg's optional native binding (pg-native) is only loaded when asked for, which dfs never does.
+    external: ['typescript', 'pg-native'],
     legalComments: 'none',
     logLevel: 'warning',
     metafile: true,

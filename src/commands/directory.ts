@@ -7,6 +7,7 @@ import { parseMode } from '../protocol/permissions.ts'
 import { dataRoot, privateDataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
 import { compactHeap } from '../streams/bounded-memory.ts'
+import { redact } from '../metadata/redact.ts'
 
 export default class Directory extends BaseCommand {
   static override summary = 'Run the directory server: namespace, placement, users and the cluster CA'
@@ -26,6 +27,12 @@ export default class Directory extends BaseCommand {
     host: Flags.string({ description: 'address to bind', default: '127.0.0.1' }),
     advertise: Flags.string({ description: 'host name other nodes use to reach this one' }),
     data: Flags.string({ description: 'data root (default: $DFS_DATA, or ~/.local/share/dfs)' }),
+    metadata: Flags.string({
+      description:
+        'where the namespace, users and leases live: sqlite (in the data root) or a postgres:// URL that several directories can share (put its password in DFS_METADATA or PGPASSWORD, not on the command line)',
+      env: 'DFS_METADATA',
+      default: 'sqlite',
+    }),
     replicas: Flags.integer({ description: 'copies of every file', default: 2, min: 1, max: 8 }),
     'min-copies': Flags.integer({
       description:
@@ -89,12 +96,14 @@ export default class Directory extends BaseCommand {
         'DFS_USAGE',
         `--default-mode ${flags['default-mode']}: give octal bits, e.g. 664 or 640`,
       )
+    const metadata = metadataUrl(flags.metadata)
     const root = privateDataRoot(dataRoot(flags.data))
     const own = ownPki(flags)
     // Loaded on demand, so user commands do not pay for the server code at start-up.
     const { startDirectory } = await import('../roles/directory/run.ts')
     const running = await startDirectory({
       root,
+      ...(metadata ? { metadata } : {}),
       host: flags.host,
       port: flags.port,
       advertise: flags.advertise,
@@ -111,11 +120,21 @@ export default class Directory extends BaseCommand {
       sessionMaxMs: flags['session-max'],
       ...(own ? { ownPki: { ...own, ...(flags['ca-key'] ? { caKey: flags['ca-key'] } : {}) } } : {}),
     })
-    this.log(listeningLine('directory', undefined, running.url, root))
+    this.log(
+      listeningLine('directory', undefined, running.url, root) +
+        (metadata ? ` (metadata ${redact(metadata)})` : ''),
+    )
     if (running.firstToken) this.log(firstTokenHelp(running.firstToken, running.url, root))
     compactHeap()
     await closeOnSignals(running)
   }
+}
+
+/** A postgres:// URL, or undefined for the embedded store; anything else is a usage error. */
+function metadataUrl(value: string): string | undefined {
+  if (value === 'sqlite') return undefined
+  if (/^postgres(ql)?:\/\//.test(value)) return value
+  throw new DfsError('DFS_USAGE', '--metadata: give sqlite or a postgres:// URL')
 }
 
 /** Shown once, on the cluster's first start: how nodes on other hosts join. */

@@ -7,6 +7,7 @@ import { describe, test, beforeEach, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import { DfsError } from '../../src/protocol/errors.ts'
 import type { LeaseKey, MetadataStore, NewVersion } from '../../src/metadata/store.ts'
+import type { FileVersion } from '../../src/protocol/types.ts'
 
 export interface StoreUnderTest {
   store: MetadataStore
@@ -433,6 +434,62 @@ export function metadataStoreContract(kind: string, open: () => Promise<StoreUnd
       assert.equal(lost.length, 1)
       assert.equal((lost[0]!.reason as DfsError).code, 'DFS_CONFLICT')
       assert.equal((await store.listVersions('race')).length, 1)
+    })
+
+    test('eight writers racing on each version of one name: one wins every round, versions have no gaps', async () => {
+      for (let round = 0; round < 5; round++) {
+        const writers = ['a', 'b', 'c', 'd', 'e', 'f', '0', '1']
+        const results = await Promise.allSettled(
+          writers.map((w) =>
+            store.commit(version('hot', round, { writer: `u${w}`, sha256: SHA(w) }), 100 + round),
+          ),
+        )
+        const won = results.filter((r): r is PromiseFulfilledResult<FileVersion> => r.status === 'fulfilled')
+        assert.equal(won.length, 1, `round ${round}: one winner`)
+        assert.equal(won[0]!.value.version, round + 1)
+        for (const r of results)
+          if (r.status === 'rejected') assert.equal((r.reason as DfsError).code, 'DFS_CONFLICT')
+        assert.equal((await store.getFile('hot'))?.sha256, won[0]!.value.sha256)
+      }
+      assert.deepEqual(
+        (await store.listVersions('hot')).map((v) => v.version),
+        [5, 4, 3, 2, 1],
+      )
+    })
+
+    test('racing lease grants: one holder per name; on different names every grant gets its own token', async () => {
+      const same = await Promise.allSettled(
+        [ALICE, BOB, { user: 'carol', proxy: 3 }].map((o) => store.grantLease('one', o, 'h', 100, 1000)),
+      )
+      assert.equal(same.filter((r) => r.status === 'fulfilled').length, 1)
+      for (const r of same)
+        if (r.status === 'rejected') assert.equal((r.reason as DfsError).code, 'DFS_LOCKED')
+      const names = Array.from({ length: 12 }, (_, i) => `n${i}`)
+      const tokens = (await Promise.all(names.map((n) => store.grantLease(n, ALICE, 'h', 100, 1000)))).map(
+        (l) => l.token,
+      )
+      assert.equal(new Set(tokens).size, names.length)
+      // A later grant on any name carries a larger token than every earlier one.
+      await store.releaseLease('n0', { token: tokens[0]!, secretHash: 'h' }, ALICE)
+      const again = await store.grantLease('n0', BOB, 'h', 200, 1000)
+      assert.ok(tokens.every((t) => again.token > t))
+    })
+
+    test('a commit racing a lease grant on the same name: the write either lands first or is refused', async () => {
+      for (let round = 0; round < 5; round++) {
+        const name = `contested${round}`
+        const [write, grant] = await Promise.allSettled([
+          store.commit(version(name, 0, { writer: 'bob' }), 100),
+          store.grantLease(name, ALICE, 'h', 100, 1000),
+        ])
+        assert.equal(grant.status, 'fulfilled')
+        const file = await store.getFile(name)
+        if (write.status === 'fulfilled') assert.equal(file?.writer, 'bob')
+        else {
+          assert.equal((write.reason as DfsError).code, 'DFS_LOCKED')
+          assert.equal(file, undefined)
+        }
+      }
     })
   })
 }

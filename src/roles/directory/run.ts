@@ -5,6 +5,7 @@ import { makeAgent } from '../../client/agent.ts'
 import { call, jsonClient } from '../../client/http.ts'
 import { dispatcherFetch } from '../../client/streams.ts'
 import { SqliteMetadataStore } from '../../metadata/sqlite-store.ts'
+import type { MetadataStore } from '../../metadata/store.ts'
 import { listen } from '../../server/app.ts'
 import { systemClock, systemRandom } from '../../server/clock.ts'
 import { periodic } from '../../server/periodic.ts'
@@ -21,6 +22,8 @@ import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from './service.ts'
 
 export interface DirectoryOptions {
   root: string
+  /** A postgres:// URL; the embedded SQLite store in the data root without one. */
+  metadata?: string
   host: string
   port: number
   advertise?: string
@@ -46,9 +49,16 @@ export interface RunningDirectory extends Running {
 
 const FIRST_TOKEN = { role: 'any', ttlMs: 24 * 3600 * 1000, uses: 10, createdBy: 'first start' } as const
 
+async function openStore(options: DirectoryOptions): Promise<MetadataStore> {
+  if (!options.metadata) return new SqliteMetadataStore(join(options.root, 'directory', 'metadata.sqlite'))
+  // Loaded only when asked for: the embedded store needs no database client.
+  const { PostgresMetadataStore } = await import('../../metadata/postgres-store.ts')
+  return PostgresMetadataStore.open(options.metadata)
+}
+
 export async function startDirectory(options: DirectoryOptions): Promise<RunningDirectory> {
   const { tls, ca, created } = await directoryTls(options.root, hosts(options), options.ownPki)
-  const store = new SqliteMetadataStore(join(options.root, 'directory', 'metadata.sqlite'))
+  const store = await openStore(options)
   const joining = new JoinService(store, ca, systemClock)
   await joining.ensureLocalToken(options.root)
   const firstToken = created ? (await joining.create(FIRST_TOKEN)).token : undefined
