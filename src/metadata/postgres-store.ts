@@ -8,10 +8,11 @@
 // whatever the database's locale), and numbers that pass 2^31 (times in ms, sizes) are BIGINT,
 // read back as JavaScript numbers.
 
+import { EventEmitter } from 'node:events'
 import pg from 'pg'
 import { DfsError } from '../protocol/errors.ts'
 import type { Perms } from '../protocol/permissions.ts'
-import type { FileVersion, Lease, LeaseOwner, ServerInfo } from '../protocol/types.ts'
+import type { ChangeEvent, FileVersion, Lease, LeaseOwner, ServerInfo } from '../protocol/types.ts'
 import type {
   GroupRecord,
   JoinTokenRecord,
@@ -21,10 +22,12 @@ import type {
   NodeCertRecord,
   PrefixRule,
   SessionRecord,
+  StoredChange,
   StoredLease,
+  StoreNotice,
   UserRecord,
 } from './store.ts'
-import { holdsLease } from './store.ts'
+import { changeOf, holdsLease } from './store.ts'
 import { redact } from './redact.ts'
 
 /** Schema steps in order; a database records how many it has run (dfs_schema), and runs the rest. */
@@ -124,7 +127,35 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX holders_by_server ON holders (server, name, version);
   CREATE INDEX holders_by_blob ON holders (server, sha256);`,
+  // The change feed every directory serves, and the leases of background jobs (one runs repair).
+  // A change takes its number from change_head, a row each append locks: numbers become visible in
+  // the order they were given, so a reader that has seen N has seen everything before N.
+  `CREATE TABLE change_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL);
+  INSERT INTO change_head (id, seq) VALUES (1, 0);
+  CREATE TABLE changes (
+    seq BIGINT PRIMARY KEY,
+    type TEXT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    version INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    writer TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    owner TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    mode INTEGER NOT NULL
+  );
+  CREATE TABLE leaders (
+    job TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires BIGINT NOT NULL
+  );`,
 ]
+
+/** The channel directories hear each other's notices on (StoreNotice as JSON). */
+const CHANNEL = 'dfs_notices'
+/** Without LISTEN (a database that lacks it, or while reconnecting), directories look again this often. */
+const POLL_MS = 1000
 
 /** SQLSTATEs after which the whole transaction is run again: serialization failure, deadlock. */
 const RETRYABLE = new Set(['40001', '40P01'])
@@ -149,9 +180,17 @@ const types = {
 
 export class PostgresMetadataStore implements MetadataStore {
   private readonly pool: pg.Pool
+  private readonly url: string
+  private readonly notices = new EventEmitter<{ notice: [StoreNotice] }>()
+  /** The connection that LISTENs, while it is up. */
+  private listener?: pg.Client
+  /** Set while notices cannot be heard: directories look again every POLL_MS instead. */
+  private poller?: NodeJS.Timeout
+  private closed = false
 
-  private constructor(pool: pg.Pool) {
+  private constructor(pool: pg.Pool, url: string) {
     this.pool = pool
+    this.url = url
   }
 
   /** Connects to `url` (postgres://…) and brings its schema up to date. */
@@ -167,14 +206,69 @@ export class PostgresMetadataStore implements MetadataStore {
     })
     // An idle connection the server drops is an 'error' on the pool; the next query reconnects.
     pool.on('error', () => undefined)
-    const store = new PostgresMetadataStore(pool)
+    const store = new PostgresMetadataStore(pool, url)
     try {
       await store.migrate()
     } catch (error) {
       await pool.end()
       throw unreachable(error, url)
     }
+    await store.listen()
     return store
+  }
+
+  /**
+   * Hears other directories' notices on a connection of its own. If LISTEN is refused (databases
+   * that speak PostgreSQL's protocol without it) or the connection drops, notices become a poll:
+   * a 'missed' notice every POLL_MS, after which everyone looks again at what they wait for. A
+   * dropped connection is tried again at each poll.
+   */
+  private async listen(): Promise<void> {
+    if (this.closed) return
+    const client = new pg.Client({
+      connectionString: this.url,
+      types,
+      application_name: 'dfs-directory-notices',
+    })
+    client.on('error', () => undefined)
+    try {
+      await client.connect()
+      await client.query(`LISTEN ${CHANNEL}`)
+    } catch {
+      await client.end().catch(() => undefined)
+      this.startPolling()
+      return
+    }
+    client.on('notification', (message) => {
+      try {
+        this.notices.emit('notice', JSON.parse(message.payload ?? '') as StoreNotice)
+      } catch {
+        this.notices.emit('notice', { kind: 'missed' })
+      }
+    })
+    client.on('end', () => {
+      if (this.listener === client) this.listener = undefined
+      if (!this.closed) this.startPolling()
+    })
+    this.listener = client
+    clearInterval(this.poller)
+    this.poller = undefined
+    // Whatever was said while nobody listened is looked at again.
+    this.notices.emit('notice', { kind: 'missed' })
+  }
+
+  private startPolling(): void {
+    if (this.poller || this.closed) return
+    this.poller = setInterval(() => {
+      this.notices.emit('notice', { kind: 'missed' })
+      if (!this.listener) void this.listen()
+    }, POLL_MS)
+    this.poller.unref()
+  }
+
+  /** Tells every directory (this one included, through LISTEN) once the transaction commits. */
+  private static async notify(query: Query, notice: StoreNotice): Promise<void> {
+    await query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(notice)])
   }
 
   /**
@@ -336,7 +430,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async commit(request: NewVersion, now: number): Promise<FileVersion> {
-    return this.transaction(async (query) => {
+    const committed = await this.transaction(async (query) => {
       const [current] = await query<{ version: number }>('SELECT version FROM files WHERE name = $1', [
         request.name,
       ])
@@ -393,6 +487,8 @@ export class PostgresMetadataStore implements MetadataStore {
       }
       return { ...record, owner: perms.owner, group: perms.group, mode: perms.mode }
     })
+    await this.appendChange(changeOf('put', committed, now))
+    return committed
   }
 
   async getLease(name: string): Promise<StoredLease | undefined> {
@@ -491,16 +587,20 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async releaseLease(name: string, key: LeaseKey, owner: LeaseOwner): Promise<boolean> {
     // The row stays, with its token: a later write under an older token must still be refused.
-    const changed = await this.rowCount(
-      `UPDATE leases SET expires = 0 WHERE name = $1 AND token = $2 AND secret_hash = $3 AND user_name = $4
-       AND proxy = $5 AND expires > 0`,
-      [name, key.token, key.secretHash, owner.user, owner.proxy],
-    )
-    return changed === 1
+    return this.transaction(async (query) => {
+      const released = await query(
+        `UPDATE leases SET expires = 0 WHERE name = $1 AND token = $2 AND secret_hash = $3 AND user_name = $4
+         AND proxy = $5 AND expires > 0 RETURNING name`,
+        [name, key.token, key.secretHash, owner.user, owner.proxy],
+      )
+      if (released.length === 0) return false
+      await PostgresMetadataStore.notify(query, { kind: 'lease', name })
+      return true
+    })
   }
 
   async removeFile(name: string, now: number): Promise<FileVersion> {
-    return this.transaction(async (query) => {
+    const removed = await this.transaction(async (query) => {
       const [row] = await query<CurrentRow>(`${CURRENT} WHERE f.name = $1`, [name])
       if (!row) throw new DfsError('DFS_NOT_FOUND', `no such file: ${name}`)
       const lease = await leaseRow(query, name)
@@ -510,6 +610,8 @@ export class PostgresMetadataStore implements MetadataStore {
       await query('DELETE FROM files WHERE name = $1', [name])
       return toCurrent(row)
     })
+    await this.appendChange(changeOf('rm', removed, now))
+    return removed
   }
 
   async countFiles(): Promise<{ files: number; bytes: number }> {
@@ -810,12 +912,14 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async revokeNodeCerts(role: string, nodeId: number): Promise<string[]> {
-    const rows = await this.transaction((query) =>
-      query<{ serial: string }>(
+    const rows = await this.transaction(async (query) => {
+      const revoked = await query<{ serial: string }>(
         'UPDATE node_certs SET revoked = TRUE WHERE role = $1 AND node_id = $2 AND NOT revoked RETURNING serial',
         [role, nodeId],
-      ),
-    )
+      )
+      await PostgresMetadataStore.notify(query, { kind: 'revoked' })
+      return revoked
+    })
     return rows.map((r) => r.serial)
   }
 
@@ -827,8 +931,127 @@ export class PostgresMetadataStore implements MetadataStore {
     return rows.map((r) => r.serial)
   }
 
+  /**
+   * Appends a change to the feed after the transaction that made it, in a short READ COMMITTED
+   * transaction of its own that takes its number from the change_head row: appends queue on that
+   * row, so numbers become visible in order (a reader that has seen N has seen everything before N)
+   * without every commit in the cluster conflicting with every other, as one SERIALIZABLE
+   * transaction holding the row would. The cost: a directory killed between the two loses that one
+   * event (caches check every read against the directory anyway). A failure here is not the
+   * commit's: it landed, and saying otherwise would make its writer retry a write that is done.
+   */
+  private async appendChange(change: Omit<ChangeEvent, 'seq'>): Promise<void> {
+    await this.withClient(async (client) => {
+      try {
+        await client.query('BEGIN ISOLATION LEVEL READ COMMITTED')
+        const { rows } = await client.query<{ seq: number }>(
+          'UPDATE change_head SET seq = seq + 1 WHERE id = 1 RETURNING seq',
+        )
+        await client.query(
+          `INSERT INTO changes (seq, type, name, version, sha256, size, writer, at, owner, grp, mode)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+          [
+            rows[0]!.seq,
+            change.type,
+            change.name,
+            change.version,
+            change.sha256,
+            change.size,
+            change.writer,
+            change.at,
+            change.owner,
+            change.group,
+            change.mode,
+          ],
+        )
+        await client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ kind: 'changes' })])
+        await client.query('COMMIT')
+      } catch {
+        await client.query('ROLLBACK').catch(() => undefined)
+      }
+    }).catch(() => undefined)
+  }
+
+  async changesSince(seq: number, limit: number): Promise<StoredChange[]> {
+    const rows = await this.query<ChangeRow>('SELECT * FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2', [
+      seq,
+      limit,
+    ])
+    return rows.map(toChange)
+  }
+
+  async changeBounds(): Promise<{ first: number; last: number }> {
+    const [row] = await this.query<{ first: number | null; last: number }>(
+      'SELECT (SELECT MIN(seq) FROM changes) AS first, seq AS last FROM change_head WHERE id = 1',
+    )
+    const last = row?.last ?? 0
+    return { first: row?.first ?? last + 1, last }
+  }
+
+  async pruneChanges(keep: number): Promise<number> {
+    return this.rowCount('DELETE FROM changes WHERE seq <= (SELECT seq FROM change_head WHERE id = 1) - $1', [
+      Math.max(keep, 0),
+    ])
+  }
+
+  async claimLeadership(job: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
+    const rows = await this.transaction((query) =>
+      query(
+        `INSERT INTO leaders (job, holder, expires) VALUES ($1, $2, $3)
+         ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+         WHERE leaders.holder = excluded.holder OR leaders.expires <= $4 RETURNING job`,
+        [job, holder, now + ttlMs, now],
+      ),
+    )
+    return rows.length === 1
+  }
+
+  async resignLeadership(job: string, holder: string): Promise<void> {
+    await this.query('UPDATE leaders SET expires = 0 WHERE job = $1 AND holder = $2', [job, holder])
+  }
+
+  subscribe(listener: (notice: StoreNotice) => void): () => void {
+    this.notices.on('notice', listener)
+    return () => this.notices.off('notice', listener)
+  }
+
   async close(): Promise<void> {
+    this.closed = true
+    clearInterval(this.poller)
+    const listener = this.listener
+    this.listener = undefined
+    await listener?.end().catch(() => undefined)
     await this.pool.end()
+  }
+}
+
+interface ChangeRow extends Row {
+  seq: number
+  type: ChangeEvent['type']
+  name: string
+  version: number
+  sha256: string
+  size: number
+  writer: string
+  at: number
+  owner: string
+  grp: string
+  mode: number
+}
+
+function toChange(r: ChangeRow): StoredChange {
+  return {
+    seq: r.seq,
+    type: r.type,
+    name: r.name,
+    version: r.version,
+    sha256: r.sha256,
+    size: r.size,
+    writer: r.writer,
+    at: r.at,
+    owner: r.owner,
+    group: r.grp,
+    mode: r.mode,
   }
 }
 

@@ -1,12 +1,13 @@
 // The embedded MetadataStore: node:sqlite in WAL mode with synchronous=FULL, so every committed
 // transaction is on disk before the call returns.
 
+import { EventEmitter } from 'node:events'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DfsError } from '../protocol/errors.ts'
 import type { Perms } from '../protocol/permissions.ts'
-import type { FileVersion, Lease, LeaseOwner, ServerInfo } from '../protocol/types.ts'
+import type { ChangeEvent, FileVersion, Lease, LeaseOwner, ServerInfo } from '../protocol/types.ts'
 import type {
   GroupRecord,
   JoinTokenRecord,
@@ -16,10 +17,12 @@ import type {
   NodeCertRecord,
   PrefixRule,
   SessionRecord,
+  StoredChange,
   StoredLease,
+  StoreNotice,
   UserRecord,
 } from './store.ts'
-import { holdsLease } from './store.ts'
+import { changeOf, holdsLease } from './store.ts'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS servers (
@@ -115,6 +118,24 @@ CREATE TABLE IF NOT EXISTS holders (
 );
 CREATE INDEX IF NOT EXISTS holders_by_server ON holders (server, name, version);
 CREATE INDEX IF NOT EXISTS holders_by_blob ON holders (server, sha256);
+CREATE TABLE IF NOT EXISTS changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  type TEXT NOT NULL,
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  writer TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  owner TEXT NOT NULL,
+  grp TEXT NOT NULL,
+  mode INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leaders (
+  job TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires INTEGER NOT NULL
+);
 `
 
 interface VersionRow {
@@ -140,6 +161,8 @@ const CURRENT = `SELECT v.*, p.owner AS owner, p.grp AS grp, p.mode AS perm_mode
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: DatabaseSync
   private readonly statements = new Map<string, StatementSync>()
+  /** One process uses an embedded store: its notices never leave it. */
+  private readonly notices = new EventEmitter<{ notice: [StoreNotice] }>()
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true })
@@ -262,7 +285,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async commit(request: NewVersion, now: number): Promise<FileVersion> {
-    return this.transaction(() => {
+    const committed = this.transaction(() => {
       const current = this.prepare('SELECT version FROM files WHERE name = ?').get(request.name) as
         { version: number } | undefined
       const currentVersion = current?.version ?? 0
@@ -315,8 +338,11 @@ export class SqliteMetadataStore implements MetadataStore {
         perms = request.perms
         this.writePerms(record.name, perms)
       }
-      return { ...record, owner: perms.owner, group: perms.group, mode: perms.mode }
+      const file = { ...record, owner: perms.owner, group: perms.group, mode: perms.mode }
+      this.appendChange(changeOf('put', file, now))
+      return file
     })
+    return this.told(committed)
   }
 
   /**
@@ -457,11 +483,13 @@ export class SqliteMetadataStore implements MetadataStore {
       `UPDATE leases SET expires = 0 WHERE name = ? AND token = ? AND secret_hash = ? AND user = ?
        AND proxy = ? AND expires > 0`,
     ).run(fileName, key.token, key.secretHash, owner.user, owner.proxy)
-    return result.changes === 1
+    if (result.changes !== 1) return false
+    this.notices.emit('notice', { kind: 'lease', name: fileName })
+    return true
   }
 
   async removeFile(fileName: string, now: number): Promise<FileVersion> {
-    return this.transaction(() => {
+    const removed = this.transaction(() => {
       const row = this.prepare(`${CURRENT} WHERE f.name = ?`).get(fileName) as CurrentRow | undefined
       if (!row) throw new DfsError('DFS_NOT_FOUND', `no such file: ${fileName}`)
       const lease = this.leaseRow(fileName)
@@ -469,8 +497,11 @@ export class SqliteMetadataStore implements MetadataStore {
         throw new DfsError('DFS_LOCKED', `${fileName} is locked by ${lease.user} (proxy ${lease.proxy})`)
       }
       this.prepare('DELETE FROM files WHERE name = ?').run(fileName)
-      return toCurrent(row)
+      const file = toCurrent(row)
+      this.appendChange(changeOf('rm', file, now))
+      return file
     })
+    return this.told(removed)
   }
 
   async countFiles(): Promise<{ files: number; bytes: number }> {
@@ -770,13 +801,15 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async revokeNodeCerts(role: string, nodeId: number): Promise<string[]> {
-    return this.transaction(() => {
+    const serials = this.transaction(() => {
       const rows = this.prepare(
         'SELECT serial FROM node_certs WHERE role = ? AND node_id = ? AND revoked = 0',
       ).all(role, nodeId) as { serial: string }[]
       this.prepare('UPDATE node_certs SET revoked = 1 WHERE role = ? AND node_id = ?').run(role, nodeId)
       return rows.map((r) => r.serial)
     })
+    this.notices.emit('notice', { kind: 'revoked' })
+    return serials
   }
 
   async revokedSerials(now: number): Promise<string[]> {
@@ -787,8 +820,109 @@ export class SqliteMetadataStore implements MetadataStore {
     ).map((r) => r.serial)
   }
 
+  /** Inside the caller's transaction; subscribers are told once it commits (see `told`). */
+  private appendChange(change: Omit<ChangeEvent, 'seq'>): number {
+    const row = this.prepare(
+      `INSERT INTO changes (type, name, version, sha256, size, writer, at, owner, grp, mode)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+    ).get(
+      change.type,
+      change.name,
+      change.version,
+      change.sha256,
+      change.size,
+      change.writer,
+      change.at,
+      change.owner,
+      change.group,
+      change.mode,
+    ) as { seq: number }
+    return row.seq
+  }
+
+  /** Tells subscribers that changes were appended, after the transaction that did it. */
+  private told<T>(result: T): T {
+    this.notices.emit('notice', { kind: 'changes' })
+    return result
+  }
+
+  async changesSince(seq: number, limit: number): Promise<StoredChange[]> {
+    const rows = this.prepare('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').all(
+      seq,
+      limit,
+    ) as unknown as ChangeRow[]
+    return rows.map(toChange)
+  }
+
+  async changeBounds(): Promise<{ first: number; last: number }> {
+    const row = this.prepare('SELECT MIN(seq) AS first, MAX(seq) AS last FROM changes').get() as {
+      first: number | null
+      last: number | null
+    }
+    // An empty feed still remembers how far it had counted (AUTOINCREMENT never reuses a number).
+    const counted = this.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").get() as
+      { seq: number } | undefined
+    const last = row.last ?? counted?.seq ?? 0
+    return { first: row.first ?? last + 1, last }
+  }
+
+  async pruneChanges(keep: number): Promise<number> {
+    const result = this.prepare('DELETE FROM changes WHERE seq <= (SELECT MAX(seq) FROM changes) - ?').run(
+      Math.max(keep, 0),
+    )
+    return Number(result.changes)
+  }
+
+  async claimLeadership(job: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
+    const result = this.prepare(
+      `INSERT INTO leaders (job, holder, expires) VALUES (?, ?, ?)
+       ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+       WHERE leaders.holder = excluded.holder OR leaders.expires <= ?`,
+    ).run(job, holder, now + ttlMs, now)
+    return result.changes === 1
+  }
+
+  async resignLeadership(job: string, holder: string): Promise<void> {
+    this.prepare('UPDATE leaders SET expires = 0 WHERE job = ? AND holder = ?').run(job, holder)
+  }
+
+  subscribe(listener: (notice: StoreNotice) => void): () => void {
+    this.notices.on('notice', listener)
+    return () => this.notices.off('notice', listener)
+  }
+
   async close(): Promise<void> {
     this.db.close()
+  }
+}
+
+interface ChangeRow {
+  seq: number
+  type: ChangeEvent['type']
+  name: string
+  version: number
+  sha256: string
+  size: number
+  writer: string
+  at: number
+  owner: string
+  grp: string
+  mode: number
+}
+
+function toChange(r: ChangeRow): StoredChange {
+  return {
+    seq: r.seq,
+    type: r.type,
+    name: r.name,
+    version: r.version,
+    sha256: r.sha256,
+    size: r.size,
+    writer: r.writer,
+    at: r.at,
+    owner: r.owner,
+    group: r.grp,
+    mode: r.mode,
   }
 }
 

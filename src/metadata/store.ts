@@ -3,6 +3,7 @@
 
 import type { Perms } from '../protocol/permissions.ts'
 import type {
+  ChangeEvent,
   CommitRequest,
   FileVersion,
   Lease,
@@ -74,6 +75,17 @@ export interface NodeCertRecord {
   revoked: boolean
 }
 
+/** A change to the namespace as the feed keeps it, numbered in the order it was appended. */
+export type StoredChange = ChangeEvent & { seq: number }
+
+/**
+ * What a store tells the directories that share it, as hints to look again: changes were appended
+ * (read them with changesSince), a lease was released (its waiters may take it), certificates were
+ * revoked (reload them), or the store lost notices for a while (look at everything again).
+ */
+export type StoreNotice =
+  { kind: 'changes' } | { kind: 'lease'; name: string } | { kind: 'revoked' } | { kind: 'missed' }
+
 export interface MetadataStore {
   /** Records a heartbeat (a draining mark stays as it is). */
   upsertServer(server: ServerInfo): Promise<void>
@@ -94,7 +106,10 @@ export interface MetadataStore {
    * holds the name's lease). Throws DFS_CONFLICT or DFS_LOCKED otherwise.
    */
   commit(request: NewVersion, now: number): Promise<FileVersion>
-  /** Removes the current name; its versions stay in history. DFS_NOT_FOUND if absent, DFS_LOCKED if leased. */
+  /**
+   * Removes the current name; its versions stay in history. DFS_NOT_FOUND if absent, DFS_LOCKED if leased.
+   * Like commit, it appends its change ('rm', 'put') to the feed in the same transaction.
+   */
   removeFile(name: string, now: number): Promise<FileVersion>
   countFiles(): Promise<{ files: number; bytes: number }>
 
@@ -191,6 +206,24 @@ export interface MetadataStore {
   /** The certificates signed for one node, newest first. */
   nodeCerts(role: string, nodeId: number): Promise<NodeCertRecord[]>
 
+  /** Changes after `seq`, oldest first, at most `limit` (commits and removals append them). */
+  changesSince(seq: number, limit: number): Promise<StoredChange[]>
+  /** The oldest change still kept and the newest (0 and 0 for an empty feed; first > last then). */
+  changeBounds(): Promise<{ first: number; last: number }>
+  /** Drops all but the newest `keep` changes; how many went. */
+  pruneChanges(keep: number): Promise<number>
+
+  /**
+   * Takes or renews the lease row of a background job (repair) for `holder`, if it is free, expired
+   * at `now`, or already held by `holder`: whether `holder` leads it until `now + ttlMs`.
+   */
+  claimLeadership(job: string, holder: string, now: number, ttlMs: number): Promise<boolean>
+  /** Gives up a job's lease if `holder` has it (a directory shutting down). */
+  resignLeadership(job: string, holder: string): Promise<void>
+
+  /** Calls `listener` on every notice (see StoreNotice); returns the unsubscribe. */
+  subscribe(listener: (notice: StoreNotice) => void): () => void
+
   close(): Promise<void>
 }
 
@@ -206,4 +239,20 @@ export function holdsLease(lease: StoredLease, key: LeaseKey, user: string): boo
     lease.secretHash === key.secretHash &&
     lease.user === user
   )
+}
+
+/** The feed's record of a commit or removal (a name from before owners shows only to its writer). */
+export function changeOf(type: ChangeEvent['type'], file: FileVersion, at: number): Omit<ChangeEvent, 'seq'> {
+  return {
+    type,
+    name: file.name,
+    version: file.version,
+    sha256: file.sha256,
+    size: file.size,
+    writer: file.writer,
+    at,
+    owner: file.owner ?? file.writer,
+    group: file.group ?? 'users',
+    mode: file.mode ?? 0o600,
+  }
 }

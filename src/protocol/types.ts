@@ -128,6 +128,8 @@ export interface BadCopyReport {
 
 /** A change to the namespace, as the directory streams it to proxies and `dfs watch`. */
 export interface ChangeEvent {
+  /** Its place in the directory's change feed (the SSE event id): a subscriber resumes after it. */
+  seq?: number
   type: 'put' | 'rm'
   name: string
   version: number

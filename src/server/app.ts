@@ -233,13 +233,19 @@ export function abortOnHangUp(reply: FastifyReply): AbortSignal {
   return controller.signal
 }
 
+/** What goes with an event besides its data: a type other than `message`, and an id to resume after. */
+export interface EventMeta {
+  event?: string
+  id?: number
+}
+
 /**
  * Answers with a server-sent event stream: `subscribe` is given a send function and returns its
  * unsubscribe, called when the client goes away. A comment every 15 s keeps idle links open.
  */
 export function streamEvents<T>(
   reply: FastifyReply,
-  subscribe: (send: (event: T) => void) => () => void,
+  subscribe: (send: (event: T, meta?: EventMeta) => void) => () => void,
 ): void {
   reply.hijack()
   const out = reply.raw
@@ -249,7 +255,10 @@ export function streamEvents<T>(
     connection: 'keep-alive',
   })
   out.write(': dfs change stream\n\n')
-  const unsubscribe = subscribe((event) => out.write(`data: ${JSON.stringify(event)}\n\n`))
+  const unsubscribe = subscribe((event, meta) => {
+    const head = `${meta?.event ? `event: ${meta.event}\n` : ''}${meta?.id !== undefined ? `id: ${meta.id}\n` : ''}`
+    out.write(`${head}data: ${JSON.stringify(event)}\n\n`)
+  })
   const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), 15_000)
   out.once('close', () => {
     clearInterval(keepAlive)

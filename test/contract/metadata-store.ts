@@ -6,7 +6,7 @@
 import { describe, test, beforeEach, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import { DfsError } from '../../src/protocol/errors.ts'
-import type { LeaseKey, MetadataStore, NewVersion } from '../../src/metadata/store.ts'
+import type { LeaseKey, MetadataStore, NewVersion, StoreNotice } from '../../src/metadata/store.ts'
 import type { FileVersion } from '../../src/protocol/types.ts'
 
 export interface StoreUnderTest {
@@ -421,6 +421,97 @@ export function metadataStoreContract(kind: string, open: () => Promise<StoreUnd
       assert.deepEqual((await store.revokeNodeCerts('proxy', 1)).sort(), ['A1', 'A2'])
       assert.deepEqual((await store.revokedSerials(150)).sort(), ['A2'])
       assert.equal((await store.listNodeCerts()).length, 3)
+    })
+
+    test('the change feed: commits and removals append to it in order, read after a number, pruned to the newest', async () => {
+      assert.deepEqual(await store.changeBounds(), { first: 1, last: 0 })
+      for (let i = 1; i <= 6; i++) await store.commit(version(`feed/${i}`, 0, { size: i }), 1000 + i)
+      await store.commit(version('feed/1', 1, { sha256: SHA('b') }), 1010)
+      await store.removeFile('feed/2', 1011)
+      const all = await store.changesSince(0, 100)
+      assert.deepEqual(
+        all.map((c) => `${c.type} ${c.name} v${c.version}`),
+        [1, 2, 3, 4, 5, 6].map((i) => `put feed/${i} v1`).concat(['put feed/1 v2', 'rm feed/2 v1']),
+      )
+      const seqs = all.map((c) => c.seq)
+      assert.ok(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]!))
+      const { seq: _seq, ...put } = all[6]!
+      assert.deepEqual(put, {
+        type: 'put',
+        name: 'feed/1',
+        version: 2,
+        sha256: SHA('b'),
+        size: 1,
+        writer: 'alice',
+        at: 1010,
+        owner: 'alice',
+        group: 'users',
+        mode: 0o664,
+      })
+      // A refused commit appends nothing.
+      await assert.rejects(store.commit(version('feed/3', 0), 1012))
+      assert.equal((await store.changesSince(seqs[7]!, 100)).length, 0)
+      const page = await store.changesSince(seqs[1]!, 3)
+      assert.deepEqual(
+        page.map((c) => c.seq),
+        seqs.slice(2, 5),
+      )
+      assert.deepEqual(await store.changeBounds(), { first: seqs[0], last: seqs[7] })
+      assert.equal(await store.pruneChanges(2), 6)
+      assert.deepEqual(await store.changeBounds(), { first: seqs[6], last: seqs[7] })
+      // Numbers are never given twice, even after every change was pruned.
+      await store.pruneChanges(0)
+      assert.deepEqual(await store.changeBounds(), { first: seqs[7]! + 1, last: seqs[7] })
+      await store.commit(version('feed/7', 0), 1020)
+      assert.ok((await store.changesSince(0, 10))[0]!.seq > seqs[7]!)
+    })
+
+    test('leadership of a job: one holder until it expires or resigns; renewing keeps it', async () => {
+      assert.equal(await store.claimLeadership('repair', 'dir-a', 100, 1000), true)
+      assert.equal(await store.claimLeadership('repair', 'dir-b', 500, 1000), false)
+      assert.equal(await store.claimLeadership('repair', 'dir-a', 900, 1000), true)
+      assert.equal(await store.claimLeadership('repair', 'dir-b', 1500, 1000), false)
+      // Another job is led on its own.
+      assert.equal(await store.claimLeadership('prune', 'dir-b', 1500, 1000), true)
+      assert.equal(await store.claimLeadership('repair', 'dir-b', 1901, 1000), true)
+      assert.equal(await store.claimLeadership('repair', 'dir-a', 2000, 1000), false)
+      await store.resignLeadership('repair', 'dir-a')
+      assert.equal(await store.claimLeadership('repair', 'dir-a', 2000, 1000), false)
+      await store.resignLeadership('repair', 'dir-b')
+      assert.equal(await store.claimLeadership('repair', 'dir-a', 2000, 1000), true)
+    })
+
+    test('notices: commits, released leases and revoked certificates are told to subscribers', async () => {
+      const heard: StoreNotice[] = []
+      const unsubscribe = store.subscribe((notice) => heard.push(notice))
+      try {
+        const seen = async (kind: StoreNotice['kind'], name?: string) => {
+          const deadline = Date.now() + 5000
+          while (
+            !heard.some((n) => n.kind === kind && (name === undefined || ('name' in n && n.name === name)))
+          ) {
+            if (Date.now() > deadline) assert.fail(`no ${kind} notice in 5 s: ${JSON.stringify(heard)}`)
+            await new Promise((resolve) => setTimeout(resolve, 20))
+          }
+        }
+        await store.commit(version('n', 0), 1)
+        await seen('changes')
+        const lease = await store.grantLease('held', ALICE, 'h', 100, 1000)
+        assert.equal(await store.releaseLease('held', { token: lease.token, secretHash: 'h' }, ALICE), true)
+        await seen('lease', 'held')
+        await store.recordNodeCert({
+          serial: 'AA',
+          role: 'proxy',
+          nodeId: 1,
+          issued: 1,
+          expires: 10,
+          revoked: false,
+        })
+        await store.revokeNodeCerts('proxy', 1)
+        await seen('revoked')
+      } finally {
+        unsubscribe()
+      }
     })
 
     test('two writers racing on one new name: exactly one wins', async () => {

@@ -204,10 +204,33 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
     return { ...outcome, status: service.repairer.status }
   })
 
-  // Server-sent events: one `data:` line of JSON per change to the namespace.
-  app.get('/v1/events', (request, reply) => {
-    streamEvents(reply, (send) => service.onChange(send))
-  })
+  // Server-sent events: a `position` event with the feed's number to resume after, then one event
+  // per change to the namespace with its number as the id. `?after=N` (or Last-Event-ID) resumes
+  // after N; a `resync` event says the changes after N are no longer kept.
+  service.feed.log = app.log
+  app.get<{ Querystring: { after?: number } }>(
+    '/v1/events',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { after: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } },
+        },
+      },
+    },
+    (request, reply) => {
+      const header = request.headers['last-event-id']
+      const resume = typeof header === 'string' && /^\d{1,15}$/.test(header) ? Number(header) : undefined
+      streamEvents<object>(reply, (send) =>
+        service.feed.subscribe(request.query.after ?? resume, {
+          change: (change) => send(change, { id: change.seq }),
+          position: (seq) => send({ seq }, { event: 'position', id: seq }),
+          resync: (seq) => send({ seq }, { event: 'resync', id: seq }),
+        }),
+      )
+    },
+  )
   app.get('/v1/status', async () => service.status())
 
   // A primary whose replica failed mid-write asks for servers to copy the finished blob to instead.

@@ -1,6 +1,8 @@
 // Write leases with waiting: the store grants, renews and releases leases durably; this keeps, in
 // memory, the line of writers waiting for each name, first come first served, and hands a lease to
-// the next in line when the holder releases it or lets it expire.
+// the next in line when the holder releases it or lets it expire. With several directories on one
+// store, each has its own lines: the store decides who gets a lease, and which line is first to
+// ask after a release is a race between directories (order is kept within each).
 
 import { DfsError } from '../../protocol/errors.ts'
 import { formatLeaseKey, parseLeaseKey } from '../../protocol/lease-key.ts'
@@ -24,11 +26,18 @@ export class LeaseTable {
   private readonly lines = new Map<string, Waiter[]>()
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>()
   private readonly pumping = new Set<string>()
+  private readonly unsubscribe: () => void
 
   constructor(store: MetadataStore, clock: Clock, random: Random) {
     this.store = store
     this.clock = clock
     this.random = random
+    // Directories sharing a store each keep their own lines: a lease released through another one
+    // is heard of here (or, where notices are not heard, looked at again at each poll).
+    this.unsubscribe = store.subscribe((notice) => {
+      if (notice.kind === 'lease') void this.pump(notice.name)
+      else if (notice.kind === 'missed') for (const name of this.lines.keys()) void this.pump(name)
+    })
   }
 
   /** A lease with a fresh secret: only the caller ever sees the secret; the store keeps its hash. */
@@ -172,6 +181,7 @@ export class LeaseTable {
 
   /** Fails every waiter (the directory is shutting down). */
   close(): void {
+    this.unsubscribe()
     for (const timer of this.expiryTimers.values()) clearTimeout(timer)
     for (const line of this.lines.values()) {
       for (const waiter of line) {

@@ -57,6 +57,12 @@ export interface RepairDeps {
   random: Random
   copy: Copier
   log: Logger
+  /**
+   * Whether this directory leads repair now (taking or renewing the job's lease); periodic passes
+   * run only on the leader, so directories sharing a store do not repeat each other's copies.
+   * Absent: always.
+   */
+  lead?: () => Promise<boolean>
 }
 
 export class Repairer {
@@ -67,6 +73,7 @@ export class Repairer {
   private readonly random: Random
   private readonly copy: Copier
   private readonly log: Logger
+  private readonly lead?: () => Promise<boolean>
   private timer?: NodeJS.Timeout
   private running?: Promise<unknown>
   /** Set while started: the pause between passes. */
@@ -83,6 +90,7 @@ export class Repairer {
     this.random = deps.random
     this.copy = deps.copy
     this.log = deps.log
+    if (deps.lead) this.lead = deps.lead
   }
 
   start(intervalMs = 1000): void {
@@ -103,7 +111,7 @@ export class Repairer {
   }
 
   private tick(): void {
-    this.running = this.pass()
+    this.running = this.leadingPass()
       .catch((error: unknown) => this.failed(error, 'repair pass failed'))
       .finally(() => {
         this.running = undefined
@@ -111,6 +119,11 @@ export class Repairer {
         this.schedule(this.again ? WAKE_DELAY_MS : this.intervalMs)
         this.again = false
       })
+  }
+
+  private async leadingPass(): Promise<void> {
+    if (this.lead && !(await this.lead())) return
+    await this.pass()
   }
 
   async stop(): Promise<void> {

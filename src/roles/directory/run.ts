@@ -1,5 +1,6 @@
 // Starts a directory: the cluster CA, the metadata store and the HTTPS API.
 
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { makeAgent } from '../../client/agent.ts'
 import { call, jsonClient } from '../../client/http.ts'
@@ -47,6 +48,9 @@ export interface RunningDirectory extends Running {
   firstToken?: string
 }
 
+/** Changes the feed keeps for proxies that resume after a break. */
+const FEED_KEEP = 100_000
+
 const FIRST_TOKEN = { role: 'any', ttlMs: 24 * 3600 * 1000, uses: 10, createdBy: 'first start' } as const
 
 async function openStore(options: DirectoryOptions): Promise<MetadataStore> {
@@ -92,6 +96,16 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
     log: { warn: (obj, msg) => app.log.warn(obj, msg) },
   })
   const app = buildDirectoryApp(service, { tls, join: joining, nodes, revocations, audit })
+  // One directory of those sharing a store runs repair: the one holding the job's lease, renewed at
+  // each pass and taken over by another once it lapses (three passes, 15 s at least, missed).
+  const holder = `${hostname()}/${process.pid}/${systemRandom.token(6)}`
+  const repairEveryMs = options.repairEveryMs ?? 5000
+  const leaseMs = Math.max(3 * repairEveryMs, 15_000)
+  // Revoked certificates, also those revoked through another directory, are refused here at once.
+  const unsubscribeRevocations = store.subscribe((notice) => {
+    if (notice.kind === 'revoked' || notice.kind === 'missed')
+      void revocations.load(store, systemClock.now()).catch(() => undefined)
+  })
   // Repair asks file servers to copy blobs to each other: the directory calls them with its own cert.
   const agent = makeAgent(tls)
   const repairer = new Repairer({
@@ -110,12 +124,19 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
       )
     },
     log: app.log,
+    lead: () => store.claimLeadership('repair', holder, systemClock.now(), leaseMs),
   })
   service.repairer = repairer
-  repairer.start(options.repairEveryMs ?? 5000)
+  repairer.start(repairEveryMs)
   if (claimed > 0) app.log.warn(`${claimed} names from before permissions now belong to their last writer`)
   const purge = periodic('session purge', () => service.accounts.purgeSessions(), {
     everyMs: 3600_000,
+    firstDelayMs: 60_000,
+    log: app.log,
+  })
+  // The feed keeps its newest changes: a proxy away for longer resyncs instead of catching up.
+  const prune = periodic('change feed prune', () => store.pruneChanges(FEED_KEEP), {
+    everyMs: 600_000,
     firstDelayMs: 60_000,
     log: app.log,
   })
@@ -125,8 +146,12 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
     ...(firstToken ? { firstToken } : {}),
     close: async () => {
       service.leases.close()
+      service.feed.close()
+      await prune.stop()
       await purge.stop()
       await repairer.stop()
+      unsubscribeRevocations()
+      await store.resignLeadership('repair', holder).catch(() => undefined)
       await agent.close()
       await app.close()
       await audit.close()

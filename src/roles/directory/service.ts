@@ -3,10 +3,8 @@
 // accounts.ts and permissions in access.ts. Routes in app.ts only validate and call in here.
 
 import { DfsError } from '../../protocol/errors.ts'
-import { EventEmitter } from 'node:events'
 import type {
   BadCopyReport,
-  ChangeEvent,
   CommitRequest,
   DirectoryStatus,
   FileVersion,
@@ -24,6 +22,7 @@ import { holdsLease, type MetadataStore, type NewVersion } from '../../metadata/
 import type { Clock, Random } from '../../server/clock.ts'
 import { NamespaceAccess } from './access.ts'
 import { Accounts, DEFAULT_ACCOUNTS_CONFIG, type AccountsConfig } from './accounts.ts'
+import { ChangeLog } from './change-log.ts'
 import { LeaseTable, leaseKey } from './lease-table.ts'
 import type { Repairer } from './repairer.ts'
 import { canTake, choosePlacement } from './placement.ts'
@@ -77,7 +76,8 @@ export class DirectoryService {
   readonly leases: LeaseTable
   readonly accounts: Accounts
   readonly access: NamespaceAccess
-  private readonly changes = new EventEmitter()
+  /** The change feed, kept in the store: proxies subscribe to it (GET /v1/events). */
+  readonly feed: ChangeLog
   private readonly reports: BadCopyReport[] = []
   /** Servers a node could not connect to: not placed on until they heartbeat again. */
   private readonly unreachable = new Set<number>()
@@ -92,6 +92,7 @@ export class DirectoryService {
     this.clock = clock
     this.random = random
     this.leases = new LeaseTable(store, clock, random)
+    this.feed = new ChangeLog(store)
     this.accounts = new Accounts({ store, clock, random, config })
     this.access = new NamespaceAccess({ store, accounts: this.accounts, defaultMode: config.defaultMode })
   }
@@ -232,7 +233,6 @@ export class DirectoryService {
   private async record(request: NewVersion): Promise<FileVersion> {
     const version = await this.store.commit(request, this.clock.now())
     await this.store.pruneVersions(request.name, this.config.keepVersions)
-    this.announce('put', version)
     return version
   }
 
@@ -315,9 +315,7 @@ export class DirectoryService {
 
   async remove(actor: Actor, name: string): Promise<FileVersion> {
     await this.access.require(actor, name, 'write')
-    const removed = await this.store.removeFile(name, this.clock.now())
-    this.announce('rm', removed)
-    return removed
+    return this.store.removeFile(name, this.clock.now())
   }
 
   /** Waits in line for the write lease on `name` (write permission needed, even to wait). */
@@ -339,18 +337,6 @@ export class DirectoryService {
 
   release(actor: Actor, proxy: number, name: string, key: string): Promise<boolean> {
     return this.leases.release(name, key, { user: actor.user, proxy })
-  }
-
-  /** Subscribes to namespace changes (for proxies' caches and `dfs watch`); returns the unsubscribe. */
-  onChange(listener: (event: ChangeEvent) => void): () => void {
-    this.changes.on('change', listener)
-    return () => this.changes.off('change', listener)
-  }
-
-  private announce(type: ChangeEvent['type'], file: FileVersion): void {
-    const { name, version, sha256, size, writer } = file
-    const perms = this.access.permsOf(file)
-    this.changes.emit('change', { type, name, version, sha256, size, writer, at: this.clock.now(), ...perms })
   }
 
   /** Records a holder that served bad bytes (repair and scrub act on these). */

@@ -227,6 +227,10 @@ export class BlobCache {
   }
 
   /** A change notification: what we knew of `name` is no longer current. */
+  forgetAll(): void {
+    this.db.exec('DELETE FROM known_names')
+  }
+
   forget(name: string): void {
     this.db.prepare('DELETE FROM known_names WHERE name = ?').run(name)
   }

@@ -1,6 +1,8 @@
 // The proxy's subscription to the directory's change stream (server-sent events): reconnects with
-// backoff, and tells its listeners of every change, and of every reconnection (when changes may
-// have been missed). It says once when the stream is lost (`lost`, with the reason) and once when it
+// backoff and resumes after the last change it saw (each carries its number in the feed), so a
+// broken link or a restarted directory loses nothing. It tells its listeners of every change, and
+// of a `resync` when changes may have been missed: on the first connection, and when the directory
+// no longer keeps the changes after the number it resumes from. It says once when the stream is lost (`lost`, with the reason) and once when it
 // is back (`back`), not at every retry; its state shows in the proxy's status.
 
 import { EventEmitter } from 'node:events'
@@ -24,6 +26,8 @@ export class ChangeFeed extends EventEmitter<{
   private readonly current: ChangeFeedState = { connected: false }
   /** Lost (or never reached) since we last said so: the next connection says it is back. */
   private lost = false
+  /** The number of the last change seen (or the feed's position when we joined): resume after it. */
+  private seq?: number
 
   constructor(directoryUrl: string, agent: Agent, clock: Clock) {
     super()
@@ -62,7 +66,8 @@ export class ChangeFeed extends EventEmitter<{
 
   /** Connects and emits each change until the stream ends; `connected` runs once it is up. */
   private async follow(connected: () => void): Promise<void> {
-    const response = await request(this.url, {
+    const url = this.seq === undefined ? this.url : `${this.url}?after=${this.seq}`
+    const response = await request(url, {
       dispatcher: this.agent,
       signal: this.controller.signal,
       bodyTimeout: 0,
@@ -74,15 +79,30 @@ export class ChangeFeed extends EventEmitter<{
     }
     connected()
     this.up()
-    this.emit('resync')
+    // Nothing seen yet: whatever the listeners know may be stale.
+    if (this.seq === undefined) this.emit('resync')
+    let event = 'message'
     for await (const line of createInterface({ input: response.body })) {
-      if (!line.startsWith('data: ')) continue
-      try {
-        this.emit('change', JSON.parse(line.slice(6)) as ChangeEvent)
-      } catch {
-        // A line we cannot read is skipped; the read path asks the directory anyway.
-      }
+      if (line.startsWith('event: ')) event = line.slice(7)
+      else if (line.startsWith('data: ')) this.received(event, line.slice(6))
+      else if (line === '') event = 'message'
     }
+  }
+
+  /** One event of the stream: a change, where the feed stands, or word that changes were missed. */
+  private received(event: string, data: string): void {
+    let parsed: ChangeEvent | { seq?: unknown }
+    try {
+      parsed = JSON.parse(data) as ChangeEvent | { seq?: unknown }
+    } catch {
+      // A line we cannot read is skipped; the read path asks the directory anyway.
+      return
+    }
+    const seq = typeof parsed.seq === 'number' ? parsed.seq : undefined
+    if (event === 'message') this.emit('change', parsed as ChangeEvent)
+    else if (event === 'resync') this.emit('resync')
+    else if (event !== 'position') return
+    if (seq !== undefined) this.seq = seq
   }
 
   private up(): void {

@@ -38,6 +38,7 @@ export async function startProxy(options: ProxyOptions): Promise<Running> {
   const feed = new ChangeFeed(options.directory, agent, systemClock)
   const app = buildProxyApp(service, { tls: live.current, changeFeed: feed })
   feed.on('change', (event) => service.changed(event))
+  feed.on('resync', () => service.resynced())
   feed.on('lost', (error) =>
     app.log.warn({ err: error }, `change feed from ${options.directory} lost: ${reason(error)}; retrying`),
   )

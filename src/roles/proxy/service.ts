@@ -87,6 +87,15 @@ export class ProxyService {
     for (const listener of this.listeners) listener(event)
   }
 
+  /**
+   * Changes may have been missed (the feed could not resume): what the cache knows of names may be
+   * stale, so it forgets them (the blobs stay, found again by hash); offline reads wait for the
+   * next online read of each name.
+   */
+  resynced(): void {
+    this.cache.forgetAll()
+  }
+
   onChange(listener: (event: ChangeEvent) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
