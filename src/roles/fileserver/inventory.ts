@@ -120,19 +120,18 @@ export class BlobInventory {
 
   /** Deletes the unreferenced blobs past their grace; the younger ones are asked about next time. */
   private async collect(unreferenced: string[], now: number, graceMs: number): Promise<number> {
-    const pending = new Set<string>()
+    // All pending first: if a removal fails, the blobs not looked at yet are asked about next time.
+    this.pending = new Set(unreferenced)
     let collected = 0
     for (const sha256 of unreferenced) {
       const modified = await this.store.modified(sha256)
-      if (modified === undefined) continue
-      if (now - modified > graceMs) {
+      if (modified !== undefined && now - modified <= graceMs) continue
+      if (modified !== undefined) {
         await this.store.remove(sha256)
         collected++
-      } else {
-        pending.add(sha256)
       }
+      this.pending.delete(sha256)
     }
-    this.pending = pending
     return collected
   }
 }
