@@ -17,6 +17,8 @@
 // Environment: BENCH_SIZE_MIB (default 512), BENCH_RUNS (default 3; medians are reported),
 // BENCH_TIMEOUT_S (default 600: a single transfer that takes longer aborts the benchmark).
 // Output: progress on stderr; the table, then one JSON line with the same figures, on stdout.
+//
+// `npm run bench -- --names` runs the namespace-scale benchmark instead (bench-names.ts).
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
@@ -959,7 +961,13 @@ if (process.argv[2] === '--baseline-server') {
   process.on('uncaughtException', crash)
   let code = 0
   try {
-    await main()
+    if (process.argv.includes('--names')) {
+      // The namespace-scale benchmark: its own script, with the same clean-up and output habits.
+      const { namesBench } = await import('./bench-names.ts')
+      await namesBench({ onCleanup, progress })
+    } else {
+      await main()
+    }
   } catch (error) {
     process.stderr.write(`bench: failed: ${(error as Error).message}\n`)
     code = 1

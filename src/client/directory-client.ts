@@ -13,6 +13,9 @@ import type {
   CommitRequest,
   CommittedVersion,
   FileVersion,
+  InventoryAnswer,
+  InventoryChanges,
+  InventoryResync,
   JobState,
   Lease,
   GroupView,
@@ -91,9 +94,17 @@ export class DirectoryClient {
   }
 
   /** Reports every blob this server holds; the answer names those no kept version needs. */
-  inventory(id: number, blobs: string[], asOf?: number): Promise<{ unreferenced: string[]; now: number }> {
+  inventory(id: number, blobs: string[], asOf?: number): Promise<InventoryAnswer> {
     return call(
       () => this.http.post(`v1/servers/${id}/inventory`, { json: { blobs, asOf }, timeout: 120_000 }).json(),
+      WHAT,
+    )
+  }
+
+  /** Reports what changed since the inventory the directory acknowledged, or hears it wants a full one. */
+  inventoryChanges(id: number, changes: InventoryChanges): Promise<InventoryAnswer | InventoryResync> {
+    return call(
+      () => this.http.post(`v1/servers/${id}/inventory/changes`, { json: changes, timeout: 120_000 }).json(),
       WHAT,
     )
   }

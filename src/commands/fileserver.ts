@@ -25,8 +25,13 @@ export default class FileServer extends BaseCommand {
     ...memberFlags,
     heartbeat: Flags.integer({ description: 'seconds between heartbeats', default: 2, min: 1 }),
     'inventory-every': duration({
-      description: 'how often to report every blob held and collect garbage',
+      description:
+        'how often to report the blobs added and removed since the last report, and collect garbage',
       default: 10 * 60_000,
+    }),
+    'full-inventory-every': duration({
+      description: 'how often that report lists every blob held instead (also on start)',
+      default: 24 * 3600_000,
     }),
     'gc-grace': duration({ description: 'keep unreferenced blobs at least this long', default: 60 * 60_000 }),
     'scrub-every': duration({
@@ -56,6 +61,7 @@ export default class FileServer extends BaseCommand {
       renewEveryMs: flags['renew-every'],
       heartbeatMs: flags.heartbeat * 1000,
       inventoryMs: flags['inventory-every'],
+      fullInventoryMs: flags['full-inventory-every'],
       gcGraceMs: flags['gc-grace'],
       scrubMs: flags['scrub-every'],
       scrubRate: Math.max(flags['scrub-rate'], 1),

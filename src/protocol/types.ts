@@ -118,6 +118,40 @@ export interface Session {
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/
 
+/**
+ * The directory's answer to a file server's inventory, full or of changes. `unreferenced`: of the
+ * blobs it looked at, those no kept version on that server names (garbage once past the grace
+ * period). `now`: its clock, the next inventory's `asOf`. `generation`: what the next inventory of
+ * changes is relative to (absent from a directory that takes only full inventories). `recheck`:
+ * blobs the server lacks that a version committed after `asOf` names, so their holder was kept for
+ * now; the next inventory says again whether they are missing.
+ */
+export interface InventoryAnswer {
+  unreferenced: string[]
+  now: number
+  generation?: number
+  recheck?: string[]
+}
+
+/**
+ * A file server's inventory of changes: what its store gained and lost since the inventory the
+ * directory acknowledged as `base`, and the unreferenced blobs it is still keeping for their grace
+ * period (`check`: asked about again, since a commit may have named them meanwhile).
+ */
+export interface InventoryChanges {
+  base: number
+  added: string[]
+  removed: string[]
+  check: string[]
+  asOf: number
+}
+
+/** A directory that cannot apply changes (it restarted, or never saw `base`) asks for a full inventory. */
+export interface InventoryResync {
+  needFull: true
+  now: number
+}
+
 /** A holder reported (by a reader or its own scrubber) to hold bytes that do not match their hash. */
 export interface BadCopyReport {
   server: number

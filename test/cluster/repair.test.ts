@@ -1,6 +1,7 @@
 // Durability and self-repair end to end: dead servers' copies replaced (by plan, by hand, and on its
-// own), corrupt blobs found by the scrubber and replaced, lost blobs found by the inventory on start,
-// garbage collected after its grace, and history kept and restored.
+// own), corrupt blobs found by the scrubber and replaced, lost blobs found by the inventory on start
+// and by the inventories of changes after it, garbage collected after its grace, and history kept
+// and restored.
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -125,6 +126,17 @@ describe('self-repair', () => {
     await cluster.startFileServer(id)
     await eventually('two good copies again', async () => {
       const now = await stat('lost.bin')
+      return now.holders.length === 2 && now.holders.every((h) => existsSync(blob(h, digest)))
+    })
+  })
+
+  test("a blob lost behind a running server's back is noticed by its next inventory of changes", async () => {
+    const digest = await put('vanished.bin', 64 * 1024)
+    const id = (await stat('vanished.bin')).holders[0]!
+    // The server keeps running: only an inventory of what changed since the last one can tell.
+    await rm(blob(id, digest))
+    await eventually('two good copies again', async () => {
+      const now = await stat('vanished.bin')
       return now.holders.length === 2 && now.holders.every((h) => existsSync(blob(h, digest)))
     })
   })

@@ -3,7 +3,7 @@
 
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -43,12 +43,20 @@ export interface ClusterOptions {
   ports?: { directory?: number; fileservers?: number[]; proxies?: number[] }
   /** Extra environment for every role (e.g. DFS_BODY_TIMEOUT_MS for short timeouts). */
   env?: NodeJS.ProcessEnv
+  /**
+   * Directories serving the cluster (default 1); more than one need a shared store (DFS_METADATA in
+   * `env`). Each has a data root of its own holding a copy of the first one's CA, as an operator
+   * sets up a second directory; file servers and proxies are given every directory's URL.
+   */
+  directories?: number
 }
 
 export class TestCluster {
   readonly root: string
   readonly invocation: Invocation
   directory!: Child
+  /** Every directory: the first is `directory`. */
+  readonly directories: Child[] = []
   readonly fileservers = new Map<number, Child>()
   readonly proxies: Child[] = []
   private readonly options: ClusterOptions
@@ -63,6 +71,7 @@ export class TestCluster {
     const cluster = new TestCluster(await mkdtemp(join(tmpdir(), 'dfs-test-')), options)
     try {
       await cluster.startDirectory(options.ports?.directory ?? 0)
+      for (let n = 2; n <= (options.directories ?? 1); n++) await cluster.startDirectory(0, n)
       await Promise.all(
         Array.from({ length: options.fileservers ?? 3 }, (_, i) => cluster.startFileServer(i + 1)),
       )
@@ -75,7 +84,7 @@ export class TestCluster {
             '--port',
             String(options.ports?.proxies?.[id - 1] ?? 0),
             '--directory',
-            cluster.directory.url,
+            cluster.directoryUrls,
             ...(options.proxyArgs ?? []),
           ]),
         )
@@ -103,22 +112,38 @@ export class TestCluster {
     return first.url
   }
 
-  private spawn(name: string, args: string[]): Promise<Child> {
+  /** Every directory's URL, comma-separated, as `--directory` takes them. */
+  get directoryUrls(): string {
+    return this.directories.map((d) => d.url).join(',')
+  }
+
+  /** The data root of directory `n` (the first one shares the cluster's). */
+  directoryData(n: number): string {
+    return n === 1 ? this.data : join(this.root, `data-directory-${n}`)
+  }
+
+  private spawn(name: string, args: string[], data = this.data): Promise<Child> {
     return startChild({
       name,
-      args: [...args, '--data', this.data],
+      args: [...args, '--data', data],
       invocation: this.invocation,
       log: join(this.root, `${name.replace(' ', '-')}.log`),
       env: { ...process.env, DFS_LOG: this.options.logLevel ?? 'warn', ...this.options.env },
     })
   }
 
-  async startDirectory(port = 0): Promise<Child> {
+  /** Starts directory `n` (1: the first), again on `port` after a kill. */
+  async startDirectory(port = 0, n = 1): Promise<Child> {
     const args = ['directory', '--port', String(port), '--replicas', String(this.options.replicas ?? 2)]
     if (this.options.liveAfter) args.push('--live-after', String(this.options.liveAfter))
     args.push(...(this.options.directoryArgs ?? []))
-    this.directory = await this.spawn('directory', args)
-    return this.directory
+    const data = this.directoryData(n)
+    // Another directory of the same cluster: the same CA, copied as the README says.
+    if (n > 1) await cp(join(this.data, 'ca'), join(data, 'ca'), { recursive: true, force: false })
+    const child = await this.spawn(n === 1 ? 'directory' : `directory ${n}`, args, data)
+    this.directories[n - 1] = child
+    if (n === 1) this.directory = child
+    return child
   }
 
   async startFileServer(id: number, port = this.options.ports?.fileservers?.[id - 1] ?? 0): Promise<Child> {
@@ -129,7 +154,7 @@ export class TestCluster {
       '--port',
       String(port),
       '--directory',
-      this.directory.url,
+      this.directoryUrls,
       '--heartbeat',
       '1',
       ...(this.options.fileserverArgs ?? []),
@@ -200,7 +225,7 @@ export class TestCluster {
 
   /** Stops every role (SIGTERM, then SIGKILL), keeping the data. */
   async stopProcesses(): Promise<void> {
-    const all = [...this.proxies, ...this.fileservers.values(), ...(this.directory ? [this.directory] : [])]
+    const all = [...this.proxies, ...this.fileservers.values(), ...this.directories]
     await Promise.all(all.map((c) => stopChild(c, 5000)))
   }
 

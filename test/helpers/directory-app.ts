@@ -24,14 +24,27 @@ export interface TestDirectory {
   joining: JoinService
   audit: AuditLog
   ca: CaPair
+  /**
+   * The directory as after a restart: a new service and app over the same store, so with what only
+   * a running directory keeps in memory forgotten. This one is closed; close the new one instead.
+   */
+  restart(): Promise<TestDirectory>
   close(): Promise<void>
 }
 
 export async function testDirectory(clock: Clock): Promise<TestDirectory> {
   const dir = await mkdtemp(join(tmpdir(), 'dfs-dir-'))
   const store = new SqliteMetadataStore(join(dir, 'metadata.sqlite'))
+  return start(dir, store, clock, makeCa())
+}
+
+async function start(
+  dir: string,
+  store: SqliteMetadataStore,
+  clock: Clock,
+  ca: CaPair,
+): Promise<TestDirectory> {
   const service = new DirectoryService(store, { ...DEFAULT_DIRECTORY_CONFIG }, clock, systemRandom)
-  const ca = makeCa()
   const joining = new JoinService(store, ca, clock)
   const revocations = new Revocations()
   const warnings: string[] = []
@@ -45,6 +58,11 @@ export async function testDirectory(clock: Clock): Promise<TestDirectory> {
     identify: identifyByHeader({ role: 'proxy', id: 1 }),
   })
   await app.ready()
+  const stop = async () => {
+    await app.close()
+    await audit.close()
+  }
+  const wroteEverything = () => assert.deepEqual(warnings, [], 'the audit log wrote every entry')
   return {
     app,
     store,
@@ -52,12 +70,16 @@ export async function testDirectory(clock: Clock): Promise<TestDirectory> {
     joining,
     audit,
     ca,
+    restart: async () => {
+      await stop()
+      wroteEverything()
+      return start(dir, store, clock, ca)
+    },
     close: async () => {
-      await app.close()
-      await audit.close()
+      await stop()
       await store.close()
       await rm(dir, { recursive: true, force: true })
-      assert.deepEqual(warnings, [], 'the audit log wrote every entry')
+      wroteEverything()
     },
   }
 }

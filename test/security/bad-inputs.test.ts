@@ -609,6 +609,28 @@ describe('bad inputs', () => {
         code: 'DFS_BAD_REQUEST',
       },
       {
+        what: 'directory: an inventory of changes with a bad hash',
+        send: () =>
+          post(
+            '/v1/servers/1/inventory/changes',
+            { base: 1, added: ['nothex'], removed: [], check: [], asOf: 0 },
+            as('fileserver', 1),
+          ),
+        status: 400,
+        code: 'DFS_BAD_REQUEST',
+      },
+      {
+        what: "directory: a file server sends another's inventory of changes",
+        send: () =>
+          post(
+            '/v1/servers/1/inventory/changes',
+            { base: 1, added: [], removed: [], check: [], asOf: 0 },
+            as('fileserver', 2),
+          ),
+        status: 403,
+        code: 'DFS_FORBIDDEN',
+      },
+      {
         what: 'directory: a join with a made-up token',
         send: () =>
           post(

@@ -1,8 +1,8 @@
 // The directory's HTTP API. Every caller is another dfs node presenting a certificate signed by the
 // cluster CA (enforced by TLS); every input is checked by a schema, and names by normaliseName. The
-// routes are grouped by area: membership, accounts, the namespace (their own files), and here the
-// file servers' liveness, inventory and reports, status, repair and the change stream. What users
-// and nodes change is recorded in the audit log by the routes of each area.
+// routes are grouped by area: membership, accounts, the namespace and inventories (their own
+// files), and here the file servers' liveness and reports, status, repair and the change stream.
+// What users and nodes change is recorded in the audit log by the routes of each area.
 
 import type { FastifyInstance } from 'fastify'
 import { DfsError } from '../../protocol/errors.ts'
@@ -13,6 +13,7 @@ import { registerAccountRoutes } from './account-routes.ts'
 import { adminOf, registerActingUser } from './acting-user.ts'
 import type { AuditLog } from './audit-log.ts'
 import { registerAuditRoutes } from './audit-routes.ts'
+import { registerInventoryRoutes } from './inventory-routes.ts'
 import type { JoinService } from './join-service.ts'
 import { registerMembershipRoutes } from './membership-routes.ts'
 import { registerNamespaceRoutes } from './namespace-routes.ts'
@@ -32,6 +33,7 @@ const ACCESS: AccessTable = {
   'POST /v1/certificates/renew': MEMBERS,
   'POST /v1/servers/heartbeat': FS,
   'POST /v1/servers/:id/inventory': FS,
+  'POST /v1/servers/:id/inventory/changes': FS,
   'POST /v1/servers/:id/unreachable': MEMBERS,
   'GET /v1/servers': MEMBERS,
   'GET /v1/clock': FS,
@@ -93,6 +95,7 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
   registerAccountRoutes(app, service.accounts, audit)
   registerNamespaceRoutes(app, service, audit)
   registerAuditRoutes(app, audit)
+  registerInventoryRoutes(app, service.inventories)
 
   app.post<{ Body: Heartbeat }>(
     '/v1/servers/heartbeat',
@@ -163,30 +166,6 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
       request.log.warn(request.body, 'bad copy reported')
       await service.report(request.body)
       return { ok: true }
-    },
-  )
-
-  app.post<{ Params: { id: number }; Body: { blobs: string[]; asOf?: number } }>(
-    '/v1/servers/:id/inventory',
-    {
-      // A server with a million blobs sends 65 MB of hashes; nothing else here is that large.
-      bodyLimit: 256 * 1024 * 1024,
-      schema: {
-        params: { type: 'object', required: ['id'], properties: { id: serverId } },
-        body: {
-          type: 'object',
-          required: ['blobs'],
-          additionalProperties: false,
-          properties: {
-            blobs: { type: 'array', items: sha256 },
-            asOf: { type: 'integer', minimum: 0 },
-          },
-        },
-      },
-    },
-    async (request) => {
-      speaksFor(request, 'fileserver', request.params.id)
-      return service.inventory(request.params.id, request.body.blobs, request.body.asOf)
     },
   )
 

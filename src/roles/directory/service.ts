@@ -23,6 +23,7 @@ import type { Clock, Random } from '../../server/clock.ts'
 import { NamespaceAccess } from './access.ts'
 import { Accounts, DEFAULT_ACCOUNTS_CONFIG, type AccountsConfig } from './accounts.ts'
 import { ChangeLog } from './change-log.ts'
+import { Inventories } from './inventory.ts'
 import { LeaseTable, leaseKey } from './lease-table.ts'
 import type { Repairer } from './repairer.ts'
 import { canTake, choosePlacement } from './placement.ts'
@@ -78,6 +79,7 @@ export class DirectoryService {
   readonly access: NamespaceAccess
   /** The change feed, kept in the store: proxies subscribe to it (GET /v1/events). */
   readonly feed: ChangeLog
+  readonly inventories: Inventories
   private readonly reports: BadCopyReport[] = []
   /** Servers a node could not connect to: not placed on until they heartbeat again. */
   private readonly unreachable = new Set<number>()
@@ -95,6 +97,12 @@ export class DirectoryService {
     this.feed = new ChangeLog(store)
     this.accounts = new Accounts({ store, clock, random, config })
     this.access = new NamespaceAccess({ store, accounts: this.accounts, defaultMode: config.defaultMode })
+    this.inventories = new Inventories({
+      store,
+      clock,
+      random,
+      dropCopies: (server, which) => this.dropCopies(server, which),
+    })
   }
 
   now(): number {
@@ -232,7 +240,12 @@ export class DirectoryService {
 
   private async record(request: NewVersion): Promise<FileVersion> {
     const version = await this.store.commit(request, this.clock.now())
-    await this.store.pruneVersions(request.name, this.config.keepVersions)
+    const keep = Math.max(this.config.keepVersions, 1)
+    // Versions numbered up to `keep` leave nothing to prune, and cost no look-up.
+    const pruned = version.version > keep ? (await this.store.listVersions(request.name)).slice(keep) : []
+    await this.store.pruneVersions(request.name, keep)
+    // Their blobs may be garbage now: the holders hear so in their next inventory of changes.
+    this.inventories.released(pruned)
     return version
   }
 
@@ -261,25 +274,6 @@ export class DirectoryService {
       writer: actor.user,
       perms,
     })
-  }
-
-  /**
-   * A file server's full inventory: it stops being a holder of any version whose blob it lacks
-   * (repair then makes a new copy); the answer lists its blobs no kept version needs (garbage).
-   * `asOf` is our clock when we answered the server's previous inventory, so before it began this
-   * listing: a version committed since may have had its blob stored after the listing, and is left
-   * for the next inventory (otherwise every holder of a fresh version could be dropped, and its
-   * blobs then collected as garbage). The answer carries our clock for the next `asOf`.
-   */
-  async inventory(
-    server: number,
-    blobs: string[],
-    asOf?: number,
-  ): Promise<{ unreferenced: string[]; now: number }> {
-    const now = this.clock.now()
-    const held = new Set(blobs)
-    await this.dropCopies(server, (v) => !(asOf !== undefined && v.mtime > asOf) && !held.has(v.sha256))
-    return { unreferenced: await this.store.unreferenced(server, blobs), now }
   }
 
   async locate(actor: Actor, name: string): Promise<Located> {

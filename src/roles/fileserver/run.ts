@@ -17,8 +17,10 @@ import { FileServerService } from './service.ts'
 
 export interface FileServerOptions extends MemberOptions {
   heartbeatMs: number
-  /** How often to report the full inventory (and collect garbage). */
+  /** How often to report the inventory (what changed since the last one) and collect garbage. */
   inventoryMs: number
+  /** How often the inventory lists every blob instead of what changed. */
+  fullInventoryMs: number
   /** Unreferenced blobs younger than this are kept (a write in flight may still commit them). */
   gcGraceMs: number
   /** Pause between two scrub passes over every blob. */
@@ -68,8 +70,10 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
   }
   await beat()
 
-  // On start (after temp files were cleaned) and then periodically: inventory, then garbage.
-  const reconcile = () => service.reconcile(options.gcGraceMs, Date.now())
+  // On start (after temp files were cleaned) and then periodically: inventory, then garbage. The
+  // first one after a start is full: a blob lost while we were down is noticed at once.
+  const reconcile = () =>
+    service.reconcile(Date.now(), { graceMs: options.gcGraceMs, fullEveryMs: options.fullInventoryMs })
   jobs.set(
     'inventory',
     periodic('inventory', reconcile, { everyMs: options.inventoryMs, firstDelayMs: 0, log: app.log }),

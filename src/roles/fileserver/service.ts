@@ -15,6 +15,7 @@ import { mapDiskError } from '../../storage/disk-blob-store.ts'
 import { boundedMemory, memoryGuard } from '../../streams/bounded-memory.ts'
 import { bodyTooLong, bodyTooShort } from '../../streams/declared-length.ts'
 import { sha256OfStream } from '../../streams/hash.ts'
+import { BlobInventory, type InventoryOptions, type InventoryRun } from './inventory.ts'
 
 export interface ReplicaTarget {
   id: number
@@ -46,7 +47,7 @@ export class FileServerService {
   private readonly directory: DirectoryClient
   private readonly agent: Agent
   private readonly log: Logger
-  private inventoryAsOf?: number
+  private readonly inventory: BlobInventory
 
   constructor(id: number, store: BlobStore, directory: DirectoryClient, agent: Agent, log: Logger) {
     this.id = id
@@ -54,6 +55,7 @@ export class FileServerService {
     this.directory = directory
     this.agent = agent
     this.log = log
+    this.inventory = new BlobInventory(id, store, directory)
   }
 
   /** Stores a blob sent by a primary; answers with what was stored so the primary can compare. */
@@ -213,28 +215,12 @@ export class FileServerService {
   }
 
   /**
-   * Tells the directory every blob we hold (it drops us as holder of anything missing), then deletes
-   * the blobs no kept version needs, once older than `graceMs`: a write in flight has its blob in
-   * place a moment before the directory knows of it.
+   * Tells the directory what we hold (every blob, or what changed since it last heard: see
+   * inventory.ts), then deletes the blobs no kept version needs, once older than the grace period: a
+   * write in flight has its blob in place a moment before the directory knows of it.
    */
-  async reconcile(graceMs: number, now: number): Promise<{ held: number; collected: number }> {
-    // The first time, ask the directory's clock before listing: versions committed after it are
-    // left out of the comparison, as their blobs may land after the listing began.
-    const since = this.inventoryAsOf ?? (await this.directory.clock()).now
-    const blobs: string[] = []
-    for await (const sha256 of this.store.list()) blobs.push(sha256)
-    const { unreferenced, now: asOf } = await this.directory.inventory(this.id, blobs, since)
-    // The directory's clock when it answered: the next listing begins after it (see inventory there).
-    this.inventoryAsOf = asOf
-    let collected = 0
-    for (const sha256 of unreferenced) {
-      const modified = await this.store.modified(sha256)
-      if (modified !== undefined && now - modified > graceMs) {
-        await this.store.remove(sha256)
-        collected++
-      }
-    }
-    return { held: blobs.length, collected }
+  reconcile(now: number, options: InventoryOptions): Promise<InventoryRun> {
+    return this.inventory.run(now, options)
   }
 
   /**
@@ -280,7 +266,9 @@ export class FileServerService {
       }
       if (length !== undefined && writer.bytes < length) throw bodyTooShort(writer.bytes, length)
       for (const p of pipes) if (!p.pipe.destroyed) p.pipe.end()
-      return await writer.commit()
+      const blob = await writer.commit()
+      this.inventory.stored(blob.sha256)
+      return blob
     } catch (error) {
       await writer.abort()
       throw error instanceof Error ? mapDiskError(error) : error

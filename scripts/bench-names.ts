@@ -1,0 +1,431 @@
+// `npm run bench -- --names`: what the directory's everyday work costs as the namespace grows. For
+// each size (BENCH_NAMES, default 10000,100000,1000000 names) a SqliteMetadataStore is made in a
+// temp dir (so it creates its own schema), closed, loaded in one node:sqlite transaction straight
+// into that schema (names d0000/f000.., holders on 3 file servers with R=2, every tenth name with 3
+// versions), and opened again under a DirectoryService that serves its HTTPS API on loopback with
+// real mutual TLS. Then, at each size:
+// - stat: getFile through the store, and GET /v1/files through HTTPS as a proxy acting for a user;
+// - ls of one 1,000-name directory: listFiles through the store, and GET /v1/list through HTTPS;
+// - a repair pass with nothing to repair: the real Repairer, with a copier that must not be called;
+// - an inventory with nothing changed (a change inventory after a full one), through HTTPS, alone
+//   and as a file server's whole run (its blobs listed from memory), next to the full inventory.
+// Output: progress on stderr; a table (rows: measurements; columns: sizes, and the ratio of the
+// largest to the smallest), then one JSON line with the same figures, on stdout.
+
+import { createHash } from 'node:crypto'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { DatabaseSync } from 'node:sqlite'
+import type { Readable } from 'node:stream'
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { makeAgent } from '../src/client/agent.ts'
+import { DirectoryClient, type UserDirectoryClient } from '../src/client/directory-client.ts'
+import { SqliteMetadataStore } from '../src/metadata/sqlite-store.ts'
+import type { InventoryAnswer } from '../src/protocol/types.ts'
+import { buildDirectoryApp } from '../src/roles/directory/app.ts'
+import { AuditLog } from '../src/roles/directory/audit-log.ts'
+import { JoinService } from '../src/roles/directory/join-service.ts'
+import { NodeAdmin, Revocations } from '../src/roles/directory/node-admin.ts'
+import { Repairer } from '../src/roles/directory/repairer.ts'
+import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../src/roles/directory/service.ts'
+import { FileServerService } from '../src/roles/fileserver/service.ts'
+import { listen } from '../src/server/app.ts'
+import { systemClock, systemRandom } from '../src/server/clock.ts'
+import type { BlobStore } from '../src/storage/blob-store.ts'
+import { issueNodeCert, makeCa } from '../src/tls/ca.ts'
+
+const SERVERS = [1, 2, 3]
+const NAMES_PER_DIR = 1000
+const MB = 1000 * 1000
+const USER = 'bench'
+const quiet = { warn: () => undefined }
+
+export interface NamesBenchDeps {
+  onCleanup(fn: () => Promise<void>): void
+  progress(line: string): void
+}
+
+interface Row {
+  measurement: string
+  unit: 'us' | 'ms' | 's' | 'bytes' | 'MB' | 'count'
+  values: Map<number, number>
+}
+
+export async function namesBench({ onCleanup, progress }: NamesBenchDeps): Promise<void> {
+  const sizes = namesFromEnv()
+  const loadAtStart = loadavg()
+  const rows = new Map<string, Row>()
+  const note = (measurement: string, unit: Row['unit'], size: number, value: number) => {
+    const row = rows.get(measurement) ?? { measurement, unit, values: new Map() }
+    row.values.set(size, value)
+    rows.set(measurement, row)
+  }
+  for (const size of sizes) {
+    const work = await mkdtemp(join(tmpdir(), 'dfs-bench-names-'))
+    // Each size's store is gone before the next is loaded: a million names take about a gigabyte.
+    let removed = false
+    const removeWork = async () => {
+      if (!removed) await rm(work, { recursive: true, force: true })
+      removed = true
+    }
+    onCleanup(removeWork)
+    await measureSize(size, work, (m, unit, value) => note(m, unit, size, value), progress)
+    await removeWork()
+  }
+  report(sizes, [...rows.values()], loadAtStart)
+}
+
+function namesFromEnv(): number[] {
+  const raw = process.env.BENCH_NAMES ?? '10000,100000,1000000'
+  const sizes = raw.split(',').map((part) => Number(part.trim()))
+  if (sizes.some((n) => !Number.isInteger(n) || n < NAMES_PER_DIR))
+    throw new Error(`BENCH_NAMES must be integers >= ${NAMES_PER_DIR}, comma-separated, not ${raw}`)
+  return [...new Set(sizes)].sort((a, b) => a - b)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The namespace, generated: the same at every run, so figures compare.
+
+const nameOf = (i: number) =>
+  `d${String(Math.floor(i / NAMES_PER_DIR)).padStart(4, '0')}/f${String(i % NAMES_PER_DIR).padStart(3, '0')}`
+const versionsOf = (i: number) => (i % 10 === 0 ? 3 : 1)
+const holdersOf = (i: number) => [SERVERS[i % 3]!, SERVERS[(i + 1) % 3]!]
+const blobOf = (i: number, version: number) => createHash('sha256').update(`${i}.${version}`).digest('hex')
+
+/** Straight into the store's own tables, in one transaction. */
+function load(path: string, size: number, mtime: number): void {
+  const db = new DatabaseSync(path)
+  try {
+    db.exec('PRAGMA synchronous = OFF')
+    const version = db.prepare(
+      `INSERT INTO versions (name, version, sha256, size, primary_id, holders, writer, mtime)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    const holder = db.prepare('INSERT INTO holders (name, version, server, sha256) VALUES (?, ?, ?, ?)')
+    const file = db.prepare('INSERT INTO files (name, version) VALUES (?, ?)')
+    const perms = db.prepare('INSERT INTO perms (name, owner, grp, mode) VALUES (?, ?, ?, ?)')
+    db.exec('BEGIN')
+    for (let i = 0; i < size; i++) {
+      const name = nameOf(i)
+      const holders = holdersOf(i)
+      for (let v = 1; v <= versionsOf(i); v++) {
+        const sha256 = blobOf(i, v)
+        version.run(name, v, sha256, 1024 + (i % 4096), holders[0]!, JSON.stringify(holders), USER, mtime)
+        for (const server of holders) holder.run(name, v, server, sha256)
+      }
+      file.run(name, versionsOf(i))
+      perms.run(name, USER, 'users', 0o664)
+    }
+    db.exec('COMMIT')
+  } finally {
+    db.close()
+  }
+}
+
+/** Every blob file server `server` holds, as it would list them. */
+function blobsOn(server: number, size: number): string[] {
+  const blobs: string[] = []
+  for (let i = 0; i < size; i++) {
+    if (!holdersOf(i).includes(server)) continue
+    for (let v = 1; v <= versionsOf(i); v++) blobs.push(blobOf(i, v))
+  }
+  return blobs
+}
+
+/** A file server's blob store that only lists (from memory): an inventory needs nothing else. */
+function listingOnly(blobs: string[]): BlobStore {
+  const unused = (): never => {
+    throw new Error('not used by the benchmark')
+  }
+  return {
+    open: async () => undefined,
+    createWriter: async () => unused(),
+    size: async () => unused(),
+    read: (): Readable => unused(),
+    async *list() {
+      yield* blobs
+    },
+    remove: async () => unused(),
+    quarantine: async () => unused(),
+    modified: async () => undefined,
+    freeBytes: async () => 1e12,
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// One size
+
+type Note = (measurement: string, unit: Row['unit'], value: number) => void
+
+async function measureSize(size: number, work: string, note: Note, progress: (line: string) => void) {
+  const path = join(work, 'metadata.sqlite')
+  const mtime = Date.now() - 3600_000
+  // The store makes its schema (and migrates it) before anything is loaded into it.
+  await new SqliteMetadataStore(path).close()
+  progress(`${size} names: loading into ${path}`)
+  const started = performance.now()
+  load(path, size, mtime)
+  note('load (bulk insert, one transaction)', 's', (performance.now() - started) / 1000)
+  note('metadata on disk', 'MB', (await diskBytes(path)) / MB)
+
+  const directory = await startDirectory(path, work)
+  try {
+    const { service, store, proxy, fileserver } = directory
+    const random = lcg(size)
+    const anyName = () => nameOf(Math.floor(random() * size))
+
+    progress(`${size} names: stat`)
+    const viaStore = await samples(3000, 300, () => store.getFile(anyName()))
+    note('stat p50: store getFile', 'us', percentile(viaStore, 50) * 1000)
+    note('stat p99: store getFile', 'us', percentile(viaStore, 99) * 1000)
+    const viaHttps = await samples(500, 50, () => proxy.locate(anyName()))
+    note('stat p50: HTTPS GET /v1/files', 'ms', percentile(viaHttps, 50))
+    note('stat p99: HTTPS GET /v1/files', 'ms', percentile(viaHttps, 99))
+
+    progress(`${size} names: ls of a 1,000-name directory`)
+    const dirs = size / NAMES_PER_DIR
+    const anyDir = () => nameOf(Math.floor(random() * dirs) * NAMES_PER_DIR).split('/')[0]! + '/'
+    const listed = await samples(30, 3, async () => {
+      const page = await store.listFiles(anyDir(), NAMES_PER_DIR)
+      if (page.length !== NAMES_PER_DIR) throw new Error(`ls found ${page.length} names, not 1000`)
+    })
+    note('ls 1,000 names p50: store listFiles', 'ms', percentile(listed, 50))
+    const listedHttps = await samples(30, 3, async () => {
+      const page = await proxy.list({ prefix: anyDir(), limit: NAMES_PER_DIR })
+      if (page.files.length !== NAMES_PER_DIR) throw new Error(`ls found ${page.files.length} names`)
+    })
+    note('ls 1,000 names p50: HTTPS GET /v1/list', 'ms', percentile(listedHttps, 50))
+
+    progress(`${size} names: a repair pass with nothing to repair`)
+    const repairer = new Repairer({
+      store,
+      servers: () => service.servers(),
+      config: { replicas: 2, ratePerSecond: 5 },
+      clock: systemClock,
+      random: systemRandom,
+      copy: async (task) => {
+        throw new Error(`the loaded namespace needs no repair, yet ${task.name} was to be copied`)
+      },
+      log: quiet,
+    })
+    const passes = await samples(size >= 1_000_000 ? 1 : 3, 0, async () => {
+      await heartbeats(service)
+      const outcome = await repairer.pass()
+      if (outcome.copied > 0 || outcome.failures.length > 0 || repairer.status.underReplicated > 0)
+        throw new Error(`a repair pass found work in a namespace that needs none`)
+    })
+    note('repair pass, nothing to repair', 's', percentile(passes, 50) / 1000)
+
+    progress(`${size} names: inventories`)
+    await inventories(size, fileserver, directory, note)
+  } finally {
+    await directory.close()
+  }
+}
+
+async function inventories(size: number, client: DirectoryClient, directory: Directory, note: Note) {
+  const blobs = blobsOn(1, size)
+  note('blobs on file server 1', 'count', blobs.length)
+  const asOf = directory.service.now()
+  let started = performance.now()
+  let answer: InventoryAnswer = await client.inventory(1, blobs, asOf)
+  note('full inventory: directory (HTTPS)', 's', (performance.now() - started) / 1000)
+  note('full inventory: request body', 'MB', Buffer.byteLength(JSON.stringify({ blobs, asOf })) / MB)
+  if (answer.unreferenced.length > 0) throw new Error('the full inventory found garbage where there is none')
+
+  let body = ''
+  const unchanged = await samples(50, 5, async () => {
+    const changes = { base: answer.generation!, added: [], removed: [], check: [], asOf: answer.now }
+    body = JSON.stringify(changes)
+    const reply = await client.inventoryChanges(1, changes)
+    if ('needFull' in reply) throw new Error('the directory lost track of a change inventory')
+    answer = reply
+  })
+  note('inventory, nothing changed: directory (HTTPS)', 'ms', percentile(unchanged, 50))
+  note('inventory, nothing changed: request body', 'bytes', Buffer.byteLength(body))
+
+  // The file server's own side: its listing (from memory here) against what it last reported.
+  const server = new FileServerService(1, listingOnly(blobs), client, directory.fileserverAgent, quiet)
+  const options = { graceMs: 3600_000, fullEveryMs: 24 * 3600_000 }
+  started = performance.now()
+  const first = await server.reconcile(Date.now(), options)
+  if (!first.full) throw new Error("a file server's first inventory was not full")
+  note(
+    'full inventory: file server run (blobs listed from memory)',
+    's',
+    (performance.now() - started) / 1000,
+  )
+  const runs = await samples(5, 1, async () => {
+    const run = await server.reconcile(Date.now(), options)
+    if (run.full || run.collected > 0) throw new Error('an inventory with nothing changed did more')
+  })
+  note('inventory, nothing changed: file server run (listed from memory)', 'ms', percentile(runs, 50))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// A directory on loopback, as `dfs directory` runs it but over the loaded store
+
+interface Directory {
+  service: DirectoryService
+  store: SqliteMetadataStore
+  /** The API as proxy 1 calls it for the user `bench`. */
+  proxy: UserDirectoryClient
+  /** The API as file server 1 calls it. */
+  fileserver: DirectoryClient
+  fileserverAgent: ReturnType<typeof makeAgent>
+  close(): Promise<void>
+}
+
+async function startDirectory(path: string, work: string): Promise<Directory> {
+  const store = new SqliteMetadataStore(path)
+  const config = { ...DEFAULT_DIRECTORY_CONFIG, replicas: 2, minCopies: 2 }
+  const service = new DirectoryService(store, config, systemClock, systemRandom)
+  const ca = makeCa()
+  const revocations = new Revocations()
+  const audit = new AuditLog({ dir: work, clock: systemClock, log: quiet })
+  const app = buildDirectoryApp(service, {
+    tls: { ...issueNodeCert(ca, { role: 'directory', id: 0 }), ca: ca.cert },
+    join: new JoinService(store, ca, systemClock),
+    nodes: new NodeAdmin(store, service, revocations),
+    revocations,
+    audit,
+  })
+  const url = await listen(app, '127.0.0.1', 0)
+  const proxyAgent = makeAgent({ ca: ca.cert, ...issueNodeCert(ca, { role: 'proxy', id: 1 }) })
+  const fileserverAgent = makeAgent({ ca: ca.cert, ...issueNodeCert(ca, { role: 'fileserver', id: 1 }) })
+  await heartbeats(service)
+  // The first login registers the user, who owns every name loaded.
+  const session = await service.accounts.login(USER, 'bench-password')
+  return {
+    service,
+    store,
+    proxy: new DirectoryClient(url, proxyAgent).forUser(session.token),
+    fileserver: new DirectoryClient(url, fileserverAgent),
+    fileserverAgent,
+    close: async () => {
+      await app.close()
+      await proxyAgent.close()
+      await fileserverAgent.close()
+      await audit.close()
+      await store.close()
+    },
+  }
+}
+
+/** Every file server heard from just now, so repair counts their copies. */
+async function heartbeats(service: DirectoryService): Promise<void> {
+  for (const id of SERVERS)
+    await service.heartbeat({ id, url: `https://127.0.0.1:${6000 + id}`, freeBytes: 1e12 })
+}
+
+async function diskBytes(path: string): Promise<number> {
+  let total = 0
+  for (const file of [path, `${path}-wal`])
+    total += await stat(file).then(
+      (s) => s.size,
+      () => 0,
+    )
+  return total
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Timing
+
+/** Milliseconds each of `count` runs of `fn` took, after `warmUp` runs not counted. */
+async function samples(count: number, warmUp: number, fn: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < warmUp; i++) await fn()
+  const times: number[] = []
+  for (let i = 0; i < count; i++) {
+    const started = performance.now()
+    await fn()
+    times.push(performance.now() - started)
+  }
+  return times
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
+}
+
+/** A seeded generator: every run looks up the same names. */
+function lcg(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
+    return state / 2 ** 32
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Output
+
+function label(size: number): string {
+  if (size >= 1_000_000 && size % 1_000_000 === 0) return `${size / 1_000_000}M`
+  if (size >= 1000 && size % 1000 === 0) return `${size / 1000}k`
+  return String(size)
+}
+
+function format(value: number | undefined, unit: Row['unit']): string {
+  if (value === undefined) return '-'
+  if (unit === 'count' || unit === 'bytes') return `${Math.round(value)}${unit === 'bytes' ? ' B' : ''}`
+  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2
+  return `${value.toFixed(digits)} ${unit === 'us' ? 'µs' : unit}`
+}
+
+function report(sizes: number[], rows: Row[], loadAtStart: number[]): void {
+  const first = sizes[0]!
+  const last = sizes.at(-1)!
+  const ratioOf = (row: Row) => {
+    const a = row.values.get(first)
+    const b = row.values.get(last)
+    return a !== undefined && b !== undefined && a > 0 && sizes.length > 1 ? b / a : undefined
+  }
+  // One size has nothing to compare with: no ratio column.
+  const ratio = sizes.length > 1 ? [`ratio ${label(last)}/${label(first)}`] : []
+  const header = ['measurement', ...sizes.map(label), ...ratio]
+  const table = [
+    header,
+    ...rows.map((row) => [
+      row.measurement,
+      ...sizes.map((size) => format(row.values.get(size), row.unit)),
+      ...(ratio.length ? [ratioOf(row)?.toFixed(2) ?? '-'] : []),
+    ]),
+  ]
+  const widths = header.map((_, col) => Math.max(...table.map((cells) => cells[col]!.length)))
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!)))
+      .join('  ')
+      .trimEnd()
+  const cpuList = cpus()
+  const machine = {
+    node: process.version,
+    cpus: cpuList.length,
+    cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
+    memoryBytes: totalmem(),
+    kernel: release(),
+    loadavgAtStart: loadAtStart.map((l) => Number(l.toFixed(2))),
+    loadavgAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
+  }
+  const out = [
+    '',
+    `dfs names bench: ${sizes.map(label).join(', ')} names (3 file servers, R=2, every tenth name with 3 versions)`,
+    `machine: node ${machine.node}, ${machine.cpus} cpus (${machine.cpuModel}), ` +
+      `${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB RAM, linux ${machine.kernel}, ` +
+      `load average ${machine.loadavgAtStart.join(' ')} at the start, ${machine.loadavgAtEnd.join(' ')} at the end`,
+    '',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...table.slice(1).map(line),
+    '',
+  ]
+  process.stdout.write(`${out.join('\n')}\n`)
+  const json = rows.map((row) => ({
+    measurement: row.measurement,
+    unit: row.unit,
+    values: Object.fromEntries(sizes.map((size) => [String(size), row.values.get(size) ?? null])),
+    ratio: ratioOf(row) ?? null,
+  }))
+  process.stdout.write(`${JSON.stringify({ bench: 'dfs-names', sizes, machine, rows: json })}\n`)
+}

@@ -1,0 +1,67 @@
+// The directory's routes for file servers' inventories: the full list of blobs a server holds, and
+// what changed since the last one we acknowledged (inventory.ts). A file server speaks only for
+// itself.
+
+import type { FastifyInstance } from 'fastify'
+import type { InventoryChanges } from '../../protocol/types.ts'
+import { speaksFor } from '../../server/app.ts'
+import type { Inventories } from './inventory.ts'
+
+const sha256s = { type: 'array', items: { type: 'string', pattern: '^[0-9a-f]{64}$' } } as const
+const params = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1, maximum: 1_000_000 } },
+} as const
+const clockTime = { type: 'integer', minimum: 0 } as const
+// A server with a million blobs sends 65 MB of hashes in a full inventory; so may a change
+// inventory after a burst of writes. Nothing else here is that large.
+const bodyLimit = 256 * 1024 * 1024
+
+export function registerInventoryRoutes(app: FastifyInstance, inventories: Inventories): void {
+  app.post<{ Params: { id: number }; Body: { blobs: string[]; asOf?: number } }>(
+    '/v1/servers/:id/inventory',
+    {
+      bodyLimit,
+      schema: {
+        params,
+        body: {
+          type: 'object',
+          required: ['blobs'],
+          additionalProperties: false,
+          properties: { blobs: sha256s, asOf: clockTime },
+        },
+      },
+    },
+    async (request) => {
+      speaksFor(request, 'fileserver', request.params.id)
+      return inventories.full(request.params.id, request.body.blobs, request.body.asOf)
+    },
+  )
+
+  app.post<{ Params: { id: number }; Body: InventoryChanges }>(
+    '/v1/servers/:id/inventory/changes',
+    {
+      bodyLimit,
+      schema: {
+        params,
+        body: {
+          type: 'object',
+          required: ['base', 'added', 'removed', 'check', 'asOf'],
+          additionalProperties: false,
+          properties: {
+            base: { type: 'integer', minimum: 1 },
+            added: sha256s,
+            removed: sha256s,
+            check: sha256s,
+            asOf: clockTime,
+          },
+        },
+      },
+    },
+    async (request) => {
+      speaksFor(request, 'fileserver', request.params.id)
+      return inventories.changes(request.params.id, request.body)
+    },
+  )
+}

@@ -1,0 +1,141 @@
+// Two directories on one PostgreSQL serve one cluster (three file servers, a proxy given both URLs).
+// Writes and reads go on while one directory is killed with SIGKILL and restarted, then the other;
+// every acknowledged write is there at the end with its bytes; a change made through one directory
+// reaches a proxy following the other; a lock taken through one holds against the other; and repair
+// keeps running on whichever directory is alive.
+
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { TestCluster, BIN } from '../helpers/cluster.ts'
+import { eventually } from '../helpers/eventually.ts'
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts'
+
+describe('two directories on one PostgreSQL', () => {
+  let postgres: TestPostgres
+  let cluster: TestCluster
+  before(async () => {
+    postgres = await startPostgres()
+    cluster = await TestCluster.start({
+      directories: 2,
+      fileservers: 3,
+      proxies: 2,
+      env: { DFS_METADATA: await postgres.createDatabase() },
+      directoryArgs: ['--repair-every', '1s', '--dead-after', '4s'],
+    })
+  })
+  after(async () => {
+    await cluster?.stop()
+    await postgres?.stop()
+  })
+
+  async function kill(n: number): Promise<number> {
+    const child = cluster.directories[n - 1]!
+    const port = Number(new URL(child.url).port)
+    child.process.kill('SIGKILL')
+    await child.exited
+    return port
+  }
+
+  /** Puts and reads back `count` names under `prefix`; every one must be acknowledged. */
+  async function writeAndRead(
+    prefix: string,
+    count: number,
+    acknowledged: Map<string, string>,
+  ): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const name = `${prefix}/${i}.txt`
+      const body = `${name} written at ${Date.now()}\n`
+      const put = await cluster.run(['put', '-', name], { input: body })
+      assert.equal(put.code, 0, `put ${name}: ${put.stderr}`)
+      acknowledged.set(name, body)
+      const get = await cluster.run(['get', name, '-'])
+      assert.equal(get.code, 0, `get ${name}: ${get.stderr}`)
+      assert.equal(get.stdout.toString(), body)
+    }
+  }
+
+  test('writes and reads go on while each directory in turn is killed and restarted; none is lost', async () => {
+    const acknowledged = new Map<string, string>()
+    await writeAndRead('ha/both', 3, acknowledged)
+    const port1 = await kill(1)
+    await writeAndRead('ha/without-1', 5, acknowledged)
+    await cluster.startDirectory(port1, 1)
+    await writeAndRead('ha/back-1', 2, acknowledged)
+    const port2 = await kill(2)
+    await writeAndRead('ha/without-2', 5, acknowledged)
+    await cluster.startDirectory(port2, 2)
+    await writeAndRead('ha/back-2', 2, acknowledged)
+
+    const ls = await cluster.run(['ls', 'ha/', '--json'])
+    assert.equal(ls.code, 0, ls.stderr)
+    assert.deepEqual(
+      (JSON.parse(ls.stdout.toString()) as { name: string }[]).map((f) => f.name).sort(),
+      [...acknowledged.keys()].sort(),
+    )
+    for (const [name, body] of acknowledged) {
+      const get = await cluster.run(['get', name, '-'])
+      assert.equal(get.stdout.toString(), body, name)
+    }
+  })
+
+  test('a change made through one directory reaches a watcher whose proxy follows the other', async () => {
+    // Proxy 2 is given the directories the other way round, so each proxy follows a different one.
+    const watcher = spawn(process.execPath, [BIN, 'watch', '--json'], {
+      env: {
+        ...process.env,
+        DFS_PROXY: cluster.proxies[1]!.url,
+        DFS_CONFIG_DIR: `${cluster.root}/cli-config`,
+        DFS_USER: 'tester',
+        DFS_PASSWORD: 'test-password',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const seen: string[] = []
+    createInterface({ input: watcher.stdout }).on('line', (line) =>
+      seen.push((JSON.parse(line) as { name: string }).name),
+    )
+    try {
+      await eventually('the watch to connect', async () => {
+        const put = await cluster.run(['put', '-', 'feed/probe.txt', '--force'], { input: `${Date.now()}\n` })
+        assert.equal(put.code, 0, put.stderr)
+        return seen.includes('feed/probe.txt')
+      })
+      const put = await cluster.run(['put', '-', 'feed/through-1.txt'], { input: 'one\n' })
+      assert.equal(put.code, 0, put.stderr)
+      await eventually('the change through the other directory', async () =>
+        seen.includes('feed/through-1.txt'),
+      )
+    } finally {
+      watcher.kill('SIGTERM')
+    }
+  })
+
+  test('repair keeps running on whichever directory is alive', async () => {
+    const put = await cluster.run(['put', '-', 'repair/me.txt'], { input: 'keep two copies\n' })
+    assert.equal(put.code, 0, put.stderr)
+    const before = await cluster.stat('repair/me.txt')
+    const victim = before.holders[0]!
+    const port1 = await kill(1)
+    const fileserver = cluster.fileservers.get(victim)!
+    fileserver.process.kill('SIGKILL')
+    await fileserver.exited
+    try {
+      // Past --dead-after, and past the repair lease of a directory that may have led: a new pair.
+      await eventually(
+        'repair on the directory still alive',
+        async () => {
+          const now = await cluster.stat('repair/me.txt')
+          return now.holders.length === 2 && !now.holders.includes(victim)
+        },
+        90_000,
+      )
+    } finally {
+      await cluster.startDirectory(port1, 1)
+      await cluster.startFileServer(victim)
+    }
+    const get = await cluster.run(['get', 'repair/me.txt', '-'])
+    assert.equal(get.stdout.toString(), 'keep two copies\n')
+  })
+})
