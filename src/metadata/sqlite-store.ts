@@ -494,12 +494,6 @@ export class SqliteMetadataStore implements MetadataStore {
     return { files: row.n, bytes: row.bytes }
   }
 
-  async listAllVersions(): Promise<FileVersion[]> {
-    return (
-      this.prepare('SELECT * FROM versions ORDER BY name, version').all() as unknown as VersionRow[]
-    ).map(toVersion)
-  }
-
   async listVersions(fileName: string): Promise<FileVersion[]> {
     const rows = this.prepare('SELECT * FROM versions WHERE name = ? ORDER BY version DESC').all(fileName)
     return (rows as unknown as VersionRow[]).map(toVersion)

@@ -98,8 +98,6 @@ export interface MetadataStore {
   removeFile(name: string, now: number): Promise<FileVersion>
   countFiles(): Promise<{ files: number; bytes: number }>
 
-  /** Every version kept (current and history), for repair's scan. */
-  listAllVersions(): Promise<FileVersion[]>
   /** The versions of one name kept in history, newest first (also after the name was removed). */
   listVersions(name: string): Promise<FileVersion[]>
   /** Drops all but the newest `keep` versions of a name. */
