@@ -1,6 +1,7 @@
-// The repairer on a fake clock and a fake copier, over a real SQLite store: a pass looks at a
-// bounded window of candidates and the next one goes on from there, and the counts `dfs status`
-// shows follow dead, draining and forgotten servers.
+// The repairer on a fake clock and a fake copier, over a real SQLite store: --repair-rate bounds the
+// copies started per second however often passes run, a pass looks at a bounded window of
+// candidates and the next one goes on from there, and the counts `dfs status` shows follow dead,
+// draining and forgotten servers.
 
 import { afterEach, beforeEach, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -73,6 +74,44 @@ describe('repairer', () => {
       },
       log: { warn: () => undefined },
     })
+
+  test('--repair-rate bounds the copies started per second across passes, however often they run', async () => {
+    for (let i = 0; i < 20; i++) await commit(`f/${String(i).padStart(2, '0')}`, [1])
+    const r = repairer([server(1), server(2), server(3)])
+    assert.equal((await r.pass()).copied, 5, 'a second of copies at first')
+    assert.equal((await r.pass()).copied, 0, 'a second pass at the same moment starts none')
+    now += 200
+    assert.equal((await r.pass()).copied, 1, 'a fifth of a second later, one')
+    now += 60_000
+    assert.equal((await r.pass()).copied, 5, 'a quiet minute saves up one second of copies, no more')
+    assert.equal(r.status.underReplicated, 9)
+
+    // Copies that take a second each: one pass goes on starting them, at the rate.
+    const slow = repairer([server(1), server(2), server(3)], {}, async () => void (now += 1000))
+    now += 60_000
+    const first = now
+    assert.equal((await slow.pass()).copied, 9)
+    assert.deepEqual(
+      started.slice(-9).map((s) => s.at - first),
+      [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000],
+    )
+    assert.equal((await store.underReplicated(2, [], undefined, 100)).length, 0, 'all repaired')
+    assert.deepEqual(await slow.plan(), [])
+  })
+
+  test('with a rate of 1 a second, a burst of wake-up passes starts one copy a second', async () => {
+    for (let i = 0; i < 10; i++) await commit(`w/${i}`, [1])
+    const r = repairer([server(1), server(2)], { ratePerSecond: 1 })
+    for (let step = 0; step < 50; step++) {
+      await r.pass()
+      now += 100
+    }
+    // 5 seconds of fake time: the first copy at once, then one a second.
+    assert.deepEqual(
+      started.map((s) => s.at - 1_000_000),
+      [0, 1000, 2000, 3000, 4000],
+    )
+  })
 
   test('a pass looks at one window of candidates; the next goes on from there and wraps around', async () => {
     for (let i = 0; i < 10; i++) await commit(`p/${i}`, [1])

@@ -1,6 +1,6 @@
 // Self-repair: finds every kept version with fewer than R copies on servers that are not dead, and
 // has a live holder copy it to a new server (server to server, streamed, verified by hash), most
-// endangered first, at most --repair-rate copies a pass. A server silent past --dead-after is
+// endangered first, at --repair-rate copies a second at most. A server silent past --dead-after is
 // dead: its copies no longer count, and once repaired elsewhere they leave the version's holders.
 // The store hands out only the versions that may be short, a page at a time, so a pass costs what
 // is to be repaired, not the size of the namespace. Every failed copy, and every pass that fails as
@@ -19,6 +19,7 @@ import {
 export type { RepairStatus }
 import type { Clock, Random } from '../../server/clock.ts'
 import { reason, type Logger } from '../../server/logger.ts'
+import { TokenBucket } from '../../server/token-bucket.ts'
 import { choosePlacement } from './placement.ts'
 
 export interface RepairTask {
@@ -44,7 +45,7 @@ const WINDOW = 2000
 
 export interface RepairConfig {
   replicas: number
-  /** Copies started per pass at most. */
+  /** Copies started per second at most, across passes. */
   ratePerSecond: number
   /** Candidates one pass looks at, at most (default WINDOW). */
   window?: number
@@ -96,6 +97,8 @@ export class Repairer {
   private readonly random: Random
   private readonly copy: Copier
   private readonly log: Logger
+  /** Copies started, across passes: passes run on a timer and on wake(), the rate is per second. */
+  private readonly bucket: TokenBucket
   private timer?: NodeJS.Timeout
   private running?: Promise<unknown>
   /** Set while started: the pause between passes. */
@@ -104,8 +107,8 @@ export class Repairer {
   private again = false
   /** Where the next pass starts looking; undefined: at the first candidate. */
   private cursor?: VersionKey
-  /** What the last pass left: candidates it did not look at. */
-  private left: 'nothing' | 'candidates' = 'nothing'
+  /** What the last pass left: copies it had no token for, or candidates it did not look at. */
+  private left: 'nothing' | 'copies' | 'candidates' = 'nothing'
   readonly status: RepairStatus = { underReplicated: 0, lost: 0, repaired: 0, failed: 0, lastPass: 0 }
 
   constructor(deps: RepairDeps) {
@@ -116,6 +119,7 @@ export class Repairer {
     this.random = deps.random
     this.copy = deps.copy
     this.log = deps.log
+    this.bucket = new TokenBucket(deps.config.ratePerSecond, deps.config.ratePerSecond, deps.clock)
   }
 
   start(intervalMs = 1000): void {
@@ -146,9 +150,12 @@ export class Repairer {
       })
   }
 
-  /** A pass that left candidates it did not look at goes on soon. */
+  /** A pass that left work goes on soon: once the rate allows its copies, or at once for candidates. */
   private nextDelay(intervalMs: number): number {
-    return this.left === 'candidates' ? Math.min(intervalMs, WAKE_DELAY_MS) : intervalMs
+    if (this.left === 'copies')
+      return Math.min(intervalMs, Math.max(WAKE_DELAY_MS, this.bucket.msUntilFull()))
+    if (this.left === 'candidates') return Math.min(intervalMs, WAKE_DELAY_MS)
+    return intervalMs
   }
 
   async stop(): Promise<void> {
@@ -185,7 +192,7 @@ export class Repairer {
 
   /**
    * One pass: looks at a window of candidates from where the last pass stopped, and starts copies of
-   * the most endangered among them up to the rate, updating holders as each lands. Tasks
+   * the most endangered among them while the rate allows, updating holders as each lands. Tasks
    * waiting for a source or target are left for a later pass; each failed copy is logged and returned.
    */
   async pass(): Promise<RepairOutcome> {
@@ -193,16 +200,19 @@ export class Repairer {
     const from = this.cursor
     const short: Shortfall[] = []
     const { after, end } = await this.walk(view, from, this.config.window ?? WINDOW, (s) => short.push(s))
-    // Placed one by one, in order, and only as far as the budget goes: the rest waits anyway.
+    // Placed one by one, in order, and only as far as there are tokens: the rest waits anyway.
     let copied = 0
     /** Versions brought back to R (one copy may not be enough). */
     let restored = 0
-    let budget = this.config.ratePerSecond
+    let limited = false
     const failures: RepairFailure[] = []
     for (const s of mostEndangered(short)) {
       const t = this.task(s, view)
       if (t.source === undefined || t.target === undefined) continue
-      if (budget-- === 0) break
+      if (!this.bucket.take()) {
+        limited = true
+        break
+      }
       const failure = await this.attempt({ ...t, source: t.source, target: t.target })
       if (failure) {
         failures.push(failure)
@@ -211,9 +221,9 @@ export class Repairer {
       copied++
       if (t.copies.length + 1 >= this.config.replicas) restored++
     }
-    // The next pass looks further on; copies past the budget here get their turn when it comes back.
+    // The next pass looks further on; copies with no token here get their turn when it comes back.
     this.cursor = end ? undefined : after
-    this.left = end ? 'nothing' : 'candidates'
+    this.left = limited ? 'copies' : end ? 'nothing' : 'candidates'
     // Counts are exact when this pass saw every candidate; else they are the last count's, less copies.
     if (from === undefined && end) this.counted(short)
     this.status.underReplicated = Math.max(0, this.status.underReplicated - restored)
