@@ -268,6 +268,8 @@ export class Repairer {
   ): Promise<{ after?: VersionKey; end: boolean }> {
     let after = from
     for (let seen = 0; seen < max;) {
+      // Between pages, heartbeats and requests get their turn: the store answers synchronously.
+      if (seen > 0) await new Promise((resolve) => setImmediate(resolve))
       const limit = Math.min(PAGE, max - seen)
       const page = await this.store.underReplicated(this.config.replicas, view.suspect, after, limit)
       for (const version of page) {
