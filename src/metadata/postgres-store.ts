@@ -150,6 +150,12 @@ const MIGRATIONS: readonly string[] = [
     holder TEXT NOT NULL,
     expires BIGINT NOT NULL
   );`,
+  // How many servers hold each version, indexed: repair finds the versions short of R in an index
+  // range instead of a scan of every version.
+  `ALTER TABLE versions ADD COLUMN holder_count INTEGER NOT NULL DEFAULT 0;
+  UPDATE versions SET holder_count = (
+    SELECT COUNT(*) FROM holders h WHERE h.name = versions.name AND h.version = versions.version);
+  CREATE INDEX versions_by_holder_count ON versions (holder_count, name, version);`,
 ]
 
 /** The channel directories hear each other's notices on (StoreNotice as JSON). */
@@ -276,14 +282,21 @@ export class PostgresMetadataStore implements MetadataStore {
    * at once take turns on the dfs_schema row (locked FOR UPDATE), so each step runs exactly once.
    */
   private async migrate(): Promise<void> {
-    try {
-      await this.pool.query(
-        'CREATE TABLE IF NOT EXISTS dfs_schema (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)',
-      )
-      await this.pool.query('INSERT INTO dfs_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING')
-    } catch (error) {
-      // Two first starts creating the table at the same moment: one of them loses, then finds it made.
-      if (!['23505', '42P07'].includes(sqlState(error) ?? '')) throw error
+    // Two first starts at the same moment: the one that loses the race to create the table gets a
+    // duplicate error, and tries again to find the table (and its row) made.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.pool.query(
+          'CREATE TABLE IF NOT EXISTS dfs_schema (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)',
+        )
+        await this.pool.query(
+          'INSERT INTO dfs_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING',
+        )
+        break
+      } catch (error) {
+        if (attempt >= 5 || !['23505', '42P07', '42710'].includes(sqlState(error) ?? '')) throw error
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt))
+      }
     }
     for (;;) {
       const done = await this.withClient(async (client) => {
@@ -622,10 +635,6 @@ export class PostgresMetadataStore implements MetadataStore {
     return { files: row?.n ?? 0, bytes: row?.bytes ?? 0 }
   }
 
-  async listAllVersions(): Promise<FileVersion[]> {
-    return (await this.query<VersionRow>('SELECT * FROM versions ORDER BY name, version')).map(toVersion)
-  }
-
   async listVersions(name: string): Promise<FileVersion[]> {
     return (
       await this.query<VersionRow>('SELECT * FROM versions WHERE name = $1 ORDER BY version DESC', [name])
@@ -659,6 +668,46 @@ export class PostgresMetadataStore implements MetadataStore {
       [server, after?.name ?? '', after?.version ?? 0, limit],
     )
     return rows.map(toVersion)
+  }
+
+  async underReplicated(
+    replicas: number,
+    suspect: number[],
+    after: { name: string; version: number } | undefined,
+    limit: number,
+  ): Promise<FileVersion[]> {
+    // One index range per holder count below R and one per suspect server, each cut to a page
+    // before they are merged: the cost follows the page asked for, not the namespace.
+    const params: unknown[] = [after?.name ?? '', after?.version ?? 0, limit]
+    const parts: string[] = []
+    const param = (value: unknown) => `$${params.push(value)}`
+    for (let count = 0; count < replicas; count++) {
+      parts.push(`(SELECT name, version FROM versions WHERE holder_count = ${param(count)}
+        AND (name, version) > ($1, $2) ORDER BY name, version LIMIT $3)`)
+    }
+    for (const server of new Set(suspect)) {
+      parts.push(`(SELECT name, version FROM holders WHERE server = ${param(server)}
+        AND (name, version) > ($1, $2) ORDER BY name, version LIMIT $3)`)
+    }
+    if (parts.length === 0) return []
+    const rows = await this.query<VersionRow>(
+      `SELECT v.* FROM versions v JOIN (${parts.join(' UNION ')}) k ON v.name = k.name AND v.version = k.version
+       ORDER BY v.name, v.version LIMIT $3`,
+      params,
+    )
+    return rows.map(toVersion)
+  }
+
+  async holderServers(): Promise<number[]> {
+    // A skip scan of the holders index: one lookup per server, however many copies each holds.
+    const rows = await this.query<{ server: number }>(
+      `WITH RECURSIVE s (server) AS (
+         SELECT MIN(server) FROM holders
+         UNION ALL
+         SELECT (SELECT MIN(h.server) FROM holders h WHERE h.server > s.server) FROM s WHERE s.server IS NOT NULL)
+       SELECT server FROM s WHERE server IS NOT NULL`,
+    )
+    return rows.map((r) => r.server)
   }
 
   async heldCounts(): Promise<Map<number, number>> {
@@ -1104,6 +1153,11 @@ async function indexHolders(
   holders: number[],
 ): Promise<void> {
   await query('DELETE FROM holders WHERE name = $1 AND version = $2', [name, version])
+  await query('UPDATE versions SET holder_count = $1 WHERE name = $2 AND version = $3', [
+    new Set(holders).size,
+    name,
+    version,
+  ])
   if (holders.length === 0) return
   await query(
     `INSERT INTO holders (name, version, server, sha256)

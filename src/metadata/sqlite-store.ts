@@ -197,6 +197,17 @@ export class SqliteMetadataStore implements MetadataStore {
         this.db.exec('PRAGMA user_version = 1')
       })
     }
+    if (schema < 2) {
+      // Each version's number of holders, indexed, so repair finds the versions short of R by
+      // lookups rather than by reading every version; counted from the holders index built above.
+      this.transaction(() => {
+        this.addColumn('versions', 'holder_count', 'INTEGER NOT NULL DEFAULT 0')
+        this.db.exec(`UPDATE versions SET holder_count = (
+          SELECT COUNT(*) FROM holders h WHERE h.name = versions.name AND h.version = versions.version)`)
+        this.db.exec('CREATE INDEX versions_by_holder_count ON versions (holder_count, name, version)')
+        this.db.exec('PRAGMA user_version = 2')
+      })
+    }
   }
 
   /** Adds a column if the table lacks it; whether it did. */
@@ -514,12 +525,6 @@ export class SqliteMetadataStore implements MetadataStore {
     return { files: row.n, bytes: row.bytes }
   }
 
-  async listAllVersions(): Promise<FileVersion[]> {
-    return (
-      this.prepare('SELECT * FROM versions ORDER BY name, version').all() as unknown as VersionRow[]
-    ).map(toVersion)
-  }
-
   async listVersions(fileName: string): Promise<FileVersion[]> {
     const rows = this.prepare('SELECT * FROM versions WHERE name = ? ORDER BY version DESC').all(fileName)
     return (rows as unknown as VersionRow[]).map(toVersion)
@@ -547,6 +552,11 @@ export class SqliteMetadataStore implements MetadataStore {
     this.prepare('DELETE FROM holders WHERE name = ? AND version = ?').run(fileName, version)
     const insert = this.prepare('INSERT INTO holders (name, version, server, sha256) VALUES (?, ?, ?, ?)')
     for (const server of holders) insert.run(fileName, version, server, sha256)
+    this.prepare('UPDATE versions SET holder_count = ? WHERE name = ? AND version = ?').run(
+      holders.length,
+      fileName,
+      version,
+    )
   }
 
   async versionsHeldBy(
@@ -559,6 +569,47 @@ export class SqliteMetadataStore implements MetadataStore {
        WHERE h.server = ? AND (h.name, h.version) > (?, ?) ORDER BY h.name, h.version LIMIT ?`,
     ).all(server, after?.name ?? '', after?.version ?? 0, limit) as unknown as VersionRow[]
     return rows.map(toVersion)
+  }
+
+  async underReplicated(
+    replicas: number,
+    suspect: number[],
+    after: { name: string; version: number } | undefined,
+    limit: number,
+  ): Promise<FileVersion[]> {
+    // One index range per holder count below R and one per suspect server, each cut to a page
+    // before they are merged: the cost follows the page asked for, not the namespace.
+    const from = [after?.name ?? '', after?.version ?? 0]
+    const parts: string[] = []
+    const params: (string | number)[] = []
+    for (let count = 0; count < replicas; count++) {
+      parts.push(`SELECT name, version FROM (SELECT name, version FROM versions
+        WHERE holder_count = ? AND (name, version) > (?, ?) ORDER BY name, version LIMIT ?) c${count}`)
+      params.push(count, ...from, limit)
+    }
+    for (const [i, server] of [...new Set(suspect)].entries()) {
+      parts.push(`SELECT name, version FROM (SELECT name, version FROM holders
+        WHERE server = ? AND (name, version) > (?, ?) ORDER BY name, version LIMIT ?) s${i}`)
+      params.push(server, ...from, limit)
+    }
+    if (parts.length === 0) return []
+    const rows = this.prepare(
+      `SELECT v.* FROM versions v JOIN (${parts.join(' UNION ')}) k ON v.name = k.name AND v.version = k.version
+       ORDER BY v.name, v.version LIMIT ?`,
+    ).all(...params, limit) as unknown as VersionRow[]
+    return rows.map(toVersion)
+  }
+
+  async holderServers(): Promise<number[]> {
+    // A skip scan of the holders index: one lookup per server, however many copies each holds.
+    const rows = this.prepare(
+      `WITH RECURSIVE s (server) AS (
+         SELECT MIN(server) FROM holders
+         UNION ALL
+         SELECT (SELECT MIN(h.server) FROM holders h WHERE h.server > s.server) FROM s WHERE s.server IS NOT NULL)
+       SELECT server FROM s WHERE server IS NOT NULL`,
+    ).all() as { server: number }[]
+    return rows.map((r) => r.server)
   }
 
   async heldCounts(): Promise<Map<number, number>> {

@@ -113,8 +113,6 @@ export interface MetadataStore {
   removeFile(name: string, now: number): Promise<FileVersion>
   countFiles(): Promise<{ files: number; bytes: number }>
 
-  /** Every version kept (current and history), for repair's scan. */
-  listAllVersions(): Promise<FileVersion[]>
   /** The versions of one name kept in history, newest first (also after the name was removed). */
   listVersions(name: string): Promise<FileVersion[]>
   /** Drops all but the newest `keep` versions of a name. */
@@ -127,6 +125,19 @@ export interface MetadataStore {
     after: { name: string; version: number } | undefined,
     limit: number,
   ): Promise<FileVersion[]>
+  /**
+   * Repair's candidates, a page of `limit` in (name, version) order after `after`: the kept versions
+   * with fewer than `replicas` holders, and those with a holder among `suspect` (servers whose
+   * copies may not count: dead, draining, or forgotten). Each comes once, with all its holders.
+   */
+  underReplicated(
+    replicas: number,
+    suspect: number[],
+    after: { name: string; version: number } | undefined,
+    limit: number,
+  ): Promise<FileVersion[]>
+  /** Every server that holds a copy of some kept version, in id order. */
+  holderServers(): Promise<number[]>
   /** How many kept versions each server holds. */
   heldCounts(): Promise<Map<number, number>>
   /** Kept versions of which `server` holds the only copy: how many, and one of them. */

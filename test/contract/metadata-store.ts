@@ -194,7 +194,10 @@ export function metadataStoreContract(kind: string, open: () => Promise<StoreUnd
       const x = await store.getFile('x')
       assert.deepEqual([x?.holders, x?.primary], [[2, 3], 2])
       assert.deepEqual(
-        (await store.listAllVersions()).map((v) => [v.name, v.holders]),
+        [...(await store.listVersions('x')), ...(await store.listVersions('y'))].map((v) => [
+          v.name,
+          v.holders,
+        ]),
         [
           ['x', [2, 3]],
           ['y', [2, 3]],
@@ -251,6 +254,75 @@ export function metadataStoreContract(kind: string, open: () => Promise<StoreUnd
         'a pruned version is held by nobody',
       )
       assert.deepEqual(await store.unreferenced(2, [SHA('0')]), [SHA('0')])
+    })
+
+    test('repair candidates: versions short of R or on a suspect server, each once across pages', async () => {
+      // R = 2. Fully replicated on good servers: never a candidate.
+      await store.commit(version('r/full', 0, { holders: [1, 2] }), 100)
+      await store.commit(version('r/three', 0, { holders: [1, 2, 3] }), 100)
+      await store.commit(version('r/one', 0, { holders: [1] }), 100)
+      await store.commit(version('r/none', 0, { holders: [] }), 100)
+      await store.commit(version('r/suspect', 0, { holders: [2, 9] }), 100)
+      // Short and on a suspect server: still once.
+      await store.commit(version('r/both', 0, { holders: [9] }), 100)
+      // An older version counts on its own: its name's current version is fine.
+      await store.commit(version('r/full', 1, { sha256: SHA('b'), holders: [2, 3] }), 101)
+      await store.setHolders('r/full', 1, [3])
+      const pages = async (suspect: number[], limit: number) => {
+        const all: string[] = []
+        let after: { name: string; version: number } | undefined
+        for (;;) {
+          const page = await store.underReplicated(2, suspect, after, limit)
+          assert.ok(page.length <= limit)
+          all.push(...page.map((v) => `${v.name}@${v.version}`))
+          const last = page.at(-1)
+          if (page.length < limit || !last) return all
+          after = { name: last.name, version: last.version }
+        }
+      }
+      const expected = ['r/both@1', 'r/full@1', 'r/none@1', 'r/one@1', 'r/suspect@1']
+      for (const limit of [1, 2, 3, 100])
+        assert.deepEqual(await pages([9, 7], limit), expected, `pages of ${limit}`)
+      assert.deepEqual(await pages([], 100), ['r/both@1', 'r/full@1', 'r/none@1', 'r/one@1'])
+      assert.deepEqual(
+        await pages([3], 100),
+        ['r/both@1', 'r/full@1', 'r/full@2', 'r/none@1', 'r/one@1', 'r/three@1'],
+        'the copies a suspect server holds, whatever the count',
+      )
+      const [both] = await store.underReplicated(2, [9], undefined, 1)
+      assert.deepEqual(
+        [both?.name, both?.holders, both?.sha256],
+        ['r/both', [9], SHA('a')],
+        'with its holders',
+      )
+      assert.deepEqual(await store.underReplicated(1, [], undefined, 10).then((p) => p.map((v) => v.name)), [
+        'r/none',
+      ])
+    })
+
+    test('repair candidates follow holder changes and pruning; holder servers are listed once each', async () => {
+      await store.commit(version('c/a', 0, { holders: [1] }), 100)
+      await store.commit(version('c/b', 0, { holders: [1, 2] }), 100)
+      const names = async (suspect: number[] = []) =>
+        (await store.underReplicated(2, suspect, undefined, 100)).map((v) => `${v.name}@${v.version}`)
+      assert.deepEqual(await names(), ['c/a@1'])
+      await store.setHolders('c/a', 1, [1, 3])
+      assert.deepEqual(await names(), [], 'repaired: out')
+      await store.setHolders('c/b', 1, [2])
+      assert.deepEqual(await names(), ['c/b@1'], 'a copy lost: in')
+      assert.deepEqual(await names([3]), ['c/a@1', 'c/b@1'])
+      assert.deepEqual(await store.holderServers(), [1, 2, 3])
+      await store.setHolders('c/a', 1, [1, 2])
+      assert.deepEqual(await names([3]), ['c/b@1'], 'off the suspect server: out')
+      assert.deepEqual(await store.holderServers(), [1, 2])
+      await store.commit(version('c/b', 1, { sha256: SHA('b'), holders: [1, 2] }), 101)
+      assert.deepEqual(await names(), ['c/b@1'])
+      await store.pruneVersions('c/b', 1)
+      assert.deepEqual(await names(), [], 'a pruned version is no candidate')
+      await store.setHolders('c/a', 1, [])
+      await store.setHolders('c/b', 2, [])
+      assert.deepEqual(await names(), ['c/a@1', 'c/b@2'], 'no holder left: lost, still a candidate')
+      assert.deepEqual(await store.holderServers(), [])
     })
 
     test('listing pages through a prefix in name order; % and _ are plain characters', async () => {

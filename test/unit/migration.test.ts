@@ -11,7 +11,7 @@ import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
 import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
 import { systemClock, systemRandom } from '../../src/server/clock.ts'
 
-test('an old store migrates: names go to their last writer, the first user becomes admin, holders are indexed', async () => {
+test('an old store migrates: names go to their last writer, the first user becomes admin, holders are indexed and counted', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dfs-migrate-'))
   const path = join(dir, 'metadata.sqlite')
   const old = new DatabaseSync(path)
@@ -64,6 +64,16 @@ test('an old store migrates: names go to their last writer, the first user becom
       ['a.txt@1', 'a.txt@2', 'gone.txt@1'],
     )
     assert.deepEqual(await store.unreferenced(1, ['a'.repeat(64), 'd'.repeat(64)]), ['d'.repeat(64)])
+    // And each version's holder count, which repair's candidates are found by.
+    assert.deepEqual(
+      await store.underReplicated(2, [], undefined, 10),
+      [],
+      'two copies each: none short of 2',
+    )
+    assert.deepEqual(
+      (await store.underReplicated(3, [], undefined, 10)).map((v) => `${v.name}@${v.version}`),
+      ['a.txt@1', 'a.txt@2', 'gone.txt@1'],
+    )
   } finally {
     await store.close()
     await rm(dir, { recursive: true, force: true })

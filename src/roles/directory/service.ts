@@ -371,7 +371,7 @@ export class DirectoryService {
 
   async status(): Promise<DirectoryStatus> {
     // Counted now, so a version committed short of R shows at once, not after the next repair pass.
-    await this.repairer?.plan()
+    await this.repairer?.count()
     const [servers, counts] = await Promise.all([this.servers(), this.store.countFiles()])
     const repair = this.repairer?.status ?? {
       underReplicated: 0,

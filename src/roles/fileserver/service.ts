@@ -224,12 +224,21 @@ export class FileServerService {
   }
 
   /**
-   * Re-hashes one blob; a bad one is quarantined and reported so repair replaces it. A report that
-   * fails is an error for the scrub pass to log (the next inventory tells the directory anyway).
+   * Re-hashes one blob; a bad one is quarantined and reported so repair replaces it. A read that
+   * fails, or a report that fails, is an error for the scrub pass to log (the next inventory tells
+   * the directory anyway).
    */
   async scrub(sha256: string): Promise<boolean> {
-    // A blob we cannot read back is as bad as one whose bytes changed.
-    const actual = await sha256OfStream(this.store.read(sha256)).catch(() => undefined)
+    // A failed read (EIO, too many open files, a blob collected meanwhile) says nothing about the
+    // bytes: the blob stays, and only bytes that hash to something else are quarantined.
+    let actual: string
+    try {
+      actual = await sha256OfStream(this.store.read(sha256))
+    } catch (error) {
+      throw new DfsError('DFS_UNAVAILABLE', `could not read blob ${sha256} to scrub it: ${reason(error)}`, {
+        cause: error,
+      })
+    }
     if (actual === sha256) return true
     await this.store.quarantine(sha256)
     const unsent = await this.tell(this.id, sha256, 'scrub found bytes that do not match')
