@@ -1,11 +1,14 @@
 // The proxy's subscription to the directory's change stream (server-sent events): reconnects with
 // backoff, and tells its listeners of every change, and of every reconnection (when changes may
-// have been missed). It says once when the stream is lost (`lost`, with the reason) and once when it
-// is back (`back`), not at every retry; its state shows in the proxy's status.
+// have been missed). It says once when the stream is lost (`lost`, with the reason and the directory)
+// and once when it is back (`back`, with the directory that answered), not at every retry; its state
+// shows in the proxy's status. With several directories it follows the one the proxy's calls use
+// (one DirectoryFailover), and a broken stream moves both on to the next.
 
 import { EventEmitter } from 'node:events'
 import { createInterface } from 'node:readline'
 import { request, type Agent } from 'undici'
+import type { DirectoryFailover } from '../../client/failover.ts'
 import type { ChangeEvent, ChangeFeedState } from '../../protocol/types.ts'
 import type { Clock } from '../../server/clock.ts'
 import { reason } from '../../server/logger.ts'
@@ -13,10 +16,10 @@ import { reason } from '../../server/logger.ts'
 export class ChangeFeed extends EventEmitter<{
   change: [ChangeEvent]
   resync: []
-  lost: [unknown]
-  back: []
+  lost: [unknown, string]
+  back: [string]
 }> {
-  private readonly url: string
+  private readonly directories: DirectoryFailover
   private readonly agent: Agent
   private readonly clock: Clock
   private readonly controller = new AbortController()
@@ -25,9 +28,9 @@ export class ChangeFeed extends EventEmitter<{
   /** Lost (or never reached) since we last said so: the next connection says it is back. */
   private lost = false
 
-  constructor(directoryUrl: string, agent: Agent, clock: Clock) {
+  constructor(directories: DirectoryFailover, agent: Agent, clock: Clock) {
     super()
-    this.url = `${directoryUrl}/v1/events`
+    this.directories = directories
     this.agent = agent
     this.clock = clock
   }
@@ -46,23 +49,35 @@ export class ChangeFeed extends EventEmitter<{
   }
 
   private async run(): Promise<void> {
+    const count = this.directories.urls.length
     for (let failures = 0; !this.stopped;) {
+      const directory = this.directories.using()
       try {
-        await this.follow(() => (failures = 0))
+        await this.follow(directory.url, () => {
+          failures = 0
+          this.directories.answered(directory.index)
+        })
         // A stream the directory ends (it restarted, say) is lost like one that breaks.
         throw new Error('the directory ended the change stream')
       } catch (error) {
         failures++
-        if (!this.stopped) this.down(error)
+        if (!this.stopped) {
+          this.directories.lost(directory.index, error)
+          this.down(error, directory.url)
+        }
       }
       if (this.stopped) return
-      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** Math.min(failures, 5), 5000)))
+      // The next directory at once; a pause, growing, once each has failed in turn.
+      const rounds = Math.floor(failures / count)
+      const delay = failures % count !== 0 ? 0 : Math.min(250 * 2 ** Math.min(rounds, 5), 5000)
+      await new Promise((resolve) => setTimeout(resolve, delay))
     }
   }
 
   /** Connects and emits each change until the stream ends; `connected` runs once it is up. */
-  private async follow(connected: () => void): Promise<void> {
-    const response = await request(this.url, {
+  private async follow(url: string, connected: () => void): Promise<void> {
+    this.current.directory = url
+    const response = await request(`${url}/v1/events`, {
       dispatcher: this.agent,
       signal: this.controller.signal,
       bodyTimeout: 0,
@@ -73,7 +88,7 @@ export class ChangeFeed extends EventEmitter<{
       throw new Error(`HTTP ${response.statusCode}`)
     }
     connected()
-    this.up()
+    this.up(url)
     this.emit('resync')
     for await (const line of createInterface({ input: response.body })) {
       if (!line.startsWith('data: ')) continue
@@ -85,16 +100,16 @@ export class ChangeFeed extends EventEmitter<{
     }
   }
 
-  private up(): void {
+  private up(url: string): void {
     this.current.connected = true
-    if (this.lost) this.emit('back')
+    if (this.lost) this.emit('back', url)
     this.lost = false
   }
 
-  private down(error: unknown): void {
+  private down(error: unknown, url: string): void {
     this.current.connected = false
     this.current.lastError = { at: this.clock.now(), message: reason(error) }
-    if (!this.lost) this.emit('lost', error)
+    if (!this.lost) this.emit('lost', error, url)
     this.lost = true
   }
 }
