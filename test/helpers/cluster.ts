@@ -43,6 +43,8 @@ export interface ClusterOptions {
   ports?: { directory?: number; fileservers?: number[]; proxies?: number[] }
   /** Extra environment for every role (e.g. DFS_BODY_TIMEOUT_MS for short timeouts). */
   env?: NodeJS.ProcessEnv
+  /** The --directory that file servers and proxies are given, from the directory's URL (default: it). */
+  directoryFlag?: (url: string) => string
 }
 
 export class TestCluster {
@@ -75,7 +77,7 @@ export class TestCluster {
             '--port',
             String(options.ports?.proxies?.[id - 1] ?? 0),
             '--directory',
-            cluster.directory.url,
+            cluster.directoryFlag,
             ...(options.proxyArgs ?? []),
           ]),
         )
@@ -86,6 +88,11 @@ export class TestCluster {
       throw error
     }
     return cluster
+  }
+
+  /** What file servers and proxies are given as --directory. */
+  get directoryFlag(): string {
+    return this.options.directoryFlag?.(this.directory.url) ?? this.directory.url
   }
 
   get data(): string {
@@ -129,7 +136,7 @@ export class TestCluster {
       '--port',
       String(port),
       '--directory',
-      this.directory.url,
+      this.directoryFlag,
       '--heartbeat',
       '1',
       ...(this.options.fileserverArgs ?? []),
