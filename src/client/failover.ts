@@ -6,7 +6,7 @@
 // the usual DFS_UNAVAILABLE, naming "directory" and never its URL (the cause keeps it, for the log).
 
 import { setTimeout as sleep } from 'node:timers/promises'
-import { HTTPError } from 'ky'
+import { HTTPError, TimeoutError } from 'ky'
 import { DfsError, fromErrorBody } from '../protocol/errors.ts'
 import type { Clock } from '../server/clock.ts'
 import { reason, type Logger } from '../server/logger.ts'
@@ -28,13 +28,13 @@ export type Resend = 'idempotent' | 'once'
 
 /**
  * What a failed attempt means: 'unsent' (no connection, no TLS, or a directory that turned it away
- * unread), 'maybe-sent' (the connection broke after the request went out), 'final' (the directory
- * answered, or the call was cancelled or timed out: no other directory is asked).
+ * unread), 'maybe-sent' (the connection broke after the request went out, or no answer came in
+ * time), 'final' (the directory answered, or the caller cancelled: no other directory is asked).
  */
 export type Failure = 'unsent' | 'maybe-sent' | 'final'
 
-/** TLS failures at the handshake, before a byte of the request is sent. */
-const HANDSHAKE = new Set([
+/** Name lookups and TLS handshakes that failed: no byte of the request was sent. */
+const NEVER_SENT = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'SELF_SIGNED_CERT_IN_CHAIN',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -66,8 +66,10 @@ const SHUTTING_DOWN = 'the directory is shutting down'
 export function classify(error: unknown): Failure {
   if (error instanceof HTTPError) return classifyAnswer(error.response.status, error.data)
   if (error instanceof DfsError) return 'final'
+  // No answer in the call's time (ky's timeout): a directory that hangs is going away too.
+  if (error instanceof TimeoutError) return 'maybe-sent'
   const codes = causeCodes(error)
-  if (isConnectFailure(error) || codes.some((code) => HANDSHAKE.has(code))) return 'unsent'
+  if (isConnectFailure(error) || codes.some((code) => NEVER_SENT.has(code))) return 'unsent'
   if (codes.some((code) => BROKEN.has(code) || code.startsWith('ERR_SSL_'))) return 'maybe-sent'
   return 'final'
 }
