@@ -2,6 +2,7 @@
 
 import { Flags } from '@oclif/core'
 import { duration } from './duration.ts'
+import { DfsError } from '../protocol/errors.ts'
 import { DEFAULT_DIRECTORY_URL } from '../server/data-root.ts'
 
 /** Bring your own PKI, on every role: all three, or none (then nodes join with tokens). */
@@ -24,6 +25,30 @@ export function ownPki(flags: { 'ca-cert'?: string; cert?: string; key?: string 
   return caCert && cert && key ? { caCert, cert, key } : undefined
 }
 
+/**
+ * The directories of a cluster as `--directory` (or DFS_DIRECTORY) takes them: one https URL, or
+ * several (directories sharing one database) separated by commas, tried in that order. Without a
+ * trailing slash. Checked by the command, not by oclif, so a mistake is one plain DFS_USAGE line.
+ */
+export function parseDirectoryUrls(text: string): string[] {
+  const urls = text.split(',').map((entry) => entry.trim())
+  const seen = new Set<string>()
+  for (const [i, entry] of urls.entries()) {
+    const url = URL.canParse(entry) ? new URL(entry) : undefined
+    if (url?.protocol !== 'https:' || url.username || url.password || url.search || url.hash) {
+      throw new DfsError(
+        'DFS_USAGE',
+        `--directory: not an https URL: ${entry === '' ? '(empty)' : entry.slice(0, 200)} (give https://HOST:PORT, or several separated by commas)`,
+      )
+    }
+    const plain = `${url.origin}${url.pathname}`.replace(/\/+$/, '')
+    if (seen.has(plain)) throw new DfsError('DFS_USAGE', `--directory: ${plain} is given twice`)
+    seen.add(plain)
+    urls[i] = plain
+  }
+  return urls
+}
+
 export const memberFlags = {
   ...pkiFlags,
   port: Flags.integer({
@@ -35,7 +60,8 @@ export const memberFlags = {
   host: Flags.string({ description: 'address to bind', default: '127.0.0.1' }),
   advertise: Flags.string({ description: 'host name others use to reach this one' }),
   directory: Flags.string({
-    description: 'directory URL',
+    description:
+      'directory URL; or several, separated by commas (directories sharing one database), to fail over between',
     default: DEFAULT_DIRECTORY_URL,
     env: 'DFS_DIRECTORY',
   }),

@@ -1,9 +1,10 @@
 // The typed client of the directory's API, used by file servers and proxies (mutual TLS). Calls a
 // proxy makes for a user go through `forUser(token, address)`, which sends the user's session with
 // each, so the directory checks who acts on every call, and the address they connected from (for
-// its audit log).
+// its audit log). Given several directories (one cluster, one shared database), every call, the
+// users' too, goes to the one that answered last and fails over to the others (failover.ts).
 
-import type { KyInstance } from 'ky'
+import type { KyInstance, Options } from 'ky'
 import type { Agent } from 'undici'
 import { CLIENT_HEADER } from '../protocol/client-address.ts'
 import type {
@@ -36,38 +37,86 @@ import type {
   TokenView,
 } from '../protocol/types.ts'
 import type { ListQuery } from '../protocol/schemas.ts'
-import { call, jsonClient, type Fetch } from './http.ts'
+import { DirectoryFailover, type FailoverOptions, type Resend } from './failover.ts'
+import { jsonClient, type Fetch } from './http.ts'
 import { dispatcherFetch } from './streams.ts'
 import type { RepairTask } from '../roles/directory/repairer.ts'
 
 export type { DirectoryStatus }
 
-/** How failures name the directory: users of a proxy are not shown its internal address (the log is). */
-const WHAT = 'directory'
+type Method = 'get' | 'post' | 'delete'
+
+/**
+ * One ky instance a directory, behind one failover. Which calls may be sent again after a connection
+ * that broke once the request was out (see Resend) is decided at each call below; 'idempotent' is
+ * the default, and is right for:
+ * - reads, and calls that set a state (heartbeat, inventory, modes, group members, drain);
+ * - commits: a compare-and-set on the expected version, so one that landed is refused the second
+ *   time (DFS_CONFLICT) and never applied twice; the proxy, which can look at the name as its user,
+ *   tells a write of its own that landed from one that lost (ProxyService.upload);
+ * - leases, keyed by their token and secret: a renewal or release sent twice does what one does (a
+ *   release that had landed answers `released: false`, and the lease is gone either way); an
+ *   acquisition whose answer was lost leaves a lease nobody knows of, which the second one waits
+ *   behind until its TTL ends (at most 10 minutes), so two never hold it;
+ * - a login or a repair pass sent twice makes a second session, or a second pass: harmless.
+ * Calls that create or remove something (users, tokens, nodes, a name, a restore) are 'once'.
+ */
+class Calls {
+  readonly failover: DirectoryFailover
+  private readonly clients: KyInstance[]
+
+  constructor(failover: DirectoryFailover, fetch: Fetch) {
+    this.failover = failover
+    this.clients = failover.urls.map((url) => jsonClient(url, fetch))
+  }
+
+  send<T>(method: Method, path: string, options: Options = {}, resend: Resend = 'idempotent'): Promise<T> {
+    return this.failover.call((index) => this.clients[index]![method](path, options).json<T>(), {
+      resend,
+      ...(options.signal ? { signal: options.signal } : {}),
+    })
+  }
+}
 
 export class DirectoryClient {
-  private readonly http: KyInstance
-  readonly url: string
+  private readonly calls: Calls
 
-  /** `transport`: the node's mutual-TLS agent, or (in route tests) a fetch of its own. */
-  constructor(url: string, transport: Agent | Fetch) {
-    this.url = url
-    this.http = jsonClient(url, typeof transport === 'function' ? transport : dispatcherFetch(transport))
+  /**
+   * `urls`: the directories of the cluster, tried in this order (one, or several sharing a database).
+   * `transport`: the node's mutual-TLS agent, or (in route tests) a fetch of its own.
+   */
+  constructor(urls: string | readonly string[], transport: Agent | Fetch, options: FailoverOptions = {}) {
+    const failover = new DirectoryFailover(typeof urls === 'string' ? [urls] : urls, options)
+    this.calls = new Calls(failover, typeof transport === 'function' ? transport : dispatcherFetch(transport))
+  }
+
+  /** The directory in use: the one that answered last. */
+  get url(): string {
+    return this.calls.failover.current
+  }
+
+  /** Every directory given, in order. */
+  get urls(): readonly string[] {
+    return this.calls.failover.urls
+  }
+
+  /** Which directory is in use, shared with whatever else talks to the same directories (the change feed). */
+  get failover(): DirectoryFailover {
+    return this.calls.failover
   }
 
   /** The calls a proxy makes for one user, each carrying their session token and address. */
   forUser(session: string, client?: string): UserDirectoryClient {
-    return new UserDirectoryClient(this.http, this.url, session, client)
+    return new UserDirectoryClient(this.calls, session, client)
   }
 
   private post<T>(path: string, json: unknown): Promise<T> {
-    return call(() => this.http.post(path, { json }).json<T>(), WHAT)
+    return this.calls.send('post', path, { json })
   }
 
   private get<T>(path: string, searchParams: Record<string, string | number> = {}): Promise<T> {
-    return call(() => this.http.get(path, { searchParams }).json<T>(), WHAT)
+    return this.calls.send('get', path, { searchParams })
   }
-
   /** Our address and free space, and how our background jobs fare (for `dfs status`). */
   heartbeat(
     id: number,
@@ -95,18 +144,12 @@ export class DirectoryClient {
 
   /** Reports every blob this server holds; the answer names those no kept version needs. */
   inventory(id: number, blobs: string[], asOf?: number): Promise<InventoryAnswer> {
-    return call(
-      () => this.http.post(`v1/servers/${id}/inventory`, { json: { blobs, asOf }, timeout: 120_000 }).json(),
-      WHAT,
-    )
+    return this.calls.send('post', `v1/servers/${id}/inventory`, { json: { blobs, asOf }, timeout: 120_000 })
   }
 
   /** Reports what changed since the inventory the directory acknowledged, or hears it wants a full one. */
   inventoryChanges(id: number, changes: InventoryChanges): Promise<InventoryAnswer | InventoryResync> {
-    return call(
-      () => this.http.post(`v1/servers/${id}/inventory/changes`, { json: changes, timeout: 120_000 }).json(),
-      WHAT,
-    )
+    return this.calls.send('post', `v1/servers/${id}/inventory/changes`, { json: changes, timeout: 120_000 })
   }
 
   /** Tells the directory a holder sent bytes that do not match their hash. */
@@ -142,26 +185,25 @@ export interface SessionCheck {
 
 /** The directory's API on behalf of one user (the session header on every call). */
 export class UserDirectoryClient {
-  private readonly http: KyInstance
-  private readonly url: string
+  private readonly calls: Calls
   private readonly headers: Record<string, string>
 
-  constructor(http: KyInstance, url: string, session: string, client?: string) {
-    this.http = http
-    this.url = url
+  constructor(calls: Calls, session: string, client?: string) {
+    this.calls = calls
     this.headers = { 'dfs-session': session, ...(client ? { [CLIENT_HEADER]: client } : {}) }
   }
 
   private post<T>(
     path: string,
     json?: unknown,
-    options: { timeout?: number; signal?: AbortSignal } = {},
+    options: { timeout?: number; signal?: AbortSignal; resend?: Resend } = {},
   ): Promise<T> {
-    return call(() => this.http.post(path, { json, headers: this.headers, ...options }).json<T>(), WHAT)
+    const { resend, ...rest } = options
+    return this.calls.send('post', path, { json, headers: this.headers, ...rest }, resend)
   }
 
   private get<T>(path: string, searchParams: Record<string, string | number> = {}): Promise<T> {
-    return call(() => this.http.get(path, { searchParams, headers: this.headers }).json<T>(), WHAT)
+    return this.calls.send('get', path, { searchParams, headers: this.headers })
   }
 
   place(
@@ -194,11 +236,8 @@ export class UserDirectoryClient {
   }
 
   remove(name: string): Promise<FileVersion> {
-    return call(
-      () =>
-        this.http.delete('v1/files', { searchParams: { name }, headers: this.headers }).json<FileVersion>(),
-      WHAT,
-    )
+    // Sent twice, a removal that landed would be refused as DFS_NOT_FOUND: once only.
+    return this.calls.send('delete', 'v1/files', { searchParams: { name }, headers: this.headers }, 'once')
   }
 
   history(name: string): Promise<FileVersion[]> {
@@ -206,7 +245,7 @@ export class UserDirectoryClient {
   }
 
   restore(name: string, version: number): Promise<FileVersion> {
-    return this.post('v1/restore', { name, version })
+    return this.post('v1/restore', { name, version }, { resend: 'once' })
   }
 
   status(): Promise<DirectoryStatus> {
@@ -239,7 +278,7 @@ export class UserDirectoryClient {
     sessionsEnded: number
     session?: Session
   }> {
-    return this.post('v1/passwd', change)
+    return this.post('v1/passwd', change, { resend: 'once' })
   }
 
   listUsers(): Promise<AccountView[]> {
@@ -247,11 +286,11 @@ export class UserDirectoryClient {
   }
 
   addUser(user: { user: string; password: string; admin?: boolean }): Promise<AccountView> {
-    return this.post('v1/users', user)
+    return this.post('v1/users', user, { resend: 'once' })
   }
 
   removeUser(user: string): Promise<{ removed: string }> {
-    return this.post('v1/users/rm', { user })
+    return this.post('v1/users/rm', { user }, { resend: 'once' })
   }
 
   listGroups(): Promise<GroupView[]> {
@@ -267,7 +306,7 @@ export class UserDirectoryClient {
   }
 
   createToken(token: NewTokenRequest): Promise<CreatedToken> {
-    return this.post('v1/tokens', token)
+    return this.post('v1/tokens', token, { resend: 'once' })
   }
 
   listTokens(): Promise<TokenView[]> {
@@ -275,7 +314,7 @@ export class UserDirectoryClient {
   }
 
   revokeToken(id: string): Promise<{ revoked: string }> {
-    return this.post('v1/tokens/revoke', { id })
+    return this.post('v1/tokens/revoke', { id }, { resend: 'once' })
   }
 
   listNodes(): Promise<NodeView[]> {
@@ -287,7 +326,7 @@ export class UserDirectoryClient {
   }
 
   removeNode(node: NodeRemoval): Promise<{ revoked: number; copies: number }> {
-    return this.post('v1/nodes/rm', node)
+    return this.post('v1/nodes/rm', node, { resend: 'once' })
   }
 
   audit(query: AuditQuery): Promise<AuditEntry[]> {

@@ -127,7 +127,8 @@ function inWords(error: unknown, codes: string[]): string {
   return codes[0] ?? 'network error'
 }
 
-function causeCodes(error: unknown): string[] {
+/** The error codes along a failure's chain of causes (fetch wraps the socket error, ky the fetch's). */
+export function causeCodes(error: unknown): string[] {
   const codes: string[] = []
   let current: unknown = error
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {

@@ -40,6 +40,9 @@ export interface ProxyStatus extends DirectoryStatus {
     cache: CacheStats
     badCopiesReported: number
     changeFeed: ChangeFeedState
+    /** The directory the proxy uses (absent from proxies older than failover), and all it knows. */
+    directory?: string
+    directories?: string[]
   }
 }
 

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
-import { memberFlags, ownPki } from '../cli/role-flags.ts'
+import { memberFlags, ownPki, parseDirectoryUrls } from '../cli/role-flags.ts'
 import { duration } from '../cli/duration.ts'
 import { size } from '../cli/size.ts'
 import { dataRoot, privateDataRoot } from '../server/data-root.ts'
@@ -46,6 +46,7 @@ export default class FileServer extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(FileServer)
+    const directories = parseDirectoryUrls(flags.directory)
     const root = privateDataRoot(dataRoot(flags.data))
     // Loaded on demand, so user commands do not pay for the server code at start-up.
     const { startFileServer } = await import('../roles/fileserver/run.ts')
@@ -55,7 +56,7 @@ export default class FileServer extends BaseCommand {
       host: flags.host,
       port: flags.port,
       advertise: flags.advertise,
-      directory: flags.directory.replace(/\/$/, ''),
+      directories,
       join: flags.join,
       ownPki: ownPki(flags),
       renewEveryMs: flags['renew-every'],

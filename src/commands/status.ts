@@ -9,7 +9,7 @@ import type { ChangeFeedState, JobError, JobState } from '../protocol/types.ts'
 export default class Status extends UserCommand {
   static override summary = 'Show the cluster: file servers, their space and liveness, and file counts'
   static override description =
-    "Also shows the last error of each background job that has one (repair; each file server's inventory and scrub), and the proxy's change feed when it is down or has failed. --json prints the whole status object."
+    "Also shows the last error of each background job that has one (repair; each file server's inventory and scrub), the proxy's change feed when it is down or has failed, and which directory the proxy uses when it has several. --json prints the whole status object."
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json']
 
   async run(): Promise<ProxyStatus> {
@@ -17,6 +17,8 @@ export default class Status extends UserCommand {
     const client = await this.proxy(flags)
     const status = await client.status()
     this.say(`proxy ${status.proxy.id} at ${client.url}, logged in as ${status.proxy.user}`)
+    const directory = directoryLine(status.proxy)
+    if (directory) this.say(directory)
     const feed = feedLine(status.proxy.changeFeed)
     if (feed) this.say(feed)
     this.say(`${status.files} files, ${bytes(status.bytes)}, ${status.replicas} copies each`)
@@ -55,6 +57,14 @@ function jobLines(jobs: Record<string, JobState>): string[] {
     const since = job.lastOk !== undefined && job.lastOk > job.lastError.at ? ' (fine since)' : ''
     return [`${name} ${errorLine(job.lastError)}${since}`]
   })
+}
+
+/** Which directory the proxy uses, when it was given several to fail over between. */
+function directoryLine(proxy: ProxyStatus['proxy']): string | undefined {
+  const all = proxy.directories ?? []
+  if (!proxy.directory || all.length < 2) return undefined
+  const others = all.filter((url) => url !== proxy.directory)
+  return `directory in use: ${proxy.directory} (fails over to ${others.join(', ')})`
 }
 
 function feedLine(feed: ChangeFeedState): string | undefined {

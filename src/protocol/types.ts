@@ -231,6 +231,8 @@ export interface JobState {
 /** The proxy's subscription to the directory's changes; while it is down, cached names may be stale. */
 export interface ChangeFeedState {
   connected: boolean
+  /** The directory it follows, or is trying (logs and `dfs status` may show URLs; errors do not). */
+  directory?: string
   lastError?: JobError
 }
 

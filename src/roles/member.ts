@@ -12,7 +12,8 @@ export interface MemberOptions {
   host: string
   port: number
   advertise?: string
-  directory: string
+  /** The cluster's directories (several share one database), tried in this order. */
+  directories: readonly string[]
   /** A join token, for the first start on a host without the directory's data root. */
   join?: string
   /** The operator's own CA and certificate for this node, instead of joining. */
@@ -34,7 +35,7 @@ export async function memberIdentity(
   const join: JoinOptions = {
     root: options.root,
     identity: { role, id: options.id },
-    directory: options.directory,
+    directories: options.directories,
     token: options.join,
     ownPki: options.ownPki,
     hosts: hosts(options),

@@ -46,7 +46,8 @@ export async function directoryTls(
 export interface JoinOptions {
   root: string
   identity: NodeIdentity
-  directory: string
+  /** The cluster's directories, tried in turn: any of them signs a certificate. */
+  directories: readonly string[]
   /** A join token; without one, the directory's local token in a shared data root is used. */
   token?: string
   hosts: string[]
@@ -66,13 +67,13 @@ export async function memberTls(options: JoinOptions): Promise<TlsMaterial> {
   const saved = await loadCredentials(options)
   if (saved) return saved
   const token = options.token ?? (await waitForLocalToken(options))
-  const ca = await untilReachable(options, () =>
-    discoverCa(options.directory, parseJoinToken(token).fingerprint),
+  const ca = await untilReachable(options, (directory) =>
+    discoverCa(directory, parseJoinToken(token).fingerprint),
   )
   const { key, csr } = makeCsr(options.identity)
   const body = { role: options.identity.role, id: options.identity.id, csr, hosts: options.hosts, token }
-  const { cert } = await untilReachable(options, () =>
-    postJson<{ cert: string }>(`${options.directory}/v1/join`, body, { ca }),
+  const { cert } = await untilReachable(options, (directory) =>
+    postJson<{ cert: string }>(`${directory}/v1/join`, body, { ca }),
   )
   const material = { cert, key, ca }
   await saveCredentials(options, material)
@@ -89,10 +90,9 @@ export async function renewIfDue(
 ): Promise<TlsMaterial | undefined> {
   if (options.ownPki || !renewalDue(current.cert)) return undefined
   const { key, csr } = makeCsr(options.identity)
-  const { cert } = await postJson<{ cert: string }>(
-    `${options.directory}/v1/certificates/renew`,
-    { csr, hosts: options.hosts },
-    current,
+  // Any directory that answers will do; the periodic check tries again later if none does.
+  const { cert } = await firstReachable(options.directories, (directory) =>
+    postJson<{ cert: string }>(`${directory}/v1/certificates/renew`, { csr, hosts: options.hosts }, current),
   )
   const material = { cert, key, ca: current.ca }
   await saveCredentials(options, material)
@@ -159,22 +159,59 @@ async function waitForLocalToken(options: JoinOptions): Promise<string> {
   }
 }
 
-/** Retries a call while the directory is unreachable (start order does not matter); other errors end it. */
-async function untilReachable<T>(options: JoinOptions, call: () => Promise<T>): Promise<T> {
-  for (let failures = 0; ; failures++) {
+/** Whether a failure means the directory could not be reached (as opposed to refusing us). */
+function unreachable(error: unknown): boolean {
+  return error instanceof DfsError ? error.code === 'DFS_UNAVAILABLE' : true
+}
+
+/**
+ * Calls each directory in turn, round after round, while they are unreachable (start order does not
+ * matter); other errors end it. Said once, after a first round in which none answered.
+ */
+async function untilReachable<T>(options: JoinOptions, call: (directory: string) => Promise<T>): Promise<T> {
+  const { directories } = options
+  const failures: string[] = []
+  for (let attempt = 0; ; attempt++) {
+    const directory = directories[attempt % directories.length]!
     try {
-      return await call()
+      return await call(directory)
     } catch (error) {
-      const unreachable = error instanceof DfsError ? error.code === 'DFS_UNAVAILABLE' : true
-      if (!unreachable) throw error
-      if (failures === 0) {
+      if (!unreachable(error)) throw error
+      if (attempt < directories.length) failures.push(`${directory}: ${describe(error)}`)
+      if (attempt === directories.length - 1) {
+        const as = describeIdentity(options.identity)
         options.onWaiting?.(
-          `waiting for the directory at ${options.directory} to join as ${describeIdentity(options.identity)}: ${error instanceof Error ? describeNetworkError(error) : String(error)}`,
+          directories.length === 1
+            ? `waiting for the directory at ${directory} to join as ${as}: ${describe(error)}`
+            : `waiting for a directory to join as ${as}: ${failures.join('; ')}`,
         )
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** Math.min(failures, 4), 2000)))
+      const round = Math.floor(attempt / directories.length)
+      if ((attempt + 1) % directories.length === 0)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** Math.min(round, 4), 2000)))
     }
   }
+}
+
+/** The first directory's answer, trying each once while they are unreachable; other errors end it. */
+async function firstReachable<T>(
+  directories: readonly string[],
+  call: (directory: string) => Promise<T>,
+): Promise<T> {
+  let last: unknown
+  for (const directory of directories) {
+    try {
+      return await call(directory)
+    } catch (error) {
+      if (!unreachable(error)) throw error
+      last = error
+    }
+  }
+  throw last
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? describeNetworkError(error) : String(error)
 }
 
 async function postJson<T>(

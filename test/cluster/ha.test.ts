@@ -11,18 +11,23 @@ import { createInterface } from 'node:readline'
 import { TestCluster, BIN } from '../helpers/cluster.ts'
 import { eventually } from '../helpers/eventually.ts'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts'
+import pg from 'pg'
 
 describe('two directories on one PostgreSQL', () => {
   let postgres: TestPostgres
   let cluster: TestCluster
+  let database: string
   before(async () => {
     postgres = await startPostgres()
+    database = await postgres.createDatabase()
     cluster = await TestCluster.start({
       directories: 2,
       fileservers: 3,
       proxies: 2,
-      env: { DFS_METADATA: await postgres.createDatabase() },
+      env: { DFS_METADATA: database },
       directoryArgs: ['--repair-every', '1s', '--dead-after', '4s'],
+      // Proxy 2 and file server 2 try directory 2 first: each directory has its own followers.
+      directoryFlag: (urls, role) => (role.endsWith(' 2') ? urls.split(',').reverse().join(',') : urls),
     })
   })
   after(async () => {
@@ -112,12 +117,30 @@ describe('two directories on one PostgreSQL', () => {
     }
   })
 
-  test('repair keeps running on whichever directory is alive', async () => {
+  /** Which directory holds the repair job's lease row (its holder names the process). */
+  async function repairLeader(): Promise<number> {
+    const client = new pg.Client({ connectionString: database })
+    await client.connect()
+    try {
+      const { rows } = await client.query<{ holder: string }>(
+        "SELECT holder FROM leaders WHERE job = 'repair'",
+      )
+      const pid = Number(rows[0]?.holder.split('/')[1])
+      const n = cluster.directories.findIndex((d) => d.process.pid === pid)
+      assert.ok(n >= 0, `the repair leader ${rows[0]?.holder} is one of the directories`)
+      return n + 1
+    } finally {
+      await client.end()
+    }
+  }
+
+  test('repair keeps running when the directory leading it is killed: the other takes over', async () => {
     const put = await cluster.run(['put', '-', 'repair/me.txt'], { input: 'keep two copies\n' })
     assert.equal(put.code, 0, put.stderr)
     const before = await cluster.stat('repair/me.txt')
     const victim = before.holders[0]!
-    const port1 = await kill(1)
+    const leader = await repairLeader()
+    const port1 = await kill(leader)
     const fileserver = cluster.fileservers.get(victim)!
     fileserver.process.kill('SIGKILL')
     await fileserver.exited
@@ -131,8 +154,9 @@ describe('two directories on one PostgreSQL', () => {
         },
         90_000,
       )
+      assert.equal(await repairLeader(), 3 - leader)
     } finally {
-      await cluster.startDirectory(port1, 1)
+      await cluster.startDirectory(port1, leader)
       await cluster.startFileServer(victim)
     }
     const get = await cluster.run(['get', 'repair/me.txt', '-'])

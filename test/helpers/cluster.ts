@@ -49,6 +49,11 @@ export interface ClusterOptions {
    * sets up a second directory; file servers and proxies are given every directory's URL.
    */
   directories?: number
+  /**
+   * The --directory that file servers and proxies are given, from the directories' URLs (default:
+   * them) and the role it is for (`proxy 2`, `fileserver 1`).
+   */
+  directoryFlag?: (urls: string, role: string) => string
 }
 
 export class TestCluster {
@@ -84,7 +89,7 @@ export class TestCluster {
             '--port',
             String(options.ports?.proxies?.[id - 1] ?? 0),
             '--directory',
-            cluster.directoryUrls,
+            cluster.directoryFlag(`proxy ${id}`),
             ...(options.proxyArgs ?? []),
           ]),
         )
@@ -95,6 +100,11 @@ export class TestCluster {
       throw error
     }
     return cluster
+  }
+
+  /** What file servers and proxies are given as --directory. */
+  directoryFlag(role: string): string {
+    return this.options.directoryFlag?.(this.directoryUrls, role) ?? this.directoryUrls
   }
 
   get data(): string {
@@ -154,7 +164,7 @@ export class TestCluster {
       '--port',
       String(port),
       '--directory',
-      this.directoryUrls,
+      this.directoryFlag(`fileserver ${id}`),
       '--heartbeat',
       '1',
       ...(this.options.fileserverArgs ?? []),

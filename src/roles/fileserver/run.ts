@@ -33,11 +33,11 @@ export interface FileServerOptions extends MemberOptions {
 export async function startFileServer(options: FileServerOptions): Promise<Running> {
   const { live, join: joining } = await memberIdentity(options, 'fileserver')
   const agent = makeAgent(live)
-  const directory = new DirectoryClient(options.directory, agent)
+  // The app's logger, once the app exists: the service and the failover log only once it serves.
+  const log = { warn: (obj: object, message: string) => app.log.warn(obj, message) }
+  const directory = new DirectoryClient(options.directories, agent, { log })
   const store = new DiskBlobStore(join(options.root, `fileserver-${options.id}`))
   await store.open()
-  // The app's logger, once the app exists: the service logs only after it has started serving.
-  const log = { warn: (obj: object, message: string) => app.log.warn(obj, message) }
   const service = new FileServerService(options.id, store, directory, agent, log)
   // The directory names removed nodes in each heartbeat's answer; their certificates are refused here.
   let revoked = new Set<string>()
@@ -57,11 +57,14 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
       const states = Object.fromEntries([...jobs].map(([name, job]) => [name, job.state]))
       const answer = await directory.heartbeat(options.id, url, await store.freeBytes(), states)
       revoked = new Set((answer.revoked ?? []).map((serial) => serial.toUpperCase()))
-      if (failures > 0) app.log.warn(`directory ${options.directory} reachable again`)
+      if (failures > 0) app.log.warn(`directory ${directory.url} reachable again`)
       failures = 0
     } catch (error) {
       if (failures++ === 0)
-        app.log.warn({ err: error }, `heartbeat to ${options.directory} failed: ${reason(error)}; retrying`)
+        app.log.warn(
+          { err: error },
+          `heartbeat to ${directory.urls.length === 1 ? directory.url : `every directory (${directory.urls.join(', ')})`} failed: ${reason(error)}; retrying`,
+        )
     }
     if (!stopped) {
       const delay =

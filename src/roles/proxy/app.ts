@@ -345,6 +345,9 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
       cache: service.cache.stats(),
       badCopiesReported: service.reports,
       changeFeed: options.changeFeed.state,
+      // Which of the directories it was given the proxy uses: the one that answered last.
+      directory: service.directory.url,
+      directories: service.directory.urls,
     },
     ...(await request.caller.directory.status()),
   }))

@@ -1,13 +1,17 @@
 // The proxy's subscription to the directory's change stream (server-sent events): reconnects with
-// backoff and resumes after the last change it saw (each carries its number in the feed), so a
-// broken link or a restarted directory loses nothing. It tells its listeners of every change, and
-// of a `resync` when changes may have been missed: on the first connection, and when the directory
-// no longer keeps the changes after the number it resumes from. It says once when the stream is lost (`lost`, with the reason) and once when it
-// is back (`back`), not at every retry; its state shows in the proxy's status.
+// backoff and resumes after the last change it saw (each carries its number in the feed, which every
+// directory sharing a store serves alike), so a broken link, a restarted directory or a move to
+// another directory loses nothing. It tells its listeners of every change, and of a `resync` when
+// changes may have been missed: on the first connection, and when the directory no longer keeps the
+// changes after the number it resumes from. It says once when the stream is lost (`lost`, with the
+// reason and the directory) and once when it is back (`back`, with the directory that answered),
+// not at every retry; its state shows in the proxy's status. With several directories it follows the
+// one the proxy's calls use (one DirectoryFailover), and a broken stream moves both on to the next.
 
 import { EventEmitter } from 'node:events'
 import { createInterface } from 'node:readline'
 import { request, type Agent } from 'undici'
+import type { DirectoryFailover } from '../../client/failover.ts'
 import type { ChangeEvent, ChangeFeedState } from '../../protocol/types.ts'
 import type { Clock } from '../../server/clock.ts'
 import { reason } from '../../server/logger.ts'
@@ -15,10 +19,10 @@ import { reason } from '../../server/logger.ts'
 export class ChangeFeed extends EventEmitter<{
   change: [ChangeEvent]
   resync: []
-  lost: [unknown]
-  back: []
+  lost: [unknown, string]
+  back: [string]
 }> {
-  private readonly url: string
+  private readonly directories: DirectoryFailover
   private readonly agent: Agent
   private readonly clock: Clock
   private readonly controller = new AbortController()
@@ -29,9 +33,9 @@ export class ChangeFeed extends EventEmitter<{
   /** The number of the last change seen (or the feed's position when we joined): resume after it. */
   private seq?: number
 
-  constructor(directoryUrl: string, agent: Agent, clock: Clock) {
+  constructor(directories: DirectoryFailover, agent: Agent, clock: Clock) {
     super()
-    this.url = `${directoryUrl}/v1/events`
+    this.directories = directories
     this.agent = agent
     this.clock = clock
   }
@@ -50,24 +54,36 @@ export class ChangeFeed extends EventEmitter<{
   }
 
   private async run(): Promise<void> {
+    const count = this.directories.urls.length
     for (let failures = 0; !this.stopped;) {
+      const directory = this.directories.using()
       try {
-        await this.follow(() => (failures = 0))
+        await this.follow(directory.url, () => {
+          failures = 0
+          this.directories.answered(directory.index)
+        })
         // A stream the directory ends (it restarted, say) is lost like one that breaks.
         throw new Error('the directory ended the change stream')
       } catch (error) {
         failures++
-        if (!this.stopped) this.down(error)
+        if (!this.stopped) {
+          this.directories.lost(directory.index, error)
+          this.down(error, directory.url)
+        }
       }
       if (this.stopped) return
-      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** Math.min(failures, 5), 5000)))
+      // The next directory at once; a pause, growing, once each has failed in turn.
+      const rounds = Math.floor(failures / count)
+      const delay = failures % count !== 0 ? 0 : Math.min(250 * 2 ** Math.min(rounds, 5), 5000)
+      await new Promise((resolve) => setTimeout(resolve, delay))
     }
   }
 
   /** Connects and emits each change until the stream ends; `connected` runs once it is up. */
-  private async follow(connected: () => void): Promise<void> {
-    const url = this.seq === undefined ? this.url : `${this.url}?after=${this.seq}`
-    const response = await request(url, {
+  private async follow(url: string, connected: () => void): Promise<void> {
+    this.current.directory = url
+    const after = this.seq === undefined ? '' : `?after=${this.seq}`
+    const response = await request(`${url}/v1/events${after}`, {
       dispatcher: this.agent,
       signal: this.controller.signal,
       bodyTimeout: 0,
@@ -78,7 +94,7 @@ export class ChangeFeed extends EventEmitter<{
       throw new Error(`HTTP ${response.statusCode}`)
     }
     connected()
-    this.up()
+    this.up(url)
     // Nothing seen yet: whatever the listeners know may be stale.
     if (this.seq === undefined) this.emit('resync')
     let event = 'message'
@@ -105,16 +121,16 @@ export class ChangeFeed extends EventEmitter<{
     if (seq !== undefined) this.seq = seq
   }
 
-  private up(): void {
+  private up(url: string): void {
     this.current.connected = true
-    if (this.lost) this.emit('back')
+    if (this.lost) this.emit('back', url)
     this.lost = false
   }
 
-  private down(error: unknown): void {
+  private down(error: unknown, url: string): void {
     this.current.connected = false
     this.current.lastError = { at: this.clock.now(), message: reason(error) }
-    if (!this.lost) this.emit('lost', error)
+    if (!this.lost) this.emit('lost', error, url)
     this.lost = true
   }
 }

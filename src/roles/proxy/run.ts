@@ -27,22 +27,25 @@ export async function startProxy(options: ProxyOptions): Promise<Running> {
     systemClock,
   )
   await cache.open()
+  // The app's logger, once the app exists: failover logs only once calls are being made.
+  const log = { warn: (obj: object, message: string) => app.log.warn(obj, message) }
+  const directory = new DirectoryClient(options.directories, agent, { log })
   const service = new ProxyService({
     id: options.id,
-    directory: new DirectoryClient(options.directory, agent),
+    directory,
     agent,
     cache,
     clock: systemClock,
     random: systemRandom,
   })
-  const feed = new ChangeFeed(options.directory, agent, systemClock)
+  const feed = new ChangeFeed(directory.failover, agent, systemClock)
   const app = buildProxyApp(service, { tls: live.current, changeFeed: feed })
   feed.on('change', (event) => service.changed(event))
   feed.on('resync', () => service.resynced())
-  feed.on('lost', (error) =>
-    app.log.warn({ err: error }, `change feed from ${options.directory} lost: ${reason(error)}; retrying`),
+  feed.on('lost', (error, from) =>
+    app.log.warn({ err: error }, `change feed from ${from} lost: ${reason(error)}; retrying`),
   )
-  feed.on('back', () => app.log.warn(`change feed from ${options.directory} is back`))
+  feed.on('back', (from) => app.log.warn(`change feed from ${from} is back`))
   feed.start()
   const url = await listen(app, options.host, options.port, options.advertise)
   const renewal = keepRenewed(app, live, joining, options.renewEveryMs)

@@ -22,6 +22,7 @@ import type {
 import type { Clock, Random } from '../../server/clock.ts'
 import { boundedMemory, memoryGuard } from '../../streams/bounded-memory.ts'
 import { exactLength } from '../../streams/declared-length.ts'
+import { hashing } from '../../streams/hash.ts'
 import { lend } from '../../streams/lend.ts'
 import type { BlobCache, CacheFill } from './blob-cache.ts'
 
@@ -153,16 +154,19 @@ export class ProxyService {
     // pipeline, not .pipe(): a client that hangs up, or sends more or fewer bytes than it said, must
     // abort the upload to the primary (which then drops its temp file and its replicas'), not leave
     // it waiting for bytes forever or commit what came.
+    // Hashed as they pass, to know our own write if its answer is lost (landed, below).
+    const sent = hashing()
     const source = pipeline(
       body,
       exactLength(options.length),
       boundedMemory(),
+      sent.stream,
       teeInto(fill),
       () => undefined,
     )
     let version: CommittedVersion
     try {
-      version = await this.sendToPrimary(caller, name, source, options)
+      version = await this.sendToPrimary(caller, name, source, options, () => sent.result)
     } catch (error) {
       source.destroy()
       await fill?.abort()
@@ -181,6 +185,7 @@ export class ProxyService {
     name: string,
     source: Readable,
     options: UploadOptions,
+    sent: () => { sha256: string; size: number } | undefined,
   ): Promise<CommittedVersion> {
     const avoid: number[] = []
     for (let attempt = 1; ; attempt++) {
@@ -199,6 +204,11 @@ export class ProxyService {
           `file server ${placement.primary.id}`,
         )
       } catch (error) {
+        const whole = sent()
+        if (whole && mayHaveLanded(error)) {
+          const landed = await this.landed(caller, placement, whole)
+          if (landed) return landed
+        }
         if (loan.taken > 0 || attempt >= PLACEMENT_TRIES || !isConnectFailure(error)) throw error
         avoid.push(placement.primary.id)
         await this.directory
@@ -206,6 +216,37 @@ export class ProxyService {
           .catch(() => undefined)
       }
     }
+  }
+
+  /**
+   * Our write, if it is the name's current version: a write whose answer was lost, or refused as a
+   * conflict, may have landed all the same. The primary's commit may have been sent again, to the
+   * same directory or another, after a connection that broke with it delivered; the second is
+   * refused (DFS_CONFLICT: the version moved on) and never applied twice. It is ours if it is the
+   * version this write made: the next after the placement's, by this writer, of these very bytes.
+   * (A second write of the same bytes by the same user from the same version, racing this one, would
+   * count too: the name holds exactly what this write would have made.)
+   */
+  private async landed(
+    caller: Caller,
+    placement: Placement,
+    sent: { sha256: string; size: number },
+  ): Promise<CommittedVersion | undefined> {
+    let current: Located
+    try {
+      current = await caller.directory.locate(placement.name)
+    } catch {
+      // The write's own failure is the answer.
+      return undefined
+    }
+    const ours =
+      current.version === placement.expectedVersion + 1 &&
+      current.writer === caller.user &&
+      current.sha256 === sent.sha256 &&
+      current.size === sent.size
+    if (!ours) return undefined
+    const { servers: _servers, lock: _lock, ...version } = current
+    return { ...version, wanted: placement.wanted }
   }
 
   /**
@@ -328,6 +369,16 @@ export interface UploadOptions {
   /** The write lease (`<token>.<secret>`) to write under. */
   lease?: string
   create?: boolean
+}
+
+/**
+ * A primary's failure after it took every byte that may hide a commit that landed: a conflict (a
+ * commit sent again after its first answer was lost) or an unreachable node (the primary's answer, or
+ * its directory's, lost on the way).
+ */
+function mayHaveLanded(error: unknown): boolean {
+  if (error instanceof DfsError) return error.code === 'DFS_CONFLICT' || error.code === 'DFS_UNAVAILABLE'
+  return true
 }
 
 /** What the primary needs to know of a write besides its bytes. */
