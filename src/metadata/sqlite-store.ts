@@ -1,5 +1,6 @@
 // The embedded MetadataStore: node:sqlite in WAL mode with synchronous=FULL, so every committed
-// transaction is on disk before the call returns.
+// transaction is on disk before the call returns. Mutations made in the same event-loop turn share
+// one transaction (group commit): a burst of small writes costs one fsync.
 
 import { EventEmitter } from 'node:events'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
@@ -161,6 +162,12 @@ const CURRENT = `SELECT v.*, p.owner AS owner, p.grp AS grp, p.mode AS perm_mode
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: DatabaseSync
   private readonly statements = new Map<string, StatementSync>()
+  /** Mutations waiting for the next group commit (see transaction). */
+  private pending: {
+    work: () => unknown
+    resolve: (value: unknown) => void
+    reject: (error: unknown) => void
+  }[] = []
   /** One process uses an embedded store: its notices never leave it. */
   private readonly notices = new EventEmitter<{ notice: [StoreNotice] }>()
 
@@ -191,7 +198,7 @@ export class SqliteMetadataStore implements MetadataStore {
     const { user_version: schema } = this.db.prepare('PRAGMA user_version').get() as { user_version: number }
     if (schema < 1) {
       // The holders index, from the holder lists kept with each version before it existed.
-      this.transaction(() => {
+      this.transactionNow(() => {
         this.db.exec(`INSERT OR IGNORE INTO holders (name, version, server, sha256)
           SELECT v.name, v.version, h.value, v.sha256 FROM versions v, json_each(v.holders) h`)
         this.db.exec('PRAGMA user_version = 1')
@@ -200,7 +207,7 @@ export class SqliteMetadataStore implements MetadataStore {
     if (schema < 2) {
       // Each version's number of holders, indexed, so repair finds the versions short of R by
       // lookups rather than by reading every version; counted from the holders index built above.
-      this.transaction(() => {
+      this.transactionNow(() => {
         this.addColumn('versions', 'holder_count', 'INTEGER NOT NULL DEFAULT 0')
         this.db.exec(`UPDATE versions SET holder_count = (
           SELECT COUNT(*) FROM holders h WHERE h.name = versions.name AND h.version = versions.version)`)
@@ -208,6 +215,25 @@ export class SqliteMetadataStore implements MetadataStore {
         this.db.exec('PRAGMA user_version = 2')
       })
     }
+    if (schema < 3) {
+      // How many current names and bytes, kept with each commit and removal, so `dfs status` does
+      // not count the whole namespace; counted once here.
+      this.transactionNow(() => {
+        this.db.exec(`INSERT OR REPLACE INTO counters (key, value)
+          SELECT 'files', COUNT(*) FROM files`)
+        this.db.exec(`INSERT OR REPLACE INTO counters (key, value)
+          SELECT 'bytes', COALESCE(SUM(v.size), 0) FROM files f JOIN versions v ON v.name = f.name AND v.version = f.version`)
+        this.db.exec('PRAGMA user_version = 3')
+      })
+    }
+  }
+
+  /** Adds `delta` to a counter (files, bytes), inside the caller's transaction. */
+  private bump(key: 'files' | 'bytes', delta: number): void {
+    if (delta === 0) return
+    this.prepare(
+      `INSERT INTO counters (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value`,
+    ).run(key, delta)
   }
 
   /** Adds a column if the table lacks it; whether it did. */
@@ -229,7 +255,8 @@ export class SqliteMetadataStore implements MetadataStore {
     return statement
   }
 
-  private transaction<T>(work: () => T): T {
+  /** For start-up (migrations): one transaction, now. */
+  private transactionNow<T>(work: () => T): T {
     this.db.exec('BEGIN IMMEDIATE')
     try {
       const result = work()
@@ -241,12 +268,60 @@ export class SqliteMetadataStore implements MetadataStore {
     }
   }
 
+  /**
+   * Group commit: `work` runs in the next shared transaction with every other mutation asked for
+   * meanwhile (one event-loop turn), each in a savepoint of its own, so one that throws undoes only
+   * itself. The promise settles once the COMMIT is on disk: a burst of small writes costs one fsync,
+   * and the event loop stalls once for it rather than once per write.
+   */
+  private transaction<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject })
+      if (this.pending.length === 1) setImmediate(() => this.flush())
+    })
+  }
+
+  private flush(): void {
+    const batch = this.pending
+    this.pending = []
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = []
+    try {
+      this.db.exec('BEGIN IMMEDIATE')
+      for (const { work } of batch) {
+        this.db.exec('SAVEPOINT one')
+        try {
+          const value = work()
+          this.db.exec('RELEASE one')
+          outcomes.push({ ok: true, value })
+        } catch (error) {
+          this.db.exec('ROLLBACK TO one')
+          this.db.exec('RELEASE one')
+          outcomes.push({ ok: false, error })
+        }
+      }
+      this.db.exec('COMMIT')
+    } catch (error) {
+      // The transaction as a whole failed (the disk, a closed store): none of it happened.
+      if (this.db.isTransaction) this.db.exec('ROLLBACK')
+      for (const { reject } of batch) reject(error)
+      return
+    }
+    batch.forEach(({ resolve, reject }, i) => {
+      const outcome = outcomes[i]!
+      if (outcome.ok) resolve(outcome.value)
+      else reject(outcome.error)
+    })
+  }
+
   async upsertServer(server: ServerInfo): Promise<void> {
-    this.prepare(
-      `INSERT INTO servers (id, url, free_bytes, last_heartbeat) VALUES (?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET url = excluded.url, free_bytes = excluded.free_bytes,
-       last_heartbeat = excluded.last_heartbeat`,
-    ).run(server.id, server.url, server.freeBytes, server.lastHeartbeat)
+    // Heartbeats come often, from every server: they join the next group commit.
+    await this.transaction(() =>
+      this.prepare(
+        `INSERT INTO servers (id, url, free_bytes, last_heartbeat) VALUES (?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET url = excluded.url, free_bytes = excluded.free_bytes,
+         last_heartbeat = excluded.last_heartbeat`,
+      ).run(server.id, server.url, server.freeBytes, server.lastHeartbeat),
+    )
   }
 
   async listServers(): Promise<ServerInfo[]> {
@@ -296,9 +371,10 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async commit(request: NewVersion, now: number): Promise<FileVersion> {
-    const committed = this.transaction(() => {
-      const current = this.prepare('SELECT version FROM files WHERE name = ?').get(request.name) as
-        { version: number } | undefined
+    const committed = await this.transaction(() => {
+      const current = this.prepare(
+        'SELECT f.version, v.size FROM files f JOIN versions v ON v.name = f.name AND v.version = f.version WHERE f.name = ?',
+      ).get(request.name) as { version: number; size: number } | undefined
       const currentVersion = current?.version ?? 0
       this.checkFence(request, now)
       if (currentVersion !== request.expectedVersion) {
@@ -339,6 +415,8 @@ export class SqliteMetadataStore implements MetadataStore {
         now,
       )
       this.indexHolders(record.name, version, record.sha256, record.holders)
+      this.bump('files', current ? 0 : 1)
+      this.bump('bytes', record.size - (current?.size ?? 0))
       this.prepare(
         'INSERT INTO files (name, version) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version',
       ).run(record.name, version)
@@ -401,7 +479,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async setPerms(fileName: string, perms: Perms): Promise<void> {
-    this.writePerms(fileName, perms)
+    await this.transaction(() => this.writePerms(fileName, perms))
   }
 
   async claimUnowned(group: string, mode: number): Promise<number> {
@@ -490,17 +568,19 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async releaseLease(fileName: string, key: LeaseKey, owner: LeaseOwner): Promise<boolean> {
     // The row stays, with its token: a later write under an older token must still be refused.
-    const result = this.prepare(
-      `UPDATE leases SET expires = 0 WHERE name = ? AND token = ? AND secret_hash = ? AND user = ?
-       AND proxy = ? AND expires > 0`,
-    ).run(fileName, key.token, key.secretHash, owner.user, owner.proxy)
+    const result = await this.transaction(() =>
+      this.prepare(
+        `UPDATE leases SET expires = 0 WHERE name = ? AND token = ? AND secret_hash = ? AND user = ?
+         AND proxy = ? AND expires > 0`,
+      ).run(fileName, key.token, key.secretHash, owner.user, owner.proxy),
+    )
     if (result.changes !== 1) return false
     this.notices.emit('notice', { kind: 'lease', name: fileName })
     return true
   }
 
   async removeFile(fileName: string, now: number): Promise<FileVersion> {
-    const removed = this.transaction(() => {
+    const removed = await this.transaction(() => {
       const row = this.prepare(`${CURRENT} WHERE f.name = ?`).get(fileName) as CurrentRow | undefined
       if (!row) throw new DfsError('DFS_NOT_FOUND', `no such file: ${fileName}`)
       const lease = this.leaseRow(fileName)
@@ -508,6 +588,8 @@ export class SqliteMetadataStore implements MetadataStore {
         throw new DfsError('DFS_LOCKED', `${fileName} is locked by ${lease.user} (proxy ${lease.proxy})`)
       }
       this.prepare('DELETE FROM files WHERE name = ?').run(fileName)
+      this.bump('files', -1)
+      this.bump('bytes', -row.size)
       const file = toCurrent(row)
       this.appendChange(changeOf('rm', file, now))
       return file
@@ -516,13 +598,12 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async countFiles(): Promise<{ files: number; bytes: number }> {
-    const row = this.prepare(
-      `SELECT COUNT(*) AS n, COALESCE(SUM(v.size), 0) AS bytes FROM (${CURRENT}) v`,
-    ).get() as {
-      n: number
-      bytes: number
-    }
-    return { files: row.n, bytes: row.bytes }
+    const rows = this.prepare("SELECT key, value FROM counters WHERE key IN ('files', 'bytes')").all() as {
+      key: string
+      value: number
+    }[]
+    const value = (key: string) => rows.find((r) => r.key === key)?.value ?? 0
+    return { files: value('files'), bytes: value('bytes') }
   }
 
   async listVersions(fileName: string): Promise<FileVersion[]> {
@@ -532,7 +613,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async pruneVersions(fileName: string, keep: number): Promise<void> {
     // Never the current version, whatever `keep` says.
-    this.transaction(() => {
+    await this.transaction(() => {
       this.prepare(
         `DELETE FROM versions WHERE name = ? AND version NOT IN (
            SELECT version FROM versions WHERE name = ? ORDER BY version DESC LIMIT ?)
@@ -637,7 +718,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async setHolders(fileName: string, version: number, holders: number[]): Promise<void> {
-    this.transaction(() => {
+    await this.transaction(() => {
       const row = this.prepare('SELECT primary_id, sha256 FROM versions WHERE name = ? AND version = ?').get(
         fileName,
         version,
@@ -726,7 +807,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async addToGroup(group: string, users: string[]): Promise<void> {
-    this.transaction(() => {
+    await this.transaction(() => {
       this.prepare('INSERT OR IGNORE INTO groups (name) VALUES (?)').run(group)
       for (const user of users)
         this.prepare('INSERT OR IGNORE INTO group_members (grp, user) VALUES (?, ?)').run(group, user)
@@ -752,9 +833,11 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async putSession(session: SessionRecord): Promise<void> {
-    this.prepare(
-      'INSERT INTO sessions (token_hash, user, created, last_used, expires) VALUES (?, ?, ?, ?, ?)',
-    ).run(session.tokenHash, session.user, session.created, session.lastUsed, session.expires)
+    await this.transaction(() =>
+      this.prepare(
+        'INSERT INTO sessions (token_hash, user, created, last_used, expires) VALUES (?, ?, ?, ?, ?)',
+      ).run(session.tokenHash, session.user, session.created, session.lastUsed, session.expires),
+    )
   }
 
   async getSession(tokenHash: string): Promise<SessionRecord | undefined> {
@@ -772,7 +855,9 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async touchSession(tokenHash: string, now: number): Promise<void> {
-    this.prepare('UPDATE sessions SET last_used = ? WHERE token_hash = ?').run(now, tokenHash)
+    await this.transaction(() =>
+      this.prepare('UPDATE sessions SET last_used = ? WHERE token_hash = ?').run(now, tokenHash),
+    )
   }
 
   async deleteSession(tokenHash: string): Promise<boolean> {
@@ -852,7 +937,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async revokeNodeCerts(role: string, nodeId: number): Promise<string[]> {
-    const serials = this.transaction(() => {
+    const serials = await this.transaction(() => {
       const rows = this.prepare(
         'SELECT serial FROM node_certs WHERE role = ? AND node_id = ? AND revoked = 0',
       ).all(role, nodeId) as { serial: string }[]
@@ -925,11 +1010,13 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async claimLeadership(job: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
-    const result = this.prepare(
-      `INSERT INTO leaders (job, holder, expires) VALUES (?, ?, ?)
-       ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
-       WHERE leaders.holder = excluded.holder OR leaders.expires <= ?`,
-    ).run(job, holder, now + ttlMs, now)
+    const result = await this.transaction(() =>
+      this.prepare(
+        `INSERT INTO leaders (job, holder, expires) VALUES (?, ?, ?)
+         ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+         WHERE leaders.holder = excluded.holder OR leaders.expires <= ?`,
+      ).run(job, holder, now + ttlMs, now),
+    )
     return result.changes === 1
   }
 
@@ -943,6 +1030,8 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
+    // What was asked for before the close is committed, not lost.
+    if (this.pending.length > 0) this.flush()
     this.db.close()
   }
 }

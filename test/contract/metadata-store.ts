@@ -586,6 +586,34 @@ export function metadataStoreContract(kind: string, open: () => Promise<StoreUnd
       }
     })
 
+    test('counts of current names and bytes follow commits, new versions, refusals and removals', async () => {
+      assert.deepEqual(await store.countFiles(), { files: 0, bytes: 0 })
+      await store.commit(version('count/a', 0, { size: 10 }), 1)
+      await store.commit(version('count/b', 0, { size: 5 }), 1)
+      await store.commit(version('count/a', 1, { size: 3 }), 2)
+      await assert.rejects(store.commit(version('count/b', 0, { size: 100 }), 3))
+      assert.deepEqual(await store.countFiles(), { files: 2, bytes: 8 })
+      await store.removeFile('count/b', 4)
+      assert.deepEqual(await store.countFiles(), { files: 1, bytes: 3 })
+      // Made again after removal: counted again.
+      await store.commit(version('count/b', 0, { size: 7 }), 5)
+      assert.deepEqual(await store.countFiles(), { files: 2, bytes: 10 })
+    })
+
+    test('a burst of commits at once: each lands or fails on its own, and every one that landed is kept', async () => {
+      await store.commit(version('burst/taken', 0), 1)
+      const names = Array.from({ length: 60 }, (_, i) => (i === 30 ? 'burst/taken' : `burst/${i}`))
+      const results = await Promise.allSettled(names.map((name) => store.commit(version(name, 0), 2)))
+      results.forEach((r, i) => {
+        if (i === 30) assert.equal(r.status === 'rejected' && (r.reason as DfsError).code, 'DFS_CONFLICT')
+        else assert.equal(r.status, 'fulfilled', names[i])
+      })
+      const listed = await store.listFiles('burst/', 100)
+      assert.equal(listed.length, 60)
+      assert.equal((await store.getFile('burst/taken'))?.version, 1)
+      assert.equal((await store.changesSince(0, 100)).length, 60)
+    })
+
     test('two writers racing on one new name: exactly one wins', async () => {
       const results = await Promise.allSettled([
         store.commit(version('race', 0, { writer: 'alice', sha256: SHA('a') }), 100),

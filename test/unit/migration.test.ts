@@ -11,7 +11,7 @@ import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
 import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
 import { systemClock, systemRandom } from '../../src/server/clock.ts'
 
-test('an old store migrates: names go to their last writer, the first user becomes admin, holders are indexed and counted', async () => {
+test('an old store migrates: names go to their last writer, the first user becomes admin, holders are indexed and counted, names and bytes counted', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'dfs-migrate-'))
   const path = join(dir, 'metadata.sqlite')
   const old = new DatabaseSync(path)
@@ -74,6 +74,8 @@ test('an old store migrates: names go to their last writer, the first user becom
       (await store.underReplicated(3, [], undefined, 10)).map((v) => `${v.name}@${v.version}`),
       ['a.txt@1', 'a.txt@2', 'gone.txt@1'],
     )
+    // The counts `dfs status` shows, counted once from the current names (gone.txt is not one).
+    assert.deepEqual(await store.countFiles(), { files: 1, bytes: 1 })
   } finally {
     await store.close()
     await rm(dir, { recursive: true, force: true })
