@@ -28,6 +28,23 @@ import type {
   UserRecord,
 } from './store.ts'
 import { changeOf, holdsLease } from './store.ts'
+import {
+  CURRENT,
+  toCert,
+  toChange,
+  toCurrent,
+  toRule,
+  toToken,
+  toUser,
+  toVersion,
+  type CertRow,
+  type ChangeRow,
+  type CurrentRow,
+  type RuleRow,
+  type TokenRow,
+  type UserRow,
+  type VersionRow,
+} from './rows.ts'
 import { redact } from './redact.ts'
 
 /** Schema steps in order; a database records how many it has run (dfs_schema), and runs the rest. */
@@ -170,11 +187,8 @@ const ATTEMPTS = 20
 /** SQLSTATE classes that mean the database cannot be reached or is going away. */
 const UNREACHABLE = ['08', '57P']
 
-type Row = Record<string, unknown>
+type Row = object
 type Query = <R extends Row = Row>(sql: string, params?: unknown[]) => Promise<R[]>
-
-const CURRENT = `SELECT v.*, p.owner AS owner, p.grp AS grp, p.mode AS perm_mode FROM files f
-  JOIN versions v ON v.name = f.name AND v.version = f.version LEFT JOIN perms p ON p.name = f.name`
 
 // BIGINT and COUNT(*) arrive as strings by default; every such value here fits a double exactly.
 const types = {
@@ -1074,36 +1088,6 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 }
 
-interface ChangeRow extends Row {
-  seq: number
-  type: ChangeEvent['type']
-  name: string
-  version: number
-  sha256: string
-  size: number
-  writer: string
-  at: number
-  owner: string
-  grp: string
-  mode: number
-}
-
-function toChange(r: ChangeRow): StoredChange {
-  return {
-    seq: r.seq,
-    type: r.type,
-    name: r.name,
-    version: r.version,
-    sha256: r.sha256,
-    size: r.size,
-    writer: r.writer,
-    at: r.at,
-    owner: r.owner,
-    group: r.grp,
-    mode: r.mode,
-  }
-}
-
 /**
  * Fencing: a write under a lease must carry the newest token granted for the name; a write with no
  * lease must not race a holder. (Reading the lease row inside the SERIALIZABLE transaction makes a
@@ -1201,23 +1185,6 @@ function unreachableReason(error: unknown): string | undefined {
   return undefined
 }
 
-interface VersionRow extends Row {
-  name: string
-  version: number
-  sha256: string
-  size: number
-  primary_id: number
-  holders: string
-  writer: string
-  mtime: number
-}
-
-interface CurrentRow extends VersionRow {
-  owner: string | null
-  grp: string | null
-  perm_mode: number | null
-}
-
 interface LeaseRow extends Row {
   name: string
   token: number
@@ -1241,89 +1208,4 @@ function toLease(row: LeaseRow): Lease {
 
 function toStoredLease(row: LeaseRow): StoredLease {
   return { ...toLease(row), secretHash: row.secret_hash }
-}
-
-interface UserRow extends Row {
-  name: string
-  password_hash: string
-  created: number
-  admin: boolean
-}
-
-function toUser(row: UserRow): UserRecord {
-  return { name: row.name, passwordHash: row.password_hash, created: row.created, admin: row.admin }
-}
-
-interface RuleRow extends Row {
-  prefix: string
-  owner: string
-  grp: string
-  mode: number
-}
-
-function toRule(row: RuleRow): PrefixRule {
-  return { prefix: row.prefix, owner: row.owner, group: row.grp, mode: row.mode }
-}
-
-interface CertRow extends Row {
-  serial: string
-  role: string
-  node_id: number
-  issued: number
-  expires: number
-  revoked: boolean
-}
-
-function toCert(r: CertRow): NodeCertRecord {
-  return {
-    serial: r.serial,
-    role: r.role,
-    nodeId: r.node_id,
-    issued: r.issued,
-    expires: r.expires,
-    revoked: r.revoked,
-  }
-}
-
-interface TokenRow extends Row {
-  id: string
-  secret_hash: string
-  role: JoinTokenRecord['role']
-  created: number
-  expires: number
-  uses_left: number | null
-  revoked: boolean
-  created_by: string
-}
-
-function toToken(row: TokenRow): JoinTokenRecord {
-  return {
-    id: row.id,
-    secretHash: row.secret_hash,
-    role: row.role,
-    created: row.created,
-    expires: row.expires,
-    usesLeft: row.uses_left,
-    revoked: row.revoked,
-    createdBy: row.created_by,
-  }
-}
-
-function toCurrent(row: CurrentRow): FileVersion {
-  const version = toVersion(row)
-  if (row.owner === null || row.grp === null || row.perm_mode === null) return version
-  return { ...version, owner: row.owner, group: row.grp, mode: row.perm_mode }
-}
-
-function toVersion(row: VersionRow): FileVersion {
-  return {
-    name: row.name,
-    version: row.version,
-    sha256: row.sha256,
-    size: row.size,
-    primary: row.primary_id,
-    holders: JSON.parse(row.holders) as number[],
-    writer: row.writer,
-    mtime: row.mtime,
-  }
 }

@@ -24,6 +24,23 @@ import type {
   UserRecord,
 } from './store.ts'
 import { changeOf, holdsLease } from './store.ts'
+import {
+  CURRENT,
+  toCert,
+  toChange,
+  toCurrent,
+  toRule,
+  toToken,
+  toUser,
+  toVersion,
+  type CertRow,
+  type ChangeRow,
+  type CurrentRow,
+  type RuleRow,
+  type TokenRow,
+  type UserRow,
+  type VersionRow,
+} from './rows.ts'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS servers (
@@ -138,26 +155,6 @@ CREATE TABLE IF NOT EXISTS leaders (
   expires INTEGER NOT NULL
 );
 `
-
-interface VersionRow {
-  name: string
-  version: number
-  sha256: string
-  size: number
-  primary_id: number
-  holders: string
-  writer: string
-  mtime: number
-}
-
-interface CurrentRow extends VersionRow {
-  owner: string | null
-  grp: string | null
-  perm_mode: number | null
-}
-
-const CURRENT = `SELECT v.*, p.owner AS owner, p.grp AS grp, p.mode AS perm_mode FROM files f
-  JOIN versions v ON v.name = f.name AND v.version = f.version LEFT JOIN perms p ON p.name = f.name`
 
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: DatabaseSync
@@ -1036,36 +1033,6 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 }
 
-interface ChangeRow {
-  seq: number
-  type: ChangeEvent['type']
-  name: string
-  version: number
-  sha256: string
-  size: number
-  writer: string
-  at: number
-  owner: string
-  grp: string
-  mode: number
-}
-
-function toChange(r: ChangeRow): StoredChange {
-  return {
-    seq: r.seq,
-    type: r.type,
-    name: r.name,
-    version: r.version,
-    sha256: r.sha256,
-    size: r.size,
-    writer: r.writer,
-    at: r.at,
-    owner: r.owner,
-    group: r.grp,
-    mode: r.mode,
-  }
-}
-
 interface LeaseRow extends Lease {
   secret_hash: string
 }
@@ -1077,89 +1044,4 @@ function toLease(row: LeaseRow): Lease {
 
 function holds(row: LeaseRow, key: LeaseKey, user: string): boolean {
   return holdsLease({ ...toLease(row), secretHash: row.secret_hash }, key, user)
-}
-
-interface UserRow {
-  name: string
-  password_hash: string
-  created: number
-  admin: number
-}
-
-function toUser(row: UserRow): UserRecord {
-  return { name: row.name, passwordHash: row.password_hash, created: row.created, admin: row.admin === 1 }
-}
-
-interface RuleRow {
-  prefix: string
-  owner: string
-  grp: string
-  mode: number
-}
-
-function toRule(row: RuleRow): PrefixRule {
-  return { prefix: row.prefix, owner: row.owner, group: row.grp, mode: row.mode }
-}
-
-interface CertRow {
-  serial: string
-  role: string
-  node_id: number
-  issued: number
-  expires: number
-  revoked: number
-}
-
-function toCert(r: CertRow): NodeCertRecord {
-  return {
-    serial: r.serial,
-    role: r.role,
-    nodeId: r.node_id,
-    issued: r.issued,
-    expires: r.expires,
-    revoked: r.revoked === 1,
-  }
-}
-
-interface TokenRow {
-  id: string
-  secret_hash: string
-  role: JoinTokenRecord['role']
-  created: number
-  expires: number
-  uses_left: number | null
-  revoked: number
-  created_by: string
-}
-
-function toToken(row: TokenRow): JoinTokenRecord {
-  return {
-    id: row.id,
-    secretHash: row.secret_hash,
-    role: row.role,
-    created: row.created,
-    expires: row.expires,
-    usesLeft: row.uses_left,
-    revoked: row.revoked === 1,
-    createdBy: row.created_by,
-  }
-}
-
-function toCurrent(row: CurrentRow): FileVersion {
-  const version = toVersion(row)
-  if (row.owner === null || row.grp === null || row.perm_mode === null) return version
-  return { ...version, owner: row.owner, group: row.grp, mode: row.perm_mode }
-}
-
-function toVersion(row: VersionRow): FileVersion {
-  return {
-    name: row.name,
-    version: row.version,
-    sha256: row.sha256,
-    size: row.size,
-    primary: row.primary_id,
-    holders: JSON.parse(row.holders) as number[],
-    writer: row.writer,
-    mtime: row.mtime,
-  }
 }
