@@ -223,6 +223,22 @@ export class SqliteMetadataStore implements MetadataStore {
         this.db.exec('PRAGMA user_version = 3')
       })
     }
+    if (schema < 4) {
+      // How many copies each server holds, kept by triggers on the holders index (every path that
+      // adds or drops a holder goes through it), so `dfs node list` reads one row per server.
+      this.transactionNow(() => {
+        this.db.exec(`CREATE TABLE held_counts (server INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+          INSERT INTO held_counts (server, n) SELECT server, COUNT(*) FROM holders GROUP BY server;
+          CREATE TRIGGER holders_counted_in AFTER INSERT ON holders BEGIN
+            INSERT OR IGNORE INTO held_counts (server, n) VALUES (NEW.server, 0);
+            UPDATE held_counts SET n = n + 1 WHERE server = NEW.server;
+          END;
+          CREATE TRIGGER holders_counted_out AFTER DELETE ON holders BEGIN
+            UPDATE held_counts SET n = n - 1 WHERE server = OLD.server;
+          END;
+          PRAGMA user_version = 4;`)
+      })
+    }
   }
 
   /** Adds `delta` to a counter (files, bytes), inside the caller's transaction. */
@@ -691,7 +707,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async heldCounts(): Promise<Map<number, number>> {
-    const rows = this.prepare('SELECT server, COUNT(*) AS n FROM holders GROUP BY server').all() as {
+    const rows = this.prepare('SELECT server, n FROM held_counts WHERE n > 0').all() as {
       server: number
       n: number
     }[]

@@ -254,6 +254,10 @@ export function metadataStoreContract(kind: string, open: () => Promise<StoreUnd
         'a pruned version is held by nobody',
       )
       assert.deepEqual(await store.unreferenced(2, [SHA('0')]), [SHA('0')])
+      // The counts follow every holder change and the pruning.
+      const counts = new Map<number, number>()
+      for (const server of [1, 2, 3]) counts.set(server, (await held(server, 100)).length)
+      assert.deepEqual([...(await store.heldCounts())].sort(), [...counts].filter(([, n]) => n > 0).sort())
     })
 
     test('repair candidates: versions short of R or on a suspect server, each once across pages', async () => {

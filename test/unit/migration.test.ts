@@ -76,6 +76,22 @@ test('an old store migrates: names go to their last writer, the first user becom
     )
     // The counts `dfs status` shows, counted once from the current names (gone.txt is not one).
     assert.deepEqual(await store.countFiles(), { files: 1, bytes: 1 })
+    // And what each server holds, counted once and kept from then on.
+    assert.deepEqual(
+      [...(await store.heldCounts())],
+      [
+        [1, 3],
+        [2, 3],
+      ],
+    )
+    await store.setHolders('gone.txt', 1, [2])
+    assert.deepEqual(
+      [...(await store.heldCounts())],
+      [
+        [1, 2],
+        [2, 3],
+      ],
+    )
   } finally {
     await store.close()
     await rm(dir, { recursive: true, force: true })
