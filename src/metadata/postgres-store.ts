@@ -206,6 +206,8 @@ export class PostgresMetadataStore implements MetadataStore {
   private listener?: pg.Client
   /** Set while notices cannot be heard: directories look again every POLL_MS instead. */
   private poller?: NodeJS.Timeout
+  /** A LISTEN connection is being made: the poll does not start another. */
+  private connecting = false
   private closed = false
 
   private constructor(pool: pg.Pool, url: string) {

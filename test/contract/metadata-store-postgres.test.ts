@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { DfsError } from '../../src/protocol/errors.ts'
 import { PostgresMetadataStore } from '../../src/metadata/postgres-store.ts'
+import { eventually } from '../helpers/eventually.ts'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts'
 import { metadataStoreContract } from './metadata-store.ts'
 
@@ -60,5 +61,42 @@ describe('PostgreSQL store: two directories on one database', () => {
       assert.ok(!error.message.includes(new URL(server.url()).password))
       return true
     })
+  })
+})
+
+describe('PostgreSQL store: the database restarted', () => {
+  test('notices are heard again once it is back: polled meanwhile, then LISTEN again', async () => {
+    const url = await server.createDatabase()
+    const [a, b] = [await PostgresMetadataStore.open(url), await PostgresMetadataStore.open(url)]
+    const heard: string[] = []
+    const unsubscribe = b.subscribe((notice) => heard.push(notice.kind))
+    try {
+      await server.kill()
+      await server.restart()
+      // While the listening connection is gone, the store polls: 'missed' every second.
+      await eventually('a poll while not listening', async () => heard.includes('missed'))
+      await eventually('a change heard through LISTEN again', async () => {
+        heard.length = 0
+        await a.commit(
+          {
+            name: `after-restart-${Date.now()}`,
+            expectedVersion: 0,
+            sha256: 'e'.repeat(64),
+            size: 1,
+            primary: 1,
+            holders: [1, 2],
+            writer: 'alice',
+            perms: { owner: 'alice', group: 'users', mode: 0o664 },
+          },
+          1,
+        )
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        return heard.includes('changes')
+      })
+    } finally {
+      unsubscribe()
+      await a.close()
+      await b.close()
+    }
   })
 })
