@@ -12,7 +12,14 @@ import { EventEmitter } from 'node:events'
 import pg from 'pg'
 import { DfsError } from '../protocol/errors.ts'
 import type { Perms } from '../protocol/permissions.ts'
-import type { ChangeEvent, FileVersion, Lease, LeaseOwner, ServerInfo } from '../protocol/types.ts'
+import type {
+  BadCopyReport,
+  ChangeEvent,
+  FileVersion,
+  Lease,
+  LeaseOwner,
+  ServerInfo,
+} from '../protocol/types.ts'
 import type {
   GroupRecord,
   JoinTokenRecord,
@@ -173,6 +180,16 @@ const MIGRATIONS: readonly string[] = [
   UPDATE versions SET holder_count = (
     SELECT COUNT(*) FROM holders h WHERE h.name = versions.name AND h.version = versions.version);
   CREATE INDEX versions_by_holder_count ON versions (holder_count, name, version);`,
+  // Bad-copy reports and background jobs' states, so every directory shows the same in `dfs status`.
+  `CREATE SEQUENCE report_seq;
+  CREATE TABLE reports (
+    seq BIGINT PRIMARY KEY DEFAULT nextval('report_seq'),
+    server INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at BIGINT NOT NULL
+  );
+  CREATE TABLE job_states (job TEXT PRIMARY KEY, state TEXT NOT NULL);`,
 ]
 
 /** The channel directories hear each other's notices on (StoreNotice as JSON). */
@@ -1073,6 +1090,32 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async resignLeadership(job: string, holder: string): Promise<void> {
     await this.query('UPDATE leaders SET expires = 0 WHERE job = $1 AND holder = $2', [job, holder])
+  }
+
+  async addReport(report: BadCopyReport, keep: number): Promise<void> {
+    await this.transaction(async (query) => {
+      const [row] = await query<{ seq: number }>(
+        'INSERT INTO reports (server, sha256, reason, at) VALUES ($1, $2, $3, $4) RETURNING seq',
+        [report.server, report.sha256, report.reason, report.at],
+      )
+      await query('DELETE FROM reports WHERE seq <= $1', [row!.seq - keep])
+    })
+  }
+
+  async listReports(): Promise<BadCopyReport[]> {
+    return this.query<BadCopyReport>('SELECT server, sha256, reason, at FROM reports ORDER BY seq')
+  }
+
+  async putJobState(job: string, state: string): Promise<void> {
+    await this.query(
+      'INSERT INTO job_states (job, state) VALUES ($1, $2) ON CONFLICT (job) DO UPDATE SET state = excluded.state',
+      [job, state],
+    )
+  }
+
+  async getJobState(job: string): Promise<string | undefined> {
+    const [row] = await this.query<{ state: string }>('SELECT state FROM job_states WHERE job = $1', [job])
+    return row?.state
   }
 
   subscribe(listener: (notice: StoreNotice) => void): () => void {

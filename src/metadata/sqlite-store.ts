@@ -8,7 +8,14 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DfsError } from '../protocol/errors.ts'
 import type { Perms } from '../protocol/permissions.ts'
-import type { ChangeEvent, FileVersion, Lease, LeaseOwner, ServerInfo } from '../protocol/types.ts'
+import type {
+  BadCopyReport,
+  ChangeEvent,
+  FileVersion,
+  Lease,
+  LeaseOwner,
+  ServerInfo,
+} from '../protocol/types.ts'
 import type {
   GroupRecord,
   JoinTokenRecord,
@@ -148,6 +155,17 @@ CREATE TABLE IF NOT EXISTS changes (
   owner TEXT NOT NULL,
   grp TEXT NOT NULL,
   mode INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reports (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  server INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS job_states (
+  job TEXT PRIMARY KEY,
+  state TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS leaders (
   job TEXT PRIMARY KEY,
@@ -1035,6 +1053,42 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async resignLeadership(job: string, holder: string): Promise<void> {
     this.prepare('UPDATE leaders SET expires = 0 WHERE job = ? AND holder = ?').run(job, holder)
+  }
+
+  async addReport(report: BadCopyReport, keep: number): Promise<void> {
+    await this.transaction(() => {
+      this.prepare('INSERT INTO reports (server, sha256, reason, at) VALUES (?, ?, ?, ?)').run(
+        report.server,
+        report.sha256,
+        report.reason,
+        report.at,
+      )
+      this.prepare('DELETE FROM reports WHERE seq <= (SELECT MAX(seq) FROM reports) - ?').run(keep)
+    })
+  }
+
+  async listReports(): Promise<BadCopyReport[]> {
+    const rows = this.prepare('SELECT server, sha256, reason, at FROM reports ORDER BY seq').all() as {
+      server: number
+      sha256: string
+      reason: string
+      at: number
+    }[]
+    return rows.map(({ server, sha256, reason, at }) => ({ server, sha256, reason, at }))
+  }
+
+  async putJobState(job: string, state: string): Promise<void> {
+    await this.transaction(() =>
+      this.prepare(
+        'INSERT INTO job_states (job, state) VALUES (?, ?) ON CONFLICT (job) DO UPDATE SET state = excluded.state',
+      ).run(job, state),
+    )
+  }
+
+  async getJobState(job: string): Promise<string | undefined> {
+    return (
+      this.prepare('SELECT state FROM job_states WHERE job = ?').get(job) as { state: string } | undefined
+    )?.state
   }
 
   subscribe(listener: (notice: StoreNotice) => void): () => void {

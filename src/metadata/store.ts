@@ -3,6 +3,7 @@
 
 import type { Perms } from '../protocol/permissions.ts'
 import type {
+  BadCopyReport,
   ChangeEvent,
   CommitRequest,
   FileVersion,
@@ -231,6 +232,14 @@ export interface MetadataStore {
   claimLeadership(job: string, holder: string, now: number, ttlMs: number): Promise<boolean>
   /** Gives up a job's lease if `holder` has it (a directory shutting down). */
   resignLeadership(job: string, holder: string): Promise<void>
+
+  /** Records a report of a holder that served bad bytes, keeping the newest `keep`. */
+  addReport(report: BadCopyReport, keep: number): Promise<void>
+  /** The kept reports, oldest first. */
+  listReports(): Promise<BadCopyReport[]>
+  /** A background job's state (JSON) as the directory running it last saved it, for every directory. */
+  putJobState(job: string, state: string): Promise<void>
+  getJobState(job: string): Promise<string | undefined>
 
   /** Calls `listener` on every notice (see StoreNotice); returns the unsubscribe. */
   subscribe(listener: (notice: StoreNotice) => void): () => void

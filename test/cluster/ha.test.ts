@@ -172,5 +172,15 @@ describe('two directories on one PostgreSQL', () => {
     }
     const get = await cluster.run(['get', 'repair/me.txt', '-'])
     assert.equal(get.stdout.toString(), 'keep two copies\n')
+    // Whichever directory a proxy follows, dfs status shows the repair counters the leader saved.
+    const repaired = await Promise.all(
+      cluster.proxies.map(async (proxy) => {
+        const status = await cluster.run(['status', '--json'], { proxy: proxy.url })
+        assert.equal(status.code, 0, status.stderr)
+        return (JSON.parse(status.stdout.toString()) as { repair: { repaired: number } }).repair.repaired
+      }),
+    )
+    assert.ok(repaired[0]! >= 1, `repairs counted: ${repaired.join(', ')}`)
+    assert.equal(repaired[0], repaired[1])
   })
 })

@@ -542,6 +542,22 @@ export function metadataStoreContract(kind: string, open: () => Promise<StoreUnd
       assert.ok((await store.changesSince(0, 10))[0]!.seq > seqs[7]!)
     })
 
+    test('bad-copy reports: the newest kept, oldest first; job states replaced whole', async () => {
+      for (let i = 1; i <= 5; i++) {
+        await store.addReport({ server: i, sha256: SHA(String(i)), reason: `bad ${i}`, at: 100 + i }, 3)
+      }
+      assert.deepEqual(await store.listReports(), [
+        { server: 3, sha256: SHA('3'), reason: 'bad 3', at: 103 },
+        { server: 4, sha256: SHA('4'), reason: 'bad 4', at: 104 },
+        { server: 5, sha256: SHA('5'), reason: 'bad 5', at: 105 },
+      ])
+      assert.equal(await store.getJobState('repair'), undefined)
+      await store.putJobState('repair', '{"repaired":1}')
+      await store.putJobState('repair', '{"repaired":2}')
+      await store.putJobState('scrub', '{}')
+      assert.equal(await store.getJobState('repair'), '{"repaired":2}')
+    })
+
     test('leadership of a job: one holder until it expires or resigns; renewing keeps it', async () => {
       assert.equal(await store.claimLeadership('repair', 'dir-a', 100, 1000), true)
       assert.equal(await store.claimLeadership('repair', 'dir-b', 500, 1000), false)

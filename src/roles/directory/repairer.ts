@@ -74,6 +74,9 @@ export interface RepairDeps {
   lead?: () => Promise<boolean>
 }
 
+/** What the directory running repair saves for the others (see sharedStatus). */
+type SavedRepairState = Pick<RepairStatus, 'repaired' | 'failed' | 'lastPass' | 'lastError'>
+
 interface VersionKey {
   name: string
   version: number
@@ -104,6 +107,8 @@ export class Repairer {
   private readonly copy: Copier
   private readonly log: Logger
   private readonly lead?: () => Promise<boolean>
+  /** Whether this directory led the last periodic pass. */
+  private leading = false
   /** Copies started, across passes: passes run on a timer and on wake(), the rate is per second. */
   private readonly bucket: TokenBucket
   private timer?: NodeJS.Timeout
@@ -159,8 +164,46 @@ export class Repairer {
   }
 
   private async leadingPass(): Promise<void> {
-    if (this.lead && !(await this.lead())) return
+    const leading = this.lead ? await this.lead() : true
+    // Taking over from another directory: go on counting from what it saved.
+    if (leading && !this.leading) await this.load()
+    this.leading = leading
+    if (!leading) return
     await this.pass()
+  }
+
+  /**
+   * The counters and the last pass and error, as whichever directory ran repair last saved them
+   * (directories sharing a store show the same), with this directory's count of what is short.
+   */
+  async sharedStatus(): Promise<RepairStatus> {
+    const saved = await this.savedState()
+    if (!saved || saved.lastPass <= this.status.lastPass) return { ...this.status }
+    return { ...this.status, ...saved }
+  }
+
+  private async savedState(): Promise<SavedRepairState | undefined> {
+    try {
+      const text = await this.store.getJobState('repair')
+      return text === undefined ? undefined : (JSON.parse(text) as SavedRepairState)
+    } catch {
+      return undefined
+    }
+  }
+
+  private async load(): Promise<void> {
+    const saved = await this.savedState()
+    if (saved && saved.lastPass > this.status.lastPass) Object.assign(this.status, saved)
+  }
+
+  private async save(): Promise<void> {
+    const { repaired, failed, lastPass, lastError } = this.status
+    const state: SavedRepairState = { repaired, failed, lastPass, ...(lastError ? { lastError } : {}) }
+    await this.store
+      .putJobState('repair', JSON.stringify(state))
+      .catch((error: unknown) =>
+        this.log.warn({ err: error }, `saving the repair state failed: ${reason(error)}`),
+      )
   }
 
   /** A pass that left work goes on soon: once the rate allows its copies, or at once for candidates. */
@@ -241,6 +284,7 @@ export class Repairer {
     if (from === undefined && end) this.counted(short)
     this.status.underReplicated = Math.max(0, this.status.underReplicated - restored)
     this.status.lastPass = this.clock.now()
+    await this.save()
     return { copied, failures }
   }
 

@@ -60,6 +60,9 @@ export const DEFAULT_DIRECTORY_CONFIG: DirectoryConfig = {
 /** Names one listing call looks at, at most (it returns a cursor for the rest). */
 const LIST_SCAN = 10_000
 
+/** Bad-copy reports kept for `dfs status`. */
+const REPORTS_KEPT = 100
+
 export interface PlaceOptions {
   /** The writer's lease (`<token>.<secret>`): allows replacing an existing name. */
   lease?: string
@@ -80,7 +83,6 @@ export class DirectoryService {
   /** The change feed, kept in the store: proxies subscribe to it (GET /v1/events). */
   readonly feed: ChangeLog
   readonly inventories: Inventories
-  private readonly reports: BadCopyReport[] = []
   /** Servers a node could not connect to: not placed on until they heartbeat again. */
   private readonly unreachable = new Set<number>()
   /** Each server's background jobs as of its last heartbeat: only for `dfs status`, so not stored. */
@@ -335,8 +337,7 @@ export class DirectoryService {
 
   /** Records a holder that served bad bytes (repair and scrub act on these). */
   async report(report: Omit<BadCopyReport, 'at'>): Promise<void> {
-    this.reports.push({ ...report, at: this.clock.now() })
-    if (this.reports.length > 100) this.reports.shift()
+    await this.store.addReport({ ...report, at: this.clock.now() }, REPORTS_KEPT)
     // A bad copy does not count: drop its server as holder, and repair copies a good one elsewhere.
     for (const version of await this.store.versionsWithBlob(report.server, report.sha256)) {
       const rest = version.holders.filter((id) => id !== report.server)
@@ -372,21 +373,19 @@ export class DirectoryService {
   async status(): Promise<DirectoryStatus> {
     // Counted now, so a version committed short of R shows at once, not after the next repair pass.
     await this.repairer?.count()
-    const [servers, counts] = await Promise.all([this.servers(), this.store.countFiles()])
-    const repair = this.repairer?.status ?? {
-      underReplicated: 0,
-      lost: 0,
-      repaired: 0,
-      failed: 0,
-      lastPass: 0,
-    }
+    const [servers, counts, reports, repair] = await Promise.all([
+      this.servers(),
+      this.store.countFiles(),
+      this.store.listReports(),
+      this.repairer?.sharedStatus() ?? { underReplicated: 0, lost: 0, repaired: 0, failed: 0, lastPass: 0 },
+    ])
     return {
       replicas: this.config.replicas,
       minCopies: this.config.minCopies,
       servers,
       ...counts,
-      reports: [...this.reports],
-      repair: { ...repair },
+      reports,
+      repair,
     }
   }
 }
