@@ -18,7 +18,7 @@ export interface ServerView extends ServerInfo {
   dead?: boolean
   /** A node could not connect to it since its last heartbeat: not placed on until the next one. */
   unreachable?: boolean
-  /** Its background jobs (inventory, scrub) as of its last heartbeat; kept in the directory's memory. */
+  /** Its background jobs (inventory, scrub) as of its last heartbeat (saved for every directory). */
   jobs?: Record<string, JobState>
 }
 

@@ -60,6 +60,9 @@ export const DEFAULT_DIRECTORY_CONFIG: DirectoryConfig = {
 /** Names one listing call looks at, at most (it returns a cursor for the rest). */
 const LIST_SCAN = 10_000
 
+/** The job_states key of a file server's background jobs. */
+const serverJobs = (id: number) => `fileserver ${id}`
+
 /** Bad-copy reports kept for `dfs status`. */
 const REPORTS_KEPT = 100
 
@@ -85,8 +88,10 @@ export class DirectoryService {
   readonly inventories: Inventories
   /** Servers a node could not connect to: not placed on until they heartbeat again. */
   private readonly unreachable = new Set<number>()
-  /** Each server's background jobs as of its last heartbeat: only for `dfs status`, so not stored. */
+  /** Each server's background jobs as of its last heartbeat here: for `dfs status`. */
   private readonly jobs = new Map<number, Record<string, JobState>>()
+  /** What this directory last saved of each server's jobs (they are saved when they change). */
+  private readonly savedJobs = new Map<number, string>()
   /** Set by the process that runs repair (absent in route tests). */
   repairer?: Repairer
 
@@ -118,6 +123,12 @@ export class DirectoryService {
     this.unreachable.delete(server.id)
     if (jobs) this.jobs.set(server.id, jobs)
     else this.jobs.delete(server.id)
+    // Saved when they change, for the other directories sharing the store (status only).
+    const saved = JSON.stringify(jobs ?? {})
+    if (this.savedJobs.get(server.id) !== saved) {
+      await this.store.putJobState(serverJobs(server.id), saved)
+      this.savedJobs.set(server.id, saved)
+    }
     // A server back (or new) may take the copies that versions committed short of R are missing.
     if (!before?.live) this.repairer?.wake()
   }
@@ -370,11 +381,23 @@ export class DirectoryService {
     }
   }
 
+  /** The servers, with the jobs of those that heartbeat to another directory as it saved them. */
+  private async serversWithJobs(): Promise<ServerView[]> {
+    return Promise.all(
+      (await this.servers()).map(async (server) => {
+        if (server.jobs) return server
+        const saved = await this.store.getJobState(serverJobs(server.id)).catch(() => undefined)
+        const jobs = saved === undefined ? {} : (JSON.parse(saved) as Record<string, JobState>)
+        return Object.keys(jobs).length > 0 ? { ...server, jobs } : server
+      }),
+    )
+  }
+
   async status(): Promise<DirectoryStatus> {
     // Counted now, so a version committed short of R shows at once, not after the next repair pass.
     await this.repairer?.count()
     const [servers, counts, reports, repair] = await Promise.all([
-      this.servers(),
+      this.serversWithJobs(),
       this.store.countFiles(),
       this.store.listReports(),
       this.repairer?.sharedStatus() ?? { underReplicated: 0, lost: 0, repaired: 0, failed: 0, lastPass: 0 },
