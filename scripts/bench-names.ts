@@ -98,8 +98,8 @@ function load(path: string, size: number, mtime: number): void {
   try {
     db.exec('PRAGMA synchronous = OFF')
     const version = db.prepare(
-      `INSERT INTO versions (name, version, sha256, size, primary_id, holders, writer, mtime)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO versions (name, version, sha256, size, primary_id, holders, writer, mtime, holder_count)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     const holder = db.prepare('INSERT INTO holders (name, version, server, sha256) VALUES (?, ?, ?, ?)')
     const file = db.prepare('INSERT INTO files (name, version) VALUES (?, ?)')
@@ -110,12 +110,27 @@ function load(path: string, size: number, mtime: number): void {
       const holders = holdersOf(i)
       for (let v = 1; v <= versionsOf(i); v++) {
         const sha256 = blobOf(i, v)
-        version.run(name, v, sha256, 1024 + (i % 4096), holders[0]!, JSON.stringify(holders), USER, mtime)
+        const { length } = holders
+        version.run(
+          name,
+          v,
+          sha256,
+          1024 + (i % 4096),
+          holders[0]!,
+          JSON.stringify(holders),
+          USER,
+          mtime,
+          length,
+        )
         for (const server of holders) holder.run(name, v, server, sha256)
       }
       file.run(name, versionsOf(i))
       perms.run(name, USER, 'users', 0o664)
     }
+    // The counts the store keeps with each commit (dfs status reads them), as its migration makes them.
+    db.exec(`INSERT OR REPLACE INTO counters (key, value) SELECT 'files', COUNT(*) FROM files`)
+    db.exec(`INSERT OR REPLACE INTO counters (key, value)
+      SELECT 'bytes', SUM(v.size) FROM files f JOIN versions v ON v.name = f.name AND v.version = f.version`)
     db.exec('COMMIT')
   } finally {
     db.close()
@@ -214,7 +229,7 @@ async function measureSize(size: number, work: string, note: Note, progress: (li
       if (outcome.copied > 0 || outcome.failures.length > 0 || repairer.status.underReplicated > 0)
         throw new Error(`a repair pass found work in a namespace that needs none`)
     })
-    note('repair pass, nothing to repair', 's', percentile(passes, 50) / 1000)
+    note('repair pass, nothing to repair', 'ms', percentile(passes, 50))
 
     progress(`${size} names: inventories`)
     await inventories(size, fileserver, directory, note)
