@@ -10,7 +10,8 @@
 // - ls of one 1,000-name directory: listFiles through the store, and GET /v1/list through HTTPS;
 // - a repair pass with nothing to repair: the real Repairer, with a copier that must not be called;
 // - an inventory with nothing changed (a change inventory after a full one), through HTTPS, alone
-//   and as a file server's whole run (its blobs listed from memory), next to the full inventory.
+//   and as a file server's whole run (its blobs listed from memory), next to the full inventory;
+// - the count of names and bytes `dfs status` shows: countFiles through the store.
 // Output: progress on stderr; a table (rows: measurements; columns: sizes, and the ratio of the
 // largest to the smallest), then one JSON line with the same figures, on stdout.
 
@@ -39,6 +40,7 @@ import {
   checkLoaded,
   listingOnly,
   nameOf,
+  sizeOf,
 } from './bench-names-namespace.ts'
 import { sqliteBackend } from './bench-names-sqlite.ts'
 
@@ -194,16 +196,33 @@ async function measure(size: number, directory: Directory, note: Note, progress:
     },
     log: quiet,
   })
-  const passes = await samples(size >= 1_000_000 ? 1 : 3, 0, async () => {
-    await heartbeats(service)
+  // Heard from once, not in each pass's time: a heartbeat is a commit (an fsync on SQLite).
+  await heartbeats(service)
+  const passes = await samples(5, 1, async () => {
     const outcome = await repairer.pass()
     if (outcome.copied > 0 || outcome.failures.length > 0 || repairer.status.underReplicated > 0)
       throw new Error(`a repair pass found work in a namespace that needs none`)
   })
   note('repair pass, nothing to repair', 'ms', percentile(passes, 50))
 
+  progress(`${size} names: the count dfs status shows`)
+  const loadedBytes = totalBytes(size)
+  const counted = await samples(3, 1, async () => {
+    const { files, bytes } = await store.countFiles()
+    if (files !== size || bytes !== loadedBytes)
+      throw new Error(`the store counts ${files} names of ${bytes} bytes, not ${size} of ${loadedBytes}`)
+  })
+  note('status count p50: store countFiles', 'ms', percentile(counted, 50))
+
   progress(`${size} names: inventories`)
   await inventories(size, fileserver, directory, note)
+}
+
+/** The bytes of the current versions of `size` names. */
+function totalBytes(size: number): number {
+  let total = 0
+  for (let i = 0; i < size; i++) total += sizeOf(i)
+  return total
 }
 
 async function inventories(size: number, client: DirectoryClient, directory: Directory, note: Note) {
