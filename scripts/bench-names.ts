@@ -3,8 +3,12 @@
 // creates its own schema), loaded straight into that schema (bench-names-namespace.ts: names
 // d0000/f000.., holders on 3 file servers with R=2, every tenth name with 3 versions), and opened
 // under a DirectoryService that serves its HTTPS API on loopback with real mutual TLS.
-// The store: the embedded one in a temp dir, loaded in one node:sqlite transaction
-// (bench-names-sqlite.ts).
+// BENCH_METADATA picks the store, as `dfs directory --metadata` does:
+// - sqlite (the default): the embedded store in a temp dir, loaded in one node:sqlite transaction
+//   (bench-names-sqlite.ts);
+// - postgres: a throwaway PostgreSQL server (its programs installed, as for the tests), a fresh
+//   database per size, loaded by INSERT ... SELECT over generate_series in one transaction, then
+//   VACUUM ANALYZE (bench-names-postgres.ts). Stopped and removed at the end.
 // Then, at each size, the same measurements whichever the store:
 // - stat: getFile through the store, and GET /v1/files through HTTPS as a proxy acting for a user;
 // - ls of one 1,000-name directory: listFiles through the store, and GET /v1/list through HTTPS;
@@ -42,7 +46,6 @@ import {
   nameOf,
   sizeOf,
 } from './bench-names-namespace.ts'
-import { sqliteBackend } from './bench-names-sqlite.ts'
 
 const MB = 1000 * 1000
 const quiet = { warn: () => undefined }
@@ -83,7 +86,7 @@ interface Row {
 
 export async function namesBench({ onCleanup, progress }: NamesBenchDeps): Promise<void> {
   const sizes = namesFromEnv()
-  const backend = sqliteBackend
+  const backend = await backendFromEnv(onCleanup)
   const loadAtStart = loadavg()
   const rows = new Map<string, Row>()
   const note = (measurement: string, unit: Row['unit'], size: number, value: number) => {
@@ -112,6 +115,13 @@ function namesFromEnv(): number[] {
   if (sizes.some((n) => !Number.isInteger(n) || n < NAMES_PER_DIR))
     throw new Error(`BENCH_NAMES must be integers >= ${NAMES_PER_DIR}, comma-separated, not ${raw}`)
   return [...new Set(sizes)].sort((a, b) => a - b)
+}
+
+async function backendFromEnv(onCleanup: NamesBenchDeps['onCleanup']): Promise<NamesBackend> {
+  const kind = process.env.BENCH_METADATA ?? 'sqlite'
+  if (kind === 'sqlite') return (await import('./bench-names-sqlite.ts')).sqliteBackend
+  if (kind === 'postgres') return (await import('./bench-names-postgres.ts')).postgresBackend(onCleanup)
+  throw new Error(`BENCH_METADATA must be sqlite or postgres, not ${kind}`)
 }
 
 // ---------------------------------------------------------------------------------------------------
