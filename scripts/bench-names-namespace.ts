@@ -35,6 +35,13 @@ export function blobsOn(server: number, size: number): string[] {
   return blobs
 }
 
+/** How many blobs file server `server` holds. */
+export function blobCountOn(server: number, size: number): number {
+  let count = 0
+  for (let i = 0; i < size; i++) if (holdersOf(i).includes(server)) count += versionsOf(i)
+  return count
+}
+
 /** A file server's blob store that only lists (from memory): an inventory needs nothing else. */
 export function listingOnly(blobs: string[]): BlobStore {
   const unused = (): never => {

@@ -40,6 +40,7 @@ import {
   NAMES_PER_DIR,
   SERVERS,
   USER,
+  blobCountOn,
   blobsOn,
   checkLoaded,
   listingOnly,
@@ -248,32 +249,26 @@ async function inventories(
   note: Note,
   progress: (line: string) => void,
 ) {
-  const blobs = blobsOn(1, size)
-  note('blobs on file server 1', 'count', blobs.length)
+  const held = blobCountOn(1, size)
+  note('blobs on file server 1', 'count', held)
   const asOf = directory.service.now()
   // Counted rather than serialised: ten million names' hashes pass the longest string V8 makes.
   const fullBytes =
-    Buffer.byteLength(JSON.stringify({ blobs: [], asOf })) + Math.max(0, blobs.length * LISTED_HASH_BYTES - 1)
+    Buffer.byteLength(JSON.stringify({ blobs: [], asOf })) + Math.max(0, held * LISTED_HASH_BYTES - 1)
   note('full inventory: request body', 'MB', fullBytes / MB)
-  const fits = fullBytes <= FULL_INVENTORY_MAX_BYTES
-  let started = performance.now()
-  let answer: InventoryAnswer
-  if (fits) {
-    answer = await client.inventory(1, blobs, asOf)
-    note('full inventory: directory (HTTPS)', 's', (performance.now() - started) / 1000)
-  } else {
+  if (fullBytes > FULL_INVENTORY_MAX_BYTES) {
+    // Its first full inventory refused, such a server never has a generation to send changes from.
     progress(
       `${size} names: a full inventory of ${Math.round(fullBytes / MB)} MB is over the directory's ` +
-        `${FULL_INVENTORY_MAX_BYTES / 2 ** 20} MiB limit, so no file server could send it: taken ` +
-        `in-process instead, and the file server's own runs are left out`,
+        `${FULL_INVENTORY_MAX_BYTES / 2 ** 20} MiB limit: no file server can send it, nor send changes ` +
+        `after it; inventories left out`,
     )
-    answer = await directory.service.inventories.full(1, blobs, asOf)
-    note(
-      'full inventory: directory (in-process, over the HTTPS limit)',
-      's',
-      (performance.now() - started) / 1000,
-    )
+    return
   }
+  const blobs = blobsOn(1, size)
+  let started = performance.now()
+  let answer: InventoryAnswer = await client.inventory(1, blobs, asOf)
+  note('full inventory: directory (HTTPS)', 's', (performance.now() - started) / 1000)
   if (answer.unreferenced.length > 0) throw new Error('the full inventory found garbage where there is none')
 
   let body = ''
@@ -286,7 +281,6 @@ async function inventories(
   })
   note('inventory, nothing changed: directory (HTTPS)', 'ms', percentile(unchanged, 50))
   note('inventory, nothing changed: request body', 'bytes', Buffer.byteLength(body))
-  if (!fits) return
 
   // The file server's own side: its listing (from memory here) against what it last reported.
   const server = new FileServerService(1, listingOnly(blobs), client, directory.fileserverAgent, quiet)
