@@ -1,26 +1,30 @@
 // `npm run bench -- --names`: what the directory's everyday work costs as the namespace grows. For
-// each size (BENCH_NAMES, default 10000,100000,1000000 names) a SqliteMetadataStore is made in a
-// temp dir (so it creates its own schema), closed, loaded in one node:sqlite transaction straight
-// into that schema (names d0000/f000.., holders on 3 file servers with R=2, every tenth name with 3
-// versions), and opened again under a DirectoryService that serves its HTTPS API on loopback with
-// real mutual TLS. Then, at each size:
+// each size (BENCH_NAMES, default 10000,100000,1000000 names) a metadata store is made empty (so it
+// creates its own schema), loaded straight into that schema (bench-names-namespace.ts: names
+// d0000/f000.., holders on 3 file servers with R=2, every tenth name with 3 versions), and opened
+// under a DirectoryService that serves its HTTPS API on loopback with real mutual TLS.
+// BENCH_METADATA picks the store, as `dfs directory --metadata` does:
+// - sqlite (the default): the embedded store in a temp dir, loaded in one node:sqlite transaction
+//   (bench-names-sqlite.ts);
+// - postgres: a throwaway PostgreSQL server (its programs installed, as for the tests), a fresh
+//   database per size, loaded by INSERT ... SELECT over generate_series in one transaction, then
+//   VACUUM ANALYZE (bench-names-postgres.ts). Stopped and removed at the end.
+// Then, at each size, the same measurements whichever the store:
 // - stat: getFile through the store, and GET /v1/files through HTTPS as a proxy acting for a user;
 // - ls of one 1,000-name directory: listFiles through the store, and GET /v1/list through HTTPS;
 // - a repair pass with nothing to repair: the real Repairer, with a copier that must not be called;
 // - an inventory with nothing changed (a change inventory after a full one), through HTTPS, alone
-//   and as a file server's whole run (its blobs listed from memory), next to the full inventory.
+//   and as a file server's whole run (its blobs listed from memory), next to the full inventory;
+// - the count of names and bytes `dfs status` shows: countFiles through the store.
 // Output: progress on stderr; a table (rows: measurements; columns: sizes, and the ratio of the
 // largest to the smallest), then one JSON line with the same figures, on stdout.
 
-import { createHash } from 'node:crypto'
-import { mkdtemp, rm, stat } from 'node:fs/promises'
-import { DatabaseSync } from 'node:sqlite'
-import type { Readable } from 'node:stream'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { makeAgent } from '../src/client/agent.ts'
 import { DirectoryClient, type UserDirectoryClient } from '../src/client/directory-client.ts'
-import { SqliteMetadataStore } from '../src/metadata/sqlite-store.ts'
+import type { MetadataStore } from '../src/metadata/store.ts'
 import type { InventoryAnswer } from '../src/protocol/types.ts'
 import { buildDirectoryApp } from '../src/roles/directory/app.ts'
 import { AuditLog } from '../src/roles/directory/audit-log.ts'
@@ -31,18 +35,48 @@ import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../src/roles/directo
 import { FileServerService } from '../src/roles/fileserver/service.ts'
 import { listen } from '../src/server/app.ts'
 import { systemClock, systemRandom } from '../src/server/clock.ts'
-import type { BlobStore } from '../src/storage/blob-store.ts'
 import { issueNodeCert, makeCa } from '../src/tls/ca.ts'
+import {
+  NAMES_PER_DIR,
+  SERVERS,
+  USER,
+  blobCountOn,
+  blobsOn,
+  checkLoaded,
+  listingOnly,
+  nameOf,
+  sizeOf,
+} from './bench-names-namespace.ts'
 
-const SERVERS = [1, 2, 3]
-const NAMES_PER_DIR = 1000
 const MB = 1000 * 1000
-const USER = 'bench'
 const quiet = { warn: () => undefined }
 
 export interface NamesBenchDeps {
   onCleanup(fn: () => Promise<void>): void
   progress(line: string): void
+}
+
+/** A kind of metadata store the bench loads and measures. */
+export interface NamesBackend {
+  /** What it is, for the table's title. */
+  label: string
+  /** An empty store for `size` names, its schema made by the store itself. */
+  create(size: number, work: string): Promise<LoadableStore>
+}
+
+export interface LoadableStore {
+  /** Where it is, for progress lines. */
+  where: string
+  /** The namespace of `size` names, straight into the store's tables (timed as the load). */
+  load(mtime: number): Promise<void>
+  /** Run after the load, timed apart. */
+  afterLoad?: { what: string; run(): Promise<unknown> }
+  /** The store over what was loaded; the bench closes it. */
+  open(): Promise<MetadataStore>
+  /** Bytes the metadata takes on disk. */
+  diskBytes(): Promise<number>
+  /** Frees what was loaded, once the store is closed. */
+  remove(): Promise<unknown>
 }
 
 interface Row {
@@ -53,6 +87,7 @@ interface Row {
 
 export async function namesBench({ onCleanup, progress }: NamesBenchDeps): Promise<void> {
   const sizes = namesFromEnv()
+  const backend = await backendFromEnv(onCleanup)
   const loadAtStart = loadavg()
   const rows = new Map<string, Row>()
   const note = (measurement: string, unit: Row['unit'], size: number, value: number) => {
@@ -69,10 +104,10 @@ export async function namesBench({ onCleanup, progress }: NamesBenchDeps): Promi
       removed = true
     }
     onCleanup(removeWork)
-    await measureSize(size, work, (m, unit, value) => note(m, unit, size, value), progress)
+    await measureSize(size, work, backend, (m, unit, value) => note(m, unit, size, value), progress)
     await removeWork()
   }
-  report(sizes, [...rows.values()], loadAtStart)
+  report(backend, sizes, [...rows.values()], loadAtStart)
 }
 
 function namesFromEnv(): number[] {
@@ -83,73 +118,11 @@ function namesFromEnv(): number[] {
   return [...new Set(sizes)].sort((a, b) => a - b)
 }
 
-// ---------------------------------------------------------------------------------------------------
-// The namespace, generated: the same at every run, so figures compare.
-
-const nameOf = (i: number) =>
-  `d${String(Math.floor(i / NAMES_PER_DIR)).padStart(4, '0')}/f${String(i % NAMES_PER_DIR).padStart(3, '0')}`
-const versionsOf = (i: number) => (i % 10 === 0 ? 3 : 1)
-const holdersOf = (i: number) => [SERVERS[i % 3]!, SERVERS[(i + 1) % 3]!]
-const blobOf = (i: number, version: number) => createHash('sha256').update(`${i}.${version}`).digest('hex')
-
-/** Straight into the store's own tables, in one transaction. */
-function load(path: string, size: number, mtime: number): void {
-  const db = new DatabaseSync(path)
-  try {
-    db.exec('PRAGMA synchronous = OFF')
-    const version = db.prepare(
-      `INSERT INTO versions (name, version, sha256, size, primary_id, holders, writer, mtime)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    const holder = db.prepare('INSERT INTO holders (name, version, server, sha256) VALUES (?, ?, ?, ?)')
-    const file = db.prepare('INSERT INTO files (name, version) VALUES (?, ?)')
-    const perms = db.prepare('INSERT INTO perms (name, owner, grp, mode) VALUES (?, ?, ?, ?)')
-    db.exec('BEGIN')
-    for (let i = 0; i < size; i++) {
-      const name = nameOf(i)
-      const holders = holdersOf(i)
-      for (let v = 1; v <= versionsOf(i); v++) {
-        const sha256 = blobOf(i, v)
-        version.run(name, v, sha256, 1024 + (i % 4096), holders[0]!, JSON.stringify(holders), USER, mtime)
-        for (const server of holders) holder.run(name, v, server, sha256)
-      }
-      file.run(name, versionsOf(i))
-      perms.run(name, USER, 'users', 0o664)
-    }
-    db.exec('COMMIT')
-  } finally {
-    db.close()
-  }
-}
-
-/** Every blob file server `server` holds, as it would list them. */
-function blobsOn(server: number, size: number): string[] {
-  const blobs: string[] = []
-  for (let i = 0; i < size; i++) {
-    if (!holdersOf(i).includes(server)) continue
-    for (let v = 1; v <= versionsOf(i); v++) blobs.push(blobOf(i, v))
-  }
-  return blobs
-}
-
-/** A file server's blob store that only lists (from memory): an inventory needs nothing else. */
-function listingOnly(blobs: string[]): BlobStore {
-  const unused = (): never => {
-    throw new Error('not used by the benchmark')
-  }
-  return {
-    open: async () => undefined,
-    createWriter: async () => unused(),
-    size: async () => unused(),
-    read: (): Readable => unused(),
-    async *list() {
-      yield* blobs
-    },
-    remove: async () => unused(),
-    quarantine: async () => unused(),
-    modified: async () => undefined,
-    freeBytes: async () => 1e12,
-  }
+async function backendFromEnv(onCleanup: NamesBenchDeps['onCleanup']): Promise<NamesBackend> {
+  const kind = process.env.BENCH_METADATA ?? 'sqlite'
+  if (kind === 'sqlite') return (await import('./bench-names-sqlite.ts')).sqliteBackend
+  if (kind === 'postgres') return (await import('./bench-names-postgres.ts')).postgresBackend(onCleanup)
+  throw new Error(`BENCH_METADATA must be sqlite or postgres, not ${kind}`)
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -157,80 +130,145 @@ function listingOnly(blobs: string[]): BlobStore {
 
 type Note = (measurement: string, unit: Row['unit'], value: number) => void
 
-async function measureSize(size: number, work: string, note: Note, progress: (line: string) => void) {
-  const path = join(work, 'metadata.sqlite')
+async function measureSize(
+  size: number,
+  work: string,
+  backend: NamesBackend,
+  note: Note,
+  progress: (line: string) => void,
+) {
   const mtime = Date.now() - 3600_000
-  // The store makes its schema (and migrates it) before anything is loaded into it.
-  await new SqliteMetadataStore(path).close()
-  progress(`${size} names: loading into ${path}`)
-  const started = performance.now()
-  load(path, size, mtime)
-  note('load (bulk insert, one transaction)', 's', (performance.now() - started) / 1000)
-  note('metadata on disk', 'MB', (await diskBytes(path)) / MB)
-
-  const directory = await startDirectory(path, work)
+  const loadable = await backend.create(size, work)
   try {
-    const { service, store, proxy, fileserver } = directory
-    const random = lcg(size)
-    const anyName = () => nameOf(Math.floor(random() * size))
-
-    progress(`${size} names: stat`)
-    const viaStore = await samples(3000, 300, () => store.getFile(anyName()))
-    note('stat p50: store getFile', 'us', percentile(viaStore, 50) * 1000)
-    note('stat p99: store getFile', 'us', percentile(viaStore, 99) * 1000)
-    const viaHttps = await samples(500, 50, () => proxy.locate(anyName()))
-    note('stat p50: HTTPS GET /v1/files', 'ms', percentile(viaHttps, 50))
-    note('stat p99: HTTPS GET /v1/files', 'ms', percentile(viaHttps, 99))
-
-    progress(`${size} names: ls of a 1,000-name directory`)
-    const dirs = size / NAMES_PER_DIR
-    const anyDir = () => nameOf(Math.floor(random() * dirs) * NAMES_PER_DIR).split('/')[0]! + '/'
-    const listed = await samples(30, 3, async () => {
-      const page = await store.listFiles(anyDir(), NAMES_PER_DIR)
-      if (page.length !== NAMES_PER_DIR) throw new Error(`ls found ${page.length} names, not 1000`)
-    })
-    note('ls 1,000 names p50: store listFiles', 'ms', percentile(listed, 50))
-    const listedHttps = await samples(30, 3, async () => {
-      const page = await proxy.list({ prefix: anyDir(), limit: NAMES_PER_DIR })
-      if (page.files.length !== NAMES_PER_DIR) throw new Error(`ls found ${page.files.length} names`)
-    })
-    note('ls 1,000 names p50: HTTPS GET /v1/list', 'ms', percentile(listedHttps, 50))
-
-    progress(`${size} names: a repair pass with nothing to repair`)
-    const repairer = new Repairer({
-      store,
-      servers: () => service.servers(),
-      config: { replicas: 2, ratePerSecond: 5 },
-      clock: systemClock,
-      random: systemRandom,
-      copy: async (task) => {
-        throw new Error(`the loaded namespace needs no repair, yet ${task.name} was to be copied`)
-      },
-      log: quiet,
-    })
-    const passes = await samples(size >= 1_000_000 ? 1 : 3, 0, async () => {
-      await heartbeats(service)
-      const outcome = await repairer.pass()
-      if (outcome.copied > 0 || outcome.failures.length > 0 || repairer.status.underReplicated > 0)
-        throw new Error(`a repair pass found work in a namespace that needs none`)
-    })
-    note('repair pass, nothing to repair', 's', percentile(passes, 50) / 1000)
-
-    progress(`${size} names: inventories`)
-    await inventories(size, fileserver, directory, note)
+    progress(`${size} names: loading into ${loadable.where}`)
+    let started = performance.now()
+    await loadable.load(mtime)
+    note('load (bulk insert, one transaction)', 's', (performance.now() - started) / 1000)
+    if (loadable.afterLoad) {
+      progress(`${size} names: ${loadable.afterLoad.what}`)
+      started = performance.now()
+      await loadable.afterLoad.run()
+      note(loadable.afterLoad.what, 's', (performance.now() - started) / 1000)
+    }
+    note('metadata on disk', 'MB', (await loadable.diskBytes()) / MB)
+    const store = await loadable.open()
+    try {
+      await checkLoaded(store, size)
+      const directory = await startDirectory(store, work)
+      try {
+        await measure(size, directory, note, progress)
+      } finally {
+        await directory.close()
+      }
+    } finally {
+      await store.close()
+    }
   } finally {
-    await directory.close()
+    await loadable.remove()
   }
 }
 
-async function inventories(size: number, client: DirectoryClient, directory: Directory, note: Note) {
-  const blobs = blobsOn(1, size)
-  note('blobs on file server 1', 'count', blobs.length)
+async function measure(size: number, directory: Directory, note: Note, progress: (line: string) => void) {
+  const { service, store, proxy, fileserver } = directory
+  const random = lcg(size)
+  const anyName = () => nameOf(Math.floor(random() * size))
+
+  progress(`${size} names: stat`)
+  const viaStore = await samples(3000, 300, () => store.getFile(anyName()))
+  note('stat p50: store getFile', 'us', percentile(viaStore, 50) * 1000)
+  note('stat p99: store getFile', 'us', percentile(viaStore, 99) * 1000)
+  const viaHttps = await samples(500, 50, () => proxy.locate(anyName()))
+  note('stat p50: HTTPS GET /v1/files', 'ms', percentile(viaHttps, 50))
+  note('stat p99: HTTPS GET /v1/files', 'ms', percentile(viaHttps, 99))
+
+  progress(`${size} names: ls of a 1,000-name directory`)
+  const dirs = size / NAMES_PER_DIR
+  const anyDir = () => nameOf(Math.floor(random() * dirs) * NAMES_PER_DIR).split('/')[0]! + '/'
+  const listed = await samples(30, 3, async () => {
+    const page = await store.listFiles(anyDir(), NAMES_PER_DIR)
+    if (page.length !== NAMES_PER_DIR) throw new Error(`ls found ${page.length} names, not 1000`)
+  })
+  note('ls 1,000 names p50: store listFiles', 'ms', percentile(listed, 50))
+  const listedHttps = await samples(30, 3, async () => {
+    const page = await proxy.list({ prefix: anyDir(), limit: NAMES_PER_DIR })
+    if (page.files.length !== NAMES_PER_DIR) throw new Error(`ls found ${page.files.length} names`)
+  })
+  note('ls 1,000 names p50: HTTPS GET /v1/list', 'ms', percentile(listedHttps, 50))
+
+  progress(`${size} names: a repair pass with nothing to repair`)
+  const repairer = new Repairer({
+    store,
+    servers: () => service.servers(),
+    config: { replicas: 2, ratePerSecond: 5 },
+    clock: systemClock,
+    random: systemRandom,
+    copy: async (task) => {
+      throw new Error(`the loaded namespace needs no repair, yet ${task.name} was to be copied`)
+    },
+    log: quiet,
+  })
+  // Heard from once, not in each pass's time: a heartbeat is a commit (an fsync on SQLite).
+  await heartbeats(service)
+  const passes = await samples(5, 1, async () => {
+    const outcome = await repairer.pass()
+    if (outcome.copied > 0 || outcome.failures.length > 0 || repairer.status.underReplicated > 0)
+      throw new Error(`a repair pass found work in a namespace that needs none`)
+  })
+  note('repair pass, nothing to repair', 'ms', percentile(passes, 50))
+
+  progress(`${size} names: the count dfs status shows`)
+  const loadedBytes = totalBytes(size)
+  const counted = await samples(3, 1, async () => {
+    const { files, bytes } = await store.countFiles()
+    if (files !== size || bytes !== loadedBytes)
+      throw new Error(`the store counts ${files} names of ${bytes} bytes, not ${size} of ${loadedBytes}`)
+  })
+  note('status count p50: store countFiles', 'ms', percentile(counted, 50))
+
+  progress(`${size} names: inventories`)
+  await inventories(size, fileserver, directory, note, progress)
+}
+
+/** The bytes of the current versions of `size` names. */
+function totalBytes(size: number): number {
+  let total = 0
+  for (let i = 0; i < size; i++) total += sizeOf(i)
+  return total
+}
+
+// The directory takes a full inventory of this many bytes at most (bodyLimit in
+// src/roles/directory/inventory-routes.ts): a file server with more blobs cannot send one.
+const FULL_INVENTORY_MAX_BYTES = 256 * 1024 * 1024
+/** A blob's hash in a JSON list: quoted, and a comma between two. */
+const LISTED_HASH_BYTES = 64 + 2 + 1
+
+async function inventories(
+  size: number,
+  client: DirectoryClient,
+  directory: Directory,
+  note: Note,
+  progress: (line: string) => void,
+) {
+  const held = blobCountOn(1, size)
+  note('blobs on file server 1', 'count', held)
   const asOf = directory.service.now()
+  // Counted rather than serialised: ten million names' hashes pass the longest string V8 makes.
+  const fullBytes =
+    Buffer.byteLength(JSON.stringify({ blobs: [], asOf })) + Math.max(0, held * LISTED_HASH_BYTES - 1)
+  note('full inventory: request body', 'MB', fullBytes / MB)
+  if (fullBytes > FULL_INVENTORY_MAX_BYTES) {
+    // Its first full inventory refused, such a server never has a generation to send changes from.
+    progress(
+      `${size} names: a full inventory of ${Math.round(fullBytes / MB)} MB is over the directory's ` +
+        `${FULL_INVENTORY_MAX_BYTES / 2 ** 20} MiB limit: no file server can send it, nor send changes ` +
+        `after it; inventories left out`,
+    )
+    return
+  }
+  const blobs = blobsOn(1, size)
   let started = performance.now()
   let answer: InventoryAnswer = await client.inventory(1, blobs, asOf)
   note('full inventory: directory (HTTPS)', 's', (performance.now() - started) / 1000)
-  note('full inventory: request body', 'MB', Buffer.byteLength(JSON.stringify({ blobs, asOf })) / MB)
   if (answer.unreferenced.length > 0) throw new Error('the full inventory found garbage where there is none')
 
   let body = ''
@@ -267,7 +305,7 @@ async function inventories(size: number, client: DirectoryClient, directory: Dir
 
 interface Directory {
   service: DirectoryService
-  store: SqliteMetadataStore
+  store: MetadataStore
   /** The API as proxy 1 calls it for the user `bench`. */
   proxy: UserDirectoryClient
   /** The API as file server 1 calls it. */
@@ -276,8 +314,7 @@ interface Directory {
   close(): Promise<void>
 }
 
-async function startDirectory(path: string, work: string): Promise<Directory> {
-  const store = new SqliteMetadataStore(path)
+async function startDirectory(store: MetadataStore, work: string): Promise<Directory> {
   const config = { ...DEFAULT_DIRECTORY_CONFIG, replicas: 2, minCopies: 2 }
   const service = new DirectoryService(store, config, systemClock, systemRandom)
   const ca = makeCa()
@@ -307,7 +344,6 @@ async function startDirectory(path: string, work: string): Promise<Directory> {
       await proxyAgent.close()
       await fileserverAgent.close()
       await audit.close()
-      await store.close()
     },
   }
 }
@@ -316,16 +352,6 @@ async function startDirectory(path: string, work: string): Promise<Directory> {
 async function heartbeats(service: DirectoryService): Promise<void> {
   for (const id of SERVERS)
     await service.heartbeat({ id, url: `https://127.0.0.1:${6000 + id}`, freeBytes: 1e12 })
-}
-
-async function diskBytes(path: string): Promise<number> {
-  let total = 0
-  for (const file of [path, `${path}-wal`])
-    total += await stat(file).then(
-      (s) => s.size,
-      () => 0,
-    )
-  return total
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -373,7 +399,7 @@ function format(value: number | undefined, unit: Row['unit']): string {
   return `${value.toFixed(digits)} ${unit === 'us' ? 'µs' : unit}`
 }
 
-function report(sizes: number[], rows: Row[], loadAtStart: number[]): void {
+function report(backend: NamesBackend, sizes: number[], rows: Row[], loadAtStart: number[]): void {
   const first = sizes[0]!
   const last = sizes.at(-1)!
   const ratioOf = (row: Row) => {
@@ -411,6 +437,7 @@ function report(sizes: number[], rows: Row[], loadAtStart: number[]): void {
   const out = [
     '',
     `dfs names bench: ${sizes.map(label).join(', ')} names (3 file servers, R=2, every tenth name with 3 versions)`,
+    `metadata: ${backend.label}`,
     `machine: node ${machine.node}, ${machine.cpus} cpus (${machine.cpuModel}), ` +
       `${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB RAM, linux ${machine.kernel}, ` +
       `load average ${machine.loadavgAtStart.join(' ')} at the start, ${machine.loadavgAtEnd.join(' ')} at the end`,
@@ -427,5 +454,7 @@ function report(sizes: number[], rows: Row[], loadAtStart: number[]): void {
     values: Object.fromEntries(sizes.map((size) => [String(size), row.values.get(size) ?? null])),
     ratio: ratioOf(row) ?? null,
   }))
-  process.stdout.write(`${JSON.stringify({ bench: 'dfs-names', sizes, machine, rows: json })}\n`)
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'dfs-names', metadata: backend.label, sizes, machine, rows: json })}\n`,
+  )
 }
