@@ -190,6 +190,12 @@ const MIGRATIONS: readonly string[] = [
     at BIGINT NOT NULL
   );
   CREATE TABLE job_states (job TEXT PRIMARY KEY, state TEXT NOT NULL);`,
+  // Current names and bytes, counted once here and then with each change appended (see appendChange).
+  `ALTER TABLE change_head ADD COLUMN files BIGINT NOT NULL DEFAULT 0;
+  ALTER TABLE change_head ADD COLUMN bytes BIGINT NOT NULL DEFAULT 0;
+  UPDATE change_head SET files = (SELECT COUNT(*) FROM files),
+    bytes = (SELECT COALESCE(SUM(v.size), 0) FROM files f JOIN versions v ON v.name = f.name AND v.version = f.version)
+    WHERE id = 1;`,
 ]
 
 /** The channel directories hear each other's notices on (StoreNotice as JSON). */
@@ -476,10 +482,15 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async commit(request: NewVersion, now: number): Promise<FileVersion> {
+    /** The version this one replaces (none: a new name), as the last attempt of the transaction saw it. */
+    let replaced: { size: number } | undefined
     const committed = await this.transaction(async (query) => {
-      const [current] = await query<{ version: number }>('SELECT version FROM files WHERE name = $1', [
-        request.name,
-      ])
+      const [current] = await query<{ version: number; size: number }>(
+        `SELECT f.version, v.size FROM files f JOIN versions v ON v.name = f.name AND v.version = f.version
+         WHERE f.name = $1`,
+        [request.name],
+      )
+      replaced = current
       const currentVersion = current?.version ?? 0
       await checkFence(query, request, now)
       if (currentVersion !== request.expectedVersion) {
@@ -533,7 +544,10 @@ export class PostgresMetadataStore implements MetadataStore {
       }
       return { ...record, owner: perms.owner, group: perms.group, mode: perms.mode }
     })
-    await this.appendChange(changeOf('put', committed, now))
+    await this.appendChange(changeOf('put', committed, now), {
+      files: replaced ? 0 : 1,
+      bytes: committed.size - (replaced?.size ?? 0),
+    })
     return committed
   }
 
@@ -656,16 +670,15 @@ export class PostgresMetadataStore implements MetadataStore {
       await query('DELETE FROM files WHERE name = $1', [name])
       return toCurrent(row)
     })
-    await this.appendChange(changeOf('rm', removed, now))
+    await this.appendChange(changeOf('rm', removed, now), { files: -1, bytes: -removed.size })
     return removed
   }
 
   async countFiles(): Promise<{ files: number; bytes: number }> {
-    const [row] = await this.query<{ n: number; bytes: number }>(
-      `SELECT COUNT(*) AS n, COALESCE(SUM(v.size), 0)::BIGINT AS bytes FROM files f
-       JOIN versions v ON v.name = f.name AND v.version = f.version`,
+    const [row] = await this.query<{ files: number; bytes: number }>(
+      'SELECT files, bytes FROM change_head WHERE id = 1',
     )
-    return { files: row?.n ?? 0, bytes: row?.bytes ?? 0 }
+    return { files: row?.files ?? 0, bytes: row?.bytes ?? 0 }
   }
 
   async listVersions(name: string): Promise<FileVersion[]> {
@@ -695,9 +708,13 @@ export class PostgresMetadataStore implements MetadataStore {
     after: { name: string; version: number } | undefined,
     limit: number,
   ): Promise<FileVersion[]> {
+    // The page is cut from the holders index first, then each of its versions looked up: a join
+    // over the whole page bound let the planner merge-join versions from their very first row.
     const rows = await this.query<VersionRow>(
-      `SELECT v.* FROM holders h JOIN versions v ON v.name = h.name AND v.version = h.version
-       WHERE h.server = $1 AND (h.name, h.version) > ($2, $3) ORDER BY h.name, h.version LIMIT $4`,
+      `SELECT v.* FROM (SELECT name, version FROM holders WHERE server = $1 AND (name, version) > ($2, $3)
+         ORDER BY name, version LIMIT $4) h
+       CROSS JOIN LATERAL (SELECT * FROM versions WHERE name = h.name AND version = h.version) v
+       ORDER BY h.name, h.version`,
       [server, after?.name ?? '', after?.version ?? 0, limit],
     )
     return rows.map(toVersion)
@@ -1022,12 +1039,18 @@ export class PostgresMetadataStore implements MetadataStore {
    * event (caches check every read against the directory anyway). A failure here is not the
    * commit's: it landed, and saying otherwise would make its writer retry a write that is done.
    */
-  private async appendChange(change: Omit<ChangeEvent, 'seq'>): Promise<void> {
+  private async appendChange(
+    change: Omit<ChangeEvent, 'seq'>,
+    counts: { files: number; bytes: number },
+  ): Promise<void> {
     await this.withClient(async (client) => {
       try {
         await client.query('BEGIN ISOLATION LEVEL READ COMMITTED')
+        // The head row also counts the current names and bytes for `dfs status` (a counter in the
+        // commit's own transaction would make every commit conflict with every other).
         const { rows } = await client.query<{ seq: number }>(
-          'UPDATE change_head SET seq = seq + 1 WHERE id = 1 RETURNING seq',
+          'UPDATE change_head SET seq = seq + 1, files = files + $1, bytes = bytes + $2 WHERE id = 1 RETURNING seq',
+          [counts.files, counts.bytes],
         )
         await client.query(
           `INSERT INTO changes (seq, type, name, version, sha256, size, writer, at, owner, grp, mode)

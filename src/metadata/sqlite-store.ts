@@ -189,7 +189,10 @@ export class SqliteMetadataStore implements MetadataStore {
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true })
     this.db = new DatabaseSync(path)
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;')
+    // A 32 MiB page cache (the default is 2 MiB): lookups in a large namespace stay in memory.
+    this.db.exec(
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -32768;',
+    )
     this.db.exec(SCHEMA)
     this.migrate()
   }
