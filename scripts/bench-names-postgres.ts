@@ -97,6 +97,11 @@ async function load(client: pg.Client, size: number, mtime: number): Promise<voi
       [size, USER, GROUP, MODE],
     )
     for (const { indexdef } of indexes) await client.query(indexdef)
+    // The counts the store keeps on the change feed's head row (dfs status reads them), as its migration makes them.
+    await client.query(
+      `UPDATE change_head SET files = (SELECT COUNT(*) FROM files), bytes = (SELECT SUM(v.size) FROM files f
+         JOIN versions v ON v.name = f.name AND v.version = f.version) WHERE id = 1`,
+    )
     await client.query('COMMIT')
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined)
