@@ -1,13 +1,13 @@
 // esbuild bundles of the CLI: what `npm run build` makes for the npm install (`node scripts/bundle.ts`:
 // dist/bundle/, which bin/run.js runs) and what `npm run package` injects into the standalone binary.
 //
-// The npm bundle is split: dfs.js starts oclif and holds little more than oclif itself; commands.js
-// (the oclif command target, src/index.ts) and the chunks it imports load only when a command runs,
-// and the role servers (Fastify, node-forge, pg) only when a role command imports them. `--version`
-// and `--help` are answered from oclif.manifest.json without loading any command.
+// The npm bundle is split: dfs.js answers `--version` itself (src/cli/quick-version.ts) and otherwise
+// loads oclif; commands.js (the oclif command target, src/index.ts) and the chunks it imports load
+// only when a command runs, and the role servers (Fastify, node-forge, pg) only when a role command
+// imports them. `--help` is answered from oclif.manifest.json without loading any command.
 //
-// Both bundles hand oclif the package.json "oclif" section directly, with the bundle as the command
-// target, so oclif reads no package.json and never looks for TypeScript sources.
+// Both bundles hand oclif the package.json "oclif" section directly (src/cli/run-oclif.ts), with the
+// bundle as the command target, so oclif reads no package.json and never looks for TypeScript sources.
 
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
@@ -39,31 +39,29 @@ export async function cliPackageJson(target: string): Promise<CliPackageJson> {
 }
 
 /**
- * The entry module's source: oclif started with `pjson`, on the package root `rootFromHere` (a URL
- * relative to the bundle). When the entry is itself the command target (the binary's single file),
- * oclif imports it while it runs, so it must not be awaited at top level: that self-import would wait
- * for the very evaluation that waits for it.
+ * The entry module's source: `dfs --version` answered at once, else oclif started with `pjson` on the
+ * package root `rootFromHere` (a URL relative to the bundle). When the entry is itself the command
+ * target (the binary's single file), oclif imports it while it runs, so it must not be awaited at top
+ * level: that self-import would wait for the very evaluation that waits for it.
  */
 export function cliEntry(options: {
   pjson: CliPackageJson
   rootFromHere: string
   selfTarget: boolean
 }): string {
+  const start = `import('./src/cli/run-oclif.ts').then(({ runOclif }) => runOclif(root, pjson))`
   return `
     import { resolve } from 'node:path'
     import { fileURLToPath } from 'node:url'
-    // oclif's parts, not its index: the index loads every part (parser, flags, help, ux) up front.
-    import { execute } from '@oclif/core/execute'
-    import { settings } from '@oclif/core/settings'
     import { stopWhenStdoutCloses } from './src/cli/broken-pipe.ts'
+    import { quickVersion } from './src/cli/quick-version.ts'
     ${options.selfTarget ? "export { COMMANDS } from './src/index.ts'" : ''}
     stopWhenStdoutCloses()
-    // The bundle holds no TypeScript: oclif must not look for sources to transpile (it would with
-    // NODE_ENV=development or test).
-    settings.enableAutoTranspile = false
     const pjson = ${JSON.stringify(options.pjson)}
     const root = resolve(fileURLToPath(new URL(${JSON.stringify(options.rootFromHere)}, import.meta.url)))
-    ${options.selfTarget ? 'void' : 'await'} execute({ loadOptions: { root, pjson } })
+    const version = quickVersion(process.argv.slice(2), pjson)
+    if (version) process.stdout.write(version + '\\n')
+    else ${options.selfTarget ? 'void' : 'await'} ${start}
   `
 }
 
@@ -103,7 +101,7 @@ export async function bundleCli(
     banner: {
       js: "import { createRequire as __dfsCreateRequire } from 'node:module';\nconst require = __dfsCreateRequire(import.meta.url);",
     },
-    // Only oclif's TypeScript-source lookup (off in the entry) requires the compiler, inside a try:
+    // Only oclif's TypeScript-source lookup (off: src/cli/run-oclif.ts) requires the compiler, in a try:
     // 9 MB saved. pg's optional native binding (pg-native) is only loaded when asked for, which dfs
     // never does.
     external: ['typescript', 'pg-native'],

@@ -81,15 +81,19 @@ describe('the program npm installs', () => {
     for (const server of ['fastify', 'node-forge', 'pg', 'pino']) assert.ok(!packages.has(server), server)
   })
 
-  test('--version prints the version, the same as the compiled dist/ through oclif', async () => {
-    const bundled = await runCli(nodeInvocation, ['--version'], { env: env() })
-    assert.equal(bundled.code, 0, bundled.stderr)
-    assert.match(
-      bundled.stdout.toString(),
-      new RegExp(`^dfs/${VERSION.replaceAll('.', '\\.')} \\S+ node-v\\d+`),
-    )
-    const compiled = await runCli(nodeInvocation, ['--version'], { env: { ...env(), DFS_UNBUNDLED: '1' } })
-    assert.equal(compiled.stdout.toString(), bundled.stdout.toString())
+  test('--version prints the line oclif prints for the compiled dist/, without loading oclif', async () => {
+    for (const args of [['--version'], ['--version', 'ls']]) {
+      const bundled = await traced(args)
+      assert.equal(bundled.code, 0, bundled.stderr)
+      assert.match(
+        bundled.stdout.toString(),
+        new RegExp(`^dfs/${VERSION.replaceAll('.', '\\.')} \\S+ node-v[\\d.]+\\n$`),
+      )
+      assert.ok(!bundledPackages(bundled.files).has('@oclif/core'), bundled.files.join(' '))
+      const compiled = await runCli(nodeInvocation, args, { env: { ...env(), DFS_UNBUNDLED: '1' } })
+      assert.equal(compiled.code, 0, compiled.stderr)
+      assert.equal(bundled.stdout.toString(), compiled.stdout.toString())
+    }
   })
 
   test('help and usage errors read the same from the bundle as from dist/', async () => {
