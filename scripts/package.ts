@@ -4,6 +4,7 @@
 //    exports COMMANDS and starts oclif. oclif reads the command map by importing that same module, so
 //    the bundle starts oclif without a top-level await (awaiting would deadlock on the self-import),
 //    and hands oclif its package.json "oclif" section directly, so nothing is read from disk for it.
+//    The esbuild settings and the entry are scripts/bundle.ts's, shared with the npm install's bundle.
 // 2. pkg's SEA mode (a package.json input: the "enhanced" pipeline, whose bootstrap can load an ESM
 //    entry) injects that file into a copy of a Node binary. pkg would download that Node binary; its
 //    cache is seeded with the Node running this script instead, so nothing is fetched.
@@ -11,26 +12,17 @@
 // Idempotent: every run rebuilds dist-bin/ from the sources and replaces the binary.
 
 import { spawn } from 'node:child_process'
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { homedir } from 'node:os'
-import { dirname, join, relative, resolve } from 'node:path'
-import { build } from 'esbuild'
+import { dirname, join, relative } from 'node:path'
+import { bundleCli, cliEntry, cliPackageJson, root, type CliPackageJson } from './bundle.ts'
 
-const root = resolve(import.meta.dirname, '..')
 const outDir = join(root, 'dist-bin')
 const stageDir = join(outDir, 'app')
 const bundleName = 'dfs.mjs'
 const bundlePath = join(stageDir, bundleName)
 const binary = join(outDir, process.platform === 'win32' ? 'dfs.exe' : 'dfs')
-
-interface PackageJson {
-  name: string
-  version: string
-  description?: string
-  license?: string
-  oclif: Record<string, unknown>
-}
 
 const started = Date.now()
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`
@@ -55,55 +47,18 @@ async function exists(path: string): Promise<boolean> {
   )
 }
 
-/** The package.json the binary carries: identity and the oclif section, with the bundle as command target. */
-async function binaryPackageJson(): Promise<PackageJson & Record<string, unknown>> {
-  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as PackageJson
-  return {
-    name: pkg.name,
-    version: pkg.version,
-    description: pkg.description,
-    license: pkg.license,
-    type: 'module',
-    bin: { [pkg.name]: `./${bundleName}` },
-    oclif: {
-      ...pkg.oclif,
-      commands: { strategy: 'explicit', target: `./${bundleName}`, identifier: 'COMMANDS' },
-    },
-  }
+/** The package.json the binary carries: pkg takes its entry from `bin`, oclif its section from it. */
+async function binaryPackageJson(): Promise<CliPackageJson & { bin: Record<string, string> }> {
+  const pjson = await cliPackageJson(`./${bundleName}`)
+  return { ...pjson, bin: { [pjson.name]: `./${bundleName}` } }
 }
 
-async function bundle(pjson: object): Promise<void> {
-  // The entry: the command map, plus oclif started on this very module. `void`, not `await`: see above.
-  // The bundle holds no TypeScript, so oclif must never look for sources to transpile (it would
-  // with NODE_ENV=development or test).
-  const entry = `
-    import { dirname } from 'node:path'
-    import { fileURLToPath } from 'node:url'
-    import { execute, settings } from '@oclif/core'
-    export { COMMANDS } from './src/index.ts'
-    settings.enableAutoTranspile = false
-    const pjson = ${JSON.stringify(pjson)}
-    void execute({ loadOptions: { root: dirname(fileURLToPath(import.meta.url)), pjson } })
-  `
-  const result = await build({
-    stdin: { contents: entry, resolveDir: root, sourcefile: 'dfs-entry.ts', loader: 'ts' },
+async function bundle(pjson: CliPackageJson): Promise<void> {
+  // One file that is both the entry and the command target: the layout pkg's SEA mode is known to run.
+  const metafile = await bundleCli(cliEntry({ pjson, rootFromHere: './', selfTarget: true }), {
     outfile: bundlePath,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    // CommonJS dependencies call require() for node built-ins; an ESM file has no require of its own.
-    banner: {
-      js: "import { createRequire as __dfsCreateRequire } from 'node:module';\nconst require = __dfsCreateRequire(import.meta.url);",
-    },
-    // Only oclif's TypeScript-source lookup (off above) requires the compiler, inside a try: 9 MB saved.
-    // pg's optional native binding (pg-native) is only loaded when asked for, which dfs never does.
-    external: ['typescript', 'pg-native'],
-    legalComments: 'none',
-    logLevel: 'warning',
-    metafile: true,
   })
-  const inputs = Object.keys(result.metafile.inputs).length
+  const inputs = Object.keys(metafile.inputs).length
   console.log(`package: bundled ${inputs} modules into ${relative(root, bundlePath)}`)
 }
 

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { chmod, copyFile, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
+import { BROKEN_PIPE_STATUS } from '../../src/cli/broken-pipe.ts'
 import type { Located } from '../../src/protocol/types.ts'
 import { runCli, TestCluster, type Invocation } from '../helpers/cluster.ts'
 import { randomFile, sha256, sha256File } from '../helpers/files.ts'
@@ -23,6 +24,7 @@ function newestSource(): number {
     join(ROOT, 'package.json'),
     join(ROOT, 'package-lock.json'),
     join(ROOT, 'scripts', 'package.ts'),
+    join(ROOT, 'scripts', 'bundle.ts'),
   ]
   return Math.max(...files.filter((f) => existsSync(f)).map((f) => statSync(f).mtimeMs))
 }
@@ -120,5 +122,9 @@ describe('the standalone binary', () => {
     assert.equal(get.code, 0, get.stderr)
     assert.equal(get.stdout.length, data.length)
     assert.equal(sha256(get.stdout), sha256(data))
+    // Its reader gone (issue 15), it stops quietly, as bin/run.js does.
+    const unread = await cluster.run(['get', 'binary/pipe.txt', '-'], { closeStdout: true })
+    assert.equal(unread.stderr, '')
+    assert.equal(unread.code, BROKEN_PIPE_STATUS)
   })
 })

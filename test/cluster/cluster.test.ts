@@ -9,7 +9,9 @@ import { request } from 'undici'
 import { makeAgent } from '../../src/client/agent.ts'
 import { issueNodeCert, makeCa, readCaCert } from '../../src/tls/ca.ts'
 import type { Located } from '../../src/protocol/types.ts'
+import { BROKEN_PIPE_STATUS } from '../../src/cli/broken-pipe.ts'
 import { TestCluster } from '../helpers/cluster.ts'
+import { bundledPackages, loadedFiles, loadedModulesEnv } from '../helpers/loaded-modules.ts'
 import { randomFile, sha256, sha256File } from '../helpers/files.ts'
 import { BAD_NAMES, queryValue } from '../helpers/bad-names.ts'
 
@@ -59,6 +61,37 @@ describe('a three-server cluster', () => {
     assert.equal(get.code, 0, get.stderr)
     assert.equal(sha256(get.stdout), sha256(data))
     assert.equal(get.stdout.length, data.length)
+  })
+
+  test('ls and get to a reader that has gone away stop quietly, as on SIGPIPE (issue 15)', async () => {
+    // Before: the write failed with EPIPE, the command waited for a 'drain' that never came, and
+    // Node ended it with "Detected unsettled top-level await" (status 13), or it printed the EPIPE.
+    const put = await cluster.run(['put', '-', 'pipes/unread.txt'], { input: Buffer.alloc(MiB, 'unread ') })
+    assert.equal(put.code, 0, put.stderr)
+    for (const args of [['ls'], ['ls', '--json'], ['get', 'pipes/unread.txt', '-']]) {
+      const run = await cluster.run(args, { closeStdout: true })
+      assert.equal(run.stderr, '', `dfs ${args.join(' ')}`)
+      assert.equal(run.code, BROKEN_PIPE_STATUS, `dfs ${args.join(' ')}`)
+    }
+  })
+
+  test("ls and get load none of the servers' packages (Fastify, node-forge, pg, pino)", async () => {
+    const put = await cluster.run(['put', '-', 'pipes/light.txt'], { input: 'light\n' })
+    assert.equal(put.code, 0, put.stderr)
+    const record = join(cluster.root, 'modules.txt')
+    for (const args of [['ls'], ['get', 'pipes/light.txt', '-']]) {
+      const run = await cluster.run(args, { env: loadedModulesEnv(record) })
+      assert.equal(run.code, 0, run.stderr)
+      const files = loadedFiles(record)
+      assert.ok(
+        files.includes('dist/bundle/commands.js'),
+        `the bundle ran dfs ${args[0]}: ${files.join(' ')}`,
+      )
+      const packages = bundledPackages(files)
+      assert.ok(packages.has('undici'), `its HTTPS client is among what dfs ${args[0]} loaded`)
+      for (const server of ['fastify', 'node-forge', 'pg', 'pino'])
+        assert.ok(!packages.has(server), `dfs ${args[0]} loaded ${server}`)
+    }
   })
 
   test('a 200 MiB file round-trips with every process under 150 MB of memory', async () => {

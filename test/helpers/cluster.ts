@@ -176,10 +176,11 @@ export class TestCluster {
   /** Runs the dfs CLI against this cluster's first proxy, as a logged-in test user. */
   async run(
     args: string[],
-    options: { input?: Buffer | string; env?: NodeJS.ProcessEnv; proxy?: string } = {},
+    options: { input?: Buffer | string; env?: NodeJS.ProcessEnv; proxy?: string; closeStdout?: boolean } = {},
   ): Promise<RunResult> {
     return runCli(this.invocation, args, {
       input: options.input,
+      closeStdout: options.closeStdout,
       env: {
         DFS_PROXY: options.proxy ?? this.proxy,
         DFS_DATA: this.data,
@@ -245,10 +246,14 @@ export class TestCluster {
   }
 }
 
+/**
+ * Runs the CLI to completion. With `closeStdout`, the reader of its standard output goes away before
+ * it writes anything, as `head -1` does after its line.
+ */
 export function runCli(
   invocation: Invocation,
   args: string[],
-  options: { input?: Buffer | string; env?: NodeJS.ProcessEnv } = {},
+  options: { input?: Buffer | string; env?: NodeJS.ProcessEnv; closeStdout?: boolean } = {},
 ): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const env = { ...process.env, ...options.env }
@@ -263,7 +268,8 @@ export function runCli(
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, rssOf(child.pid, 'VmHWM'))
     }, 25)
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk))
+    if (options.closeStdout) child.stdout.destroy()
+    else child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk))
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     child.on('error', reject)
     child.on('close', (code) => {

@@ -1,0 +1,166 @@
+// esbuild bundles of the CLI: what `npm run build` makes for the npm install (`node scripts/bundle.ts`:
+// dist/bundle/, which bin/run.js runs) and what `npm run package` injects into the standalone binary.
+//
+// The npm bundle is split: dfs.js answers `--version` itself (src/cli/quick-version.ts) and otherwise
+// loads oclif; commands.js (the oclif command target, src/index.ts) and the chunks it imports load
+// only when a command runs, and the role servers (Fastify, node-forge, pg) only when a role command
+// imports them. `--help` is answered from oclif.manifest.json without loading any command.
+//
+// Both bundles hand oclif the package.json "oclif" section directly (src/cli/run-oclif.ts), with the
+// bundle as the command target, so oclif reads no package.json and never looks for TypeScript sources.
+
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join, relative, resolve } from 'node:path'
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild'
+
+export const root = resolve(import.meta.dirname, '..')
+
+interface PackageJson {
+  name: string
+  version: string
+  description?: string
+  license?: string
+  oclif: Record<string, unknown>
+}
+
+export type CliPackageJson = PackageJson & { type: 'module' }
+
+/** The package.json a bundle hands oclif: identity and the oclif section, with `target` as command target. */
+export async function cliPackageJson(target: string): Promise<CliPackageJson> {
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as PackageJson
+  return {
+    name: pkg.name,
+    version: pkg.version,
+    description: pkg.description,
+    license: pkg.license,
+    type: 'module',
+    oclif: { ...pkg.oclif, commands: { strategy: 'explicit', target, identifier: 'COMMANDS' } },
+  }
+}
+
+/**
+ * The entry module's source: `dfs --version` answered at once, else oclif started with `pjson` on the
+ * package root `rootFromHere` (a URL relative to the bundle). When the entry is itself the command
+ * target (the binary's single file), oclif imports it while it runs, so it must not be awaited at top
+ * level: that self-import would wait for the very evaluation that waits for it.
+ */
+export function cliEntry(options: {
+  pjson: CliPackageJson
+  rootFromHere: string
+  selfTarget: boolean
+}): string {
+  const start = `import('./src/cli/run-oclif.ts').then(({ runOclif }) => runOclif(root, pjson))`
+  return `
+    import { resolve } from 'node:path'
+    import { fileURLToPath } from 'node:url'
+    import { stopWhenStdoutCloses } from './src/cli/broken-pipe.ts'
+    import { quickVersion } from './src/cli/quick-version.ts'
+    ${options.selfTarget ? "export { COMMANDS } from './src/index.ts'" : ''}
+    stopWhenStdoutCloses()
+    const pjson = ${JSON.stringify(options.pjson)}
+    const root = resolve(fileURLToPath(new URL(${JSON.stringify(options.rootFromHere)}, import.meta.url)))
+    const version = quickVersion(process.argv.slice(2), pjson)
+    if (version) process.stdout.write(version + '\\n')
+    else ${options.selfTarget ? 'void' : 'await'} ${start}
+  `
+}
+
+/** Resolves `import 'dfs-entry'` to `source`, so the entry needs no file on disk. */
+function virtualEntry(source: string): Plugin {
+  return {
+    name: 'dfs-entry',
+    setup(b) {
+      b.onResolve({ filter: /^dfs-entry$/ }, () => ({ path: 'dfs-entry.ts', namespace: 'dfs-entry' }))
+      b.onLoad({ filter: /.*/, namespace: 'dfs-entry' }, () => ({
+        contents: source,
+        loader: 'ts',
+        resolveDir: root,
+      }))
+    },
+  }
+}
+
+/** esbuild with the settings every dfs bundle shares; `entry` is the source of the `dfs` entry point. */
+export async function bundleCli(
+  entry: string,
+  options: Pick<BuildOptions, 'outfile' | 'outdir' | 'splitting' | 'chunkNames'> & {
+    entryPoints?: Record<string, string>
+  },
+): Promise<Metafile> {
+  const { entryPoints, ...rest } = options
+  const result = await build({
+    entryPoints: { dfs: 'dfs-entry', ...entryPoints },
+    plugins: [virtualEntry(entry)],
+    ...rest,
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    // CommonJS dependencies call require() for node built-ins; an ESM file has no require of its own.
+    banner: {
+      js: "import { createRequire as __dfsCreateRequire } from 'node:module';\nconst require = __dfsCreateRequire(import.meta.url);",
+    },
+    // Only oclif's TypeScript-source lookup (off: src/cli/run-oclif.ts) requires the compiler, in a try:
+    // 9 MB saved. pg's optional native binding (pg-native) is only loaded when asked for, which dfs
+    // never does.
+    external: ['typescript', 'pg-native'],
+    legalComments: 'none',
+    logLevel: 'warning',
+    metafile: true,
+  })
+  return result.metafile
+}
+
+/** Package name of a bundled input path, or `dfs` for the project's own sources. */
+function packageOf(input: string): string {
+  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)
+  return match?.[1] ?? 'dfs'
+}
+
+/**
+ * What each output file of the npm bundle holds, by package (bytes of each), so a test can tell
+ * which packages a command loaded from the chunks it loaded.
+ */
+export function contentsOf(metafile: Metafile, outDir: string): Record<string, Record<string, number>> {
+  const contents: Record<string, Record<string, number>> = {}
+  for (const [file, output] of Object.entries(metafile.outputs)) {
+    const packages: Record<string, number> = {}
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const name = packageOf(input)
+      packages[name] = (packages[name] ?? 0) + bytesInOutput
+    }
+    contents[relative(outDir, resolve(root, file))] = packages
+  }
+  return contents
+}
+
+export const bundleDir = join(root, 'dist', 'bundle')
+
+/** dist/bundle/: the split bundle bin/run.js runs, and contents.json describing its files. */
+async function bundleForNpm(): Promise<void> {
+  const started = Date.now()
+  const pjson = await cliPackageJson('./dist/bundle/commands.js')
+  await rm(bundleDir, { recursive: true, force: true })
+  await mkdir(bundleDir, { recursive: true })
+  const metafile = await bundleCli(cliEntry({ pjson, rootFromHere: '../..', selfTarget: false }), {
+    entryPoints: { commands: join(root, 'src', 'index.ts') },
+    outdir: bundleDir,
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+  })
+  const contents = contentsOf(metafile, bundleDir)
+  await writeFile(join(bundleDir, 'contents.json'), `${JSON.stringify(contents, null, 1)}\n`)
+  const inputs = Object.keys(metafile.inputs).length
+  const files = Object.keys(contents).length
+  console.log(
+    `bundle: ${inputs} modules into ${files} files in ${relative(root, bundleDir)}/, in ${Date.now() - started} ms`,
+  )
+}
+
+if (import.meta.main) {
+  bundleForNpm().catch((error: unknown) => {
+    console.error(`bundle: ${error instanceof Error ? error.message : String(error)}`)
+    process.exitCode = 1
+  })
+}
