@@ -2,13 +2,7 @@
 // cluster the workload points at, and the table they print as.
 
 import { join } from 'node:path'
-import {
-  largeRound,
-  writeRandomFile,
-  type DfsWorkload,
-  type LargeRound,
-  type Transfer,
-} from './dfs-workload.ts'
+import { largeRound, writeRandomFile, type DfsWorkload, type LargeRound } from './dfs-workload.ts'
 import { median, type Throughput } from './stats.ts'
 import { renderTable } from './table.ts'
 
@@ -109,7 +103,7 @@ export async function runDfsBench(
   ]
 }
 
-export function mbPerSecond(transfer: Transfer): number {
+export function mbPerSecond(transfer: { size: number; seconds: number }): number {
   return transfer.size / MB / transfer.seconds
 }
 
