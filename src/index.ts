@@ -1,6 +1,7 @@
 // The explicit oclif command map: no discovery from disk, so the program bundles into one binary.
 
 import Audit from './commands/audit.ts'
+import Bench from './commands/bench.ts'
 import Chmod from './commands/chmod.ts'
 import Chown from './commands/chown.ts'
 import Directory from './commands/directory.ts'
@@ -72,4 +73,5 @@ export const COMMANDS = {
   'group:rm': GroupRm,
   'group:list': GroupList,
   audit: Audit,
+  bench: Bench,
 }

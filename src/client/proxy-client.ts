@@ -64,6 +64,11 @@ export class ProxyClient {
     this.http = jsonClient(this.url, httpsFetch(this.ca), this.authHeaders())
   }
 
+  /** What a plain HTTPS client needs to call this proxy as this session (dfs bench's own load). */
+  endpoint(): { url: string; ca: string; headers: Record<string, string> } {
+    return { url: this.url, ca: this.ca, headers: this.authHeaders() }
+  }
+
   private authHeaders(): Record<string, string> {
     return this.token ? { authorization: `Bearer ${this.token}` } : {}
   }
