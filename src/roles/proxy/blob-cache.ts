@@ -242,11 +242,15 @@ export class BlobCache {
   /** Evicts least recently used, unpinned entries until `size` more bytes fit; false if they cannot. */
   private async makeRoom(size: number): Promise<boolean> {
     if (size > this.maxBytes) return false
+    let used =
+      (this.db.prepare('SELECT COALESCE(SUM(size), 0) AS bytes FROM entries').get() as { bytes: number })
+        .bytes + this.reserved
+    // The least recently used are read only when something has to go.
+    if (used + size <= this.maxBytes) return true
     const rows = this.db.prepare('SELECT sha256, size FROM entries ORDER BY last_used ASC').all() as {
       sha256: string
       size: number
     }[]
-    let used = rows.reduce((sum, r) => sum + r.size, 0) + this.reserved
     for (const row of rows) {
       if (used + size <= this.maxBytes) break
       if (this.pinned.has(row.sha256)) continue
