@@ -25,7 +25,8 @@ export interface BlobStore {
   open(): Promise<void>
   createWriter(): Promise<BlobWriter>
   size(sha256: string): Promise<number | undefined>
-  read(sha256: string): Readable
+  /** `size`, when known, sizes the read buffer: a 4 KiB blob needs no 1 MiB of it. */
+  read(sha256: string, size?: number): Readable
   list(): AsyncIterable<string>
   remove(sha256: string): Promise<void>
   quarantine(sha256: string): Promise<void>

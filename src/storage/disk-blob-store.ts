@@ -84,8 +84,9 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  read(sha256: string): Readable {
-    return createReadStream(this.pathOf(sha256), { highWaterMark: READ_BUFFER })
+  read(sha256: string, size?: number): Readable {
+    const highWaterMark = size === undefined ? READ_BUFFER : Math.max(1, Math.min(size, READ_BUFFER))
+    return createReadStream(this.pathOf(sha256), { highWaterMark })
   }
 
   async *list(): AsyncIterable<string> {

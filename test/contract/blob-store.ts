@@ -50,6 +50,12 @@ export function blobStoreContract(kind: string, open: () => Promise<BlobStoreUnd
         assert.deepEqual(stored, { sha256: sha(data), size })
         assert.equal(await store.size(stored.sha256), size)
         assert.ok(sha(await buffer(store.read(stored.sha256))) === sha(data), `${size} bytes read back`)
+        // A size given to read only sizes its buffer: a wrong one still reads every byte.
+        for (const hint of [size, 1, size * 2 + 1])
+          assert.ok(
+            sha(await buffer(store.read(stored.sha256, hint))) === sha(data),
+            `${size} bytes, hint ${hint}`,
+          )
       }
     })
 

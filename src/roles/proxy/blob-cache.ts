@@ -101,7 +101,7 @@ export class BlobCache {
     if (!row) return false
     if (
       (await this.blobs.size(sha256)) === row.size &&
-      (await sha256OfStream(this.blobs.read(sha256))) === sha256
+      (await sha256OfStream(this.blobs.read(sha256, row.size))) === sha256
     ) {
       this.db.prepare('UPDATE entries SET last_used = ? WHERE sha256 = ?').run(this.clock.now(), sha256)
       return true
@@ -114,7 +114,7 @@ export class BlobCache {
   /** Streams a cached blob (check has() first); it cannot be evicted until the stream closes. */
   read(sha256: string, size: number): Readable {
     this.pinned.set(sha256, (this.pinned.get(sha256) ?? 0) + 1)
-    const stream = this.blobs.read(sha256)
+    const stream = this.blobs.read(sha256, size)
     stream.once('close', () => {
       const left = (this.pinned.get(sha256) ?? 1) - 1
       if (left > 0) this.pinned.set(sha256, left)
