@@ -10,7 +10,7 @@ import { HTTPError, TimeoutError } from 'ky'
 import { DfsError, fromErrorBody } from '../protocol/errors.ts'
 import type { Clock } from '../server/clock.ts'
 import { reason, type Logger } from '../server/logger.ts'
-import { causeCodes, isConnectFailure, networkFailure } from './http.ts'
+import { causeCodes, isConnectFailure, networkFailure, UNTRUSTED } from './http.ts'
 
 /** How failures name the directory: users of a proxy are not shown its internal address (the log is). */
 export const DIRECTORY = 'directory'
@@ -35,12 +35,7 @@ export type Failure = 'unsent' | 'maybe-sent' | 'final'
 
 /** Name lookups and TLS handshakes that failed: no byte of the request was sent. */
 const NEVER_SENT = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_SIGNATURE_FAILURE',
+  ...UNTRUSTED,
   'CERT_HAS_EXPIRED',
   'CERT_NOT_YET_VALID',
   'ERR_TLS_CERT_ALTNAME_INVALID',

@@ -59,7 +59,7 @@ export function toDfsError(error: unknown, what: string): DfsError {
 }
 
 /** TLS errors that mean the server's certificate is not from the CA we trust. */
-const UNTRUSTED = new Set([
+export const UNTRUSTED: ReadonlySet<string> = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'SELF_SIGNED_CERT_IN_CHAIN',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
