@@ -53,6 +53,9 @@ export interface CommittedVersion extends FileVersion {
 
 /** A file version with the addresses of its holders, as the directory hands it to a reader or writer. */
 export interface Located extends FileVersion {
+  /** The version's block list (protocol/blocks.ts), for files of more than one block written since
+   * lists were kept; absent for older versions, which are verified whole instead. */
+  blocks?: string
   servers: ServerView[]
   lock?: LockState
 }
@@ -71,6 +74,8 @@ export interface CommitRequest {
   expectedVersion: number
   sha256: string
   size: number
+  /** The block list (protocol/blocks.ts), for files of more than one block. */
+  blocks?: string
   primary: number
   holders: number[]
   writer: string

@@ -18,6 +18,8 @@ export interface BlobWriter {
 export interface StoredBlob {
   sha256: string
   size: number
+  /** Its block list (protocol/blocks.ts), for blobs of more than one block. */
+  blocks?: string
 }
 
 export interface BlobStore {
