@@ -1,0 +1,165 @@
+// The proxy's verified read: every block checked before it goes on, a bad or broken source replaced
+// by the next from that block's start (a Range), exact byte ranges, the cache copy fed only good
+// blocks, and versions without a list checked whole.
+
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { BLOCK_SIZE, BlockHasher, blockDigests } from '../../src/protocol/blocks.ts'
+import { openVerified, type BlockCopy, type BlockSource } from '../../src/roles/proxy/block-reader.ts'
+import type { ByteRange } from '../../src/streams/block-check.ts'
+
+const content = randomBytes(3 * BLOCK_SIZE + 1000)
+const sha256 = createHash('sha256').update(content).digest('hex')
+const hasher = new BlockHasher()
+hasher.update(content)
+const blocks = hasher.list()
+const digests = blockDigests({ sha256, size: content.length, blocks })
+
+interface Fake extends BlockSource {
+  opened: ByteRange[]
+  reported: number
+}
+
+/** A source of `content` in 64 KiB chunks; `corruptAt` flips a byte there, `failAt` breaks the stream there. */
+function source(
+  from: number | 'cache',
+  options: { corruptAt?: number; failAt?: number; refuse?: boolean } = {},
+): Fake {
+  const fake: Fake = {
+    from,
+    opened: [],
+    reported: 0,
+    bad: () => void fake.reported++,
+    open: async (range) => {
+      fake.opened.push(range)
+      if (options.refuse) throw new Error('connection refused')
+      return Readable.from(
+        (async function* () {
+          for (let at = range.start; at < range.end; at += 65536) {
+            const chunk = Buffer.from(content.subarray(at, Math.min(range.end, at + 65536)))
+            if (options.failAt !== undefined && options.failAt >= at && options.failAt < at + chunk.length)
+              throw new Error('connection reset')
+            if (
+              options.corruptAt !== undefined &&
+              options.corruptAt >= at &&
+              options.corruptAt < at + chunk.length
+            )
+              chunk[options.corruptAt - at]! ^= 1
+            yield chunk
+          }
+        })(),
+      )
+    },
+  }
+  return fake
+}
+
+async function collect(body: Readable): Promise<{ bytes: Buffer; error?: Error }> {
+  const parts: Buffer[] = []
+  try {
+    for await (const chunk of body) parts.push(chunk as Buffer)
+    return { bytes: Buffer.concat(parts) }
+  } catch (error) {
+    return { bytes: Buffer.concat(parts), error: error as Error }
+  }
+}
+
+const whole = { name: 'f', sha256, size: content.length, digests, range: { start: 0, end: content.length } }
+
+describe('verified reads', () => {
+  test('good bytes from the first source, opened once', async () => {
+    const a = source(1)
+    const b = source(2)
+    const { body, from } = await openVerified(whole, [a, b])
+    const { bytes, error } = await collect(body)
+    assert.equal(error, undefined)
+    assert.ok(bytes.equals(content))
+    assert.equal(from, 1)
+    assert.deepEqual(a.opened, [{ start: 0, end: content.length }])
+    assert.equal(b.opened.length, 0)
+  })
+
+  test('a bad block is never passed on: it and the rest come from the next source, by Range', async () => {
+    const a = source('cache', { corruptAt: 2 * BLOCK_SIZE + 5 })
+    const b = source(2)
+    const { body } = await openVerified(whole, [a, b])
+    const { bytes, error } = await collect(body)
+    assert.equal(error, undefined)
+    assert.ok(bytes.equals(content))
+    assert.equal(a.reported, 1)
+    assert.deepEqual(b.opened, [{ start: 2 * BLOCK_SIZE, end: content.length }])
+  })
+
+  test('a source that breaks mid-block is replaced from that block, and not reported', async () => {
+    const a = source(1, { failAt: BLOCK_SIZE + 70000 })
+    const b = source(3)
+    const { body } = await openVerified(whole, [a, b])
+    const { bytes, error } = await collect(body)
+    assert.equal(error, undefined)
+    assert.ok(bytes.equals(content))
+    assert.equal(a.reported, 0)
+    assert.deepEqual(b.opened, [{ start: BLOCK_SIZE, end: content.length }])
+  })
+
+  test('when every source is bad the read fails, having passed on only good blocks', async () => {
+    const a = source(1, { corruptAt: BLOCK_SIZE + 1 })
+    const b = source(2, { corruptAt: BLOCK_SIZE + 2 })
+    const { body } = await openVerified(whole, [a, b])
+    const { bytes, error } = await collect(body)
+    assert.match(String(error), /DFS_CORRUPT|good bytes/)
+    assert.equal(bytes.length, BLOCK_SIZE)
+    assert.ok(bytes.equals(content.subarray(0, BLOCK_SIZE)))
+    assert.equal(a.reported + b.reported, 2)
+  })
+
+  test('no source answers: the open itself fails, before any byte is promised', async () => {
+    await assert.rejects(
+      openVerified(whole, [source(1, { refuse: true }), source(2, { refuse: true })]),
+      /refused/,
+    )
+  })
+
+  test('a range is read from the blocks that hold it, and cut exactly', async () => {
+    const a = source(1)
+    for (const range of [
+      { start: BLOCK_SIZE - 10, end: BLOCK_SIZE + 10 },
+      { start: 5, end: 6 },
+      { start: 3 * BLOCK_SIZE + 999, end: content.length },
+    ]) {
+      const { body } = await openVerified({ ...whole, range }, [a])
+      const { bytes, error } = await collect(body)
+      assert.equal(error, undefined)
+      assert.ok(bytes.equals(content.subarray(range.start, range.end)), JSON.stringify(range))
+    }
+    assert.deepEqual(a.opened[0], { start: 0, end: 2 * BLOCK_SIZE })
+    assert.deepEqual(a.opened[2], { start: 3 * BLOCK_SIZE, end: content.length })
+  })
+
+  test('the cache copy gets every good block and is finished; a reader that hangs up aborts it', async () => {
+    const log: string[] = []
+    let copied = 0
+    const copy = (): BlockCopy => ({
+      write: async (chunk) => void (copied += chunk.length),
+      finish: async () => void log.push('finish'),
+      abort: async () => void log.push('abort'),
+    })
+    const done = await openVerified({ ...whole, copy: copy() }, [source(1, { corruptAt: 7 }), source(2)])
+    assert.ok((await collect(done.body)).bytes.equals(content))
+    assert.equal(copied, content.length)
+    const cut = await openVerified({ ...whole, copy: copy() }, [source(1)])
+    for await (const _chunk of cut.body) break
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(log, ['finish', 'abort'])
+  })
+
+  test('a version without a block list is checked whole, and cut at the end if bad', async () => {
+    const old = { ...whole, digests: undefined }
+    assert.ok((await collect((await openVerified(old, [source(1)])).body)).bytes.equals(content))
+    const a = source(1, { corruptAt: 10 })
+    const { error } = await collect((await openVerified(old, [a])).body)
+    assert.match(String(error), /do not match/)
+    assert.equal(a.reported, 1)
+  })
+})

@@ -1,0 +1,82 @@
+// Range headers: the three single-range forms, clamped to the file; several ranges or nonsense are
+// ignored (the whole file); a start past the end is DFS_BAD_RANGE. And dfs get's widening of a
+// range to whole blocks, and its check of each block.
+
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { alignedRangeHeader } from '../../src/cli/block-checked.ts'
+import { BLOCK_SIZE, BlockHasher, blockDigests } from '../../src/protocol/blocks.ts'
+import { contentRange, rangeFlag, requestedRange } from '../../src/protocol/byte-range.ts'
+import { verifyBlocks } from '../../src/streams/block-check.ts'
+
+describe('byte ranges', () => {
+  test('the single-range forms, clamped to the file', () => {
+    assert.deepEqual(requestedRange('bytes=0-9', 100), { start: 0, end: 10 })
+    assert.deepEqual(requestedRange('bytes=90-', 100), { start: 90, end: 100 })
+    assert.deepEqual(requestedRange('bytes=90-1000', 100), { start: 90, end: 100 })
+    assert.deepEqual(requestedRange('bytes=-10', 100), { start: 90, end: 100 })
+    assert.deepEqual(requestedRange('bytes=-1000', 100), { start: 0, end: 100 })
+    assert.equal(contentRange({ start: 90, end: 100 }, 100), 'bytes 90-99/100')
+  })
+
+  test('several ranges, other units and nonsense mean the whole file', () => {
+    for (const header of [
+      'bytes=0-1,5-6',
+      'items=0-1',
+      'bytes=5-2',
+      'bytes=-',
+      'bytes=abc',
+      `bytes=${'9'.repeat(40)}-`,
+    ])
+      assert.equal(requestedRange(header, 100), undefined, header)
+    assert.equal(requestedRange(undefined, 100), undefined)
+  })
+
+  test('a range past the end cannot be satisfied', () => {
+    for (const header of ['bytes=100-', 'bytes=100-200', 'bytes=-0'])
+      assert.throws(() => requestedRange(header, 100), /DFS_BAD_RANGE|outside/, header)
+    assert.throws(() => requestedRange('bytes=0-', 0), /outside/)
+  })
+
+  test("dfs get's --range: checked, then widened to whole blocks", () => {
+    assert.equal(rangeFlag('5-9'), 'bytes=5-9')
+    for (const bad of ['5', 'a-b', '1-2-3', '', '-'])
+      assert.throws(() => rangeFlag(bad), /DFS_USAGE|--range/, bad)
+    assert.equal(alignedRangeHeader('5-9'), `bytes=0-${BLOCK_SIZE - 1}`)
+    assert.equal(alignedRangeHeader(`${BLOCK_SIZE + 1}-`), `bytes=${BLOCK_SIZE}-`)
+    assert.equal(alignedRangeHeader('-10', 2 * BLOCK_SIZE + 5), `bytes=${BLOCK_SIZE}-`)
+    assert.equal(alignedRangeHeader('-10', 2 * BLOCK_SIZE + 50), `bytes=${2 * BLOCK_SIZE}-`)
+  })
+
+  test('a block check passes good blocks cut to the range, and stops at a bad one', async () => {
+    const content = randomBytes(2 * BLOCK_SIZE + 10)
+    const hasher = new BlockHasher()
+    hasher.update(content)
+    const sha256 = createHash('sha256').update(content).digest('hex')
+    const digests = blockDigests({ sha256, size: content.length, blocks: hasher.list() })
+    const run = async (bytes: Buffer, range: { start: number; end: number }) => {
+      const out: Buffer[] = []
+      await pipeline(
+        Readable.from([bytes]),
+        verifyBlocks(digests, content.length, range, 'f'),
+        async (source) => {
+          for await (const chunk of source) out.push(chunk as Buffer)
+        },
+      )
+      return Buffer.concat(out)
+    }
+    const range = { start: BLOCK_SIZE + 3, end: 2 * BLOCK_SIZE + 4 }
+    const got = await run(content.subarray(BLOCK_SIZE), range)
+    assert.ok(got.equals(content.subarray(range.start, range.end)))
+    const bad = Buffer.from(content)
+    bad[2 * BLOCK_SIZE + 1]! ^= 1
+    await assert.rejects(run(bad, { start: 0, end: content.length }), /block 2/)
+    await assert.rejects(
+      run(content.subarray(0, BLOCK_SIZE), { start: 0, end: content.length }),
+      /ended before block 1/,
+    )
+  })
+})
