@@ -58,9 +58,13 @@ export class FileServerService {
     this.inventory = new BlobInventory(id, store, directory)
   }
 
-  /** Stores a blob sent by a primary; answers with what was stored so the primary can compare. */
+  /**
+   * Stores a blob sent by a primary; answers with what was stored so the primary can compare. Not
+   * with the block list: the primary has its own, and the answer would grow with the file.
+   */
   async acceptReplica(body: Readable, length?: number): Promise<StoredBlob> {
-    return this.receive(body, [], length)
+    const { sha256, size } = await this.receive(body, [], length)
+    return { sha256, size }
   }
 
   /**
