@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createHash } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { makeAgent } from '../../src/client/agent.ts'
 import { DirectoryClient } from '../../src/client/directory-client.ts'
@@ -15,6 +16,7 @@ import { BLOCK_SIZE, blockDigests, blockSpan } from '../../src/protocol/blocks.t
 import { as, identifyByHeader } from '../helpers/node-identity.ts'
 import { buildFileServerApp } from '../../src/roles/fileserver/app.ts'
 import { FileServerService } from '../../src/roles/fileserver/service.ts'
+import type { CommitRequest, CommittedVersion } from '../../src/protocol/types.ts'
 import { listen } from '../../src/server/app.ts'
 import type { BlobStore } from '../../src/storage/blob-store.ts'
 import { DiskBlobStore } from '../../src/storage/disk-blob-store.ts'
@@ -232,6 +234,63 @@ describe('file server routes', () => {
     })
     assert.equal(anonymous.statusCode, 401)
     assert.equal(anonymous.json().error.code, 'DFS_AUTH')
+  })
+})
+
+/** The directory as far as a primary speaks to it: the commits it was sent, each taken. */
+class CommitsTaken extends DirectoryClient {
+  readonly commits: CommitRequest[] = []
+
+  override async commit(request: CommitRequest): Promise<CommittedVersion> {
+    this.commits.push(request)
+    const { name, sha256: sha, size, primary, holders, writer } = request
+    return { name, version: 1, sha256: sha, size, primary, holders, writer, mtime: 0, wanted: 1 }
+  }
+}
+
+describe('file server as primary', () => {
+  let dir: string
+  let app: FastifyInstance
+  const agent = makeAgent({ ca: '' })
+  const directory = new CommitsTaken('https://127.0.0.1:9', agent)
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dfs-fs-primary-'))
+    const store = new DiskBlobStore(dir)
+    await store.open()
+    const service = new FileServerService(7, store, directory, agent, quietLog)
+    app = buildFileServerApp(service, { identify: identifyByHeader({ role: 'proxy', id: 1 }) })
+    await app.ready()
+  })
+  after(async () => {
+    await app.close()
+    await agent.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  test("commits a write with its blob's block list, and a file of one block without one", async () => {
+    const put = (name: string, data: Buffer) =>
+      app.inject({
+        method: 'PUT',
+        url: `/v1/blobs?name=${name}&expectedVersion=0&writer=alice`,
+        headers: { 'content-type': 'application/octet-stream' },
+        payload: data,
+      })
+    const big = counting(2 * BLOCK_SIZE + 3)
+    assert.equal((await put('big.bin', big)).statusCode, 200)
+    const small = counting(BLOCK_SIZE)
+    assert.equal((await put('small.bin', small)).statusCode, 200)
+    const [bigCommit, smallCommit] = directory.commits
+    const expected = [0, 1, 2].map((i) => {
+      const { start, end } = blockSpan(i, big.length)
+      return createHash('sha256').update(big.subarray(start, end)).digest()
+    })
+    assert.deepEqual(
+      [bigCommit?.name, bigCommit?.sha256, bigCommit?.size, bigCommit?.blocks],
+      ['big.bin', sha256(big), big.length, Buffer.concat(expected).toString('base64')],
+    )
+    assert.deepEqual([smallCommit?.sha256, smallCommit?.size], [sha256(small), BLOCK_SIZE])
+    assert.equal(smallCommit !== undefined && 'blocks' in smallCommit, false)
   })
 })
 

@@ -7,6 +7,7 @@ import type { Agent } from 'undici'
 import type { DirectoryClient } from '../../client/directory-client.ts'
 import { isConnectFailure } from '../../client/http.ts'
 import { putStream } from '../../client/streams.ts'
+import { keepsBlockList } from '../../protocol/blocks.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import type { CommittedVersion } from '../../protocol/types.ts'
 import type { BlobStore, StoredBlob } from '../../storage/blob-store.ts'
@@ -94,6 +95,8 @@ export class FileServerService {
         expectedVersion: write.expectedVersion,
         sha256: blob.sha256,
         size: blob.size,
+        // Past what the directory keeps, the version goes without a list and is verified whole.
+        ...(blob.blocks !== undefined && keepsBlockList(blob.size) ? { blocks: blob.blocks } : {}),
         primary: this.id,
         holders: [this.id, ...good],
         writer: write.writer,
