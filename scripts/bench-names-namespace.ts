@@ -52,6 +52,7 @@ export function listingOnly(blobs: string[]): BlobStore {
     createWriter: async () => unused(),
     size: async () => unused(),
     read: (): Readable => unused(),
+    readRange: (): Readable => unused(),
     async *list() {
       yield* blobs
     },

@@ -35,6 +35,7 @@ import type {
   NodeRemoval,
   NodeView,
   TokenView,
+  VersionBlocks,
 } from '../protocol/types.ts'
 import type { ListQuery } from '../protocol/schemas.ts'
 import { DirectoryFailover, type FailoverOptions, type Resend } from './failover.ts'
@@ -227,8 +228,14 @@ export class UserDirectoryClient {
     return this.post('v1/locks/release', { name, lease })
   }
 
-  locate(name: string): Promise<Located> {
-    return this.get('v1/files', { name })
+  /** Where `name` lives; with `blocks`, its current version's block list, if it has one. */
+  locate(name: string, options: { blocks?: boolean } = {}): Promise<Located> {
+    return this.get('v1/files', { name, ...(options.blocks ? { blocks: 'true' } : {}) })
+  }
+
+  /** The block list of the newest kept version of `name` whose bytes have this sha256. */
+  blocks(name: string, sha256: string): Promise<VersionBlocks> {
+    return this.get('v1/blocks', { name, sha256 })
   }
 
   list(page: ListQuery): Promise<ListPage> {

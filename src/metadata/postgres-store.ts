@@ -37,6 +37,7 @@ import type {
 import { changeOf, holdsLease } from './store.ts'
 import {
   CURRENT,
+  VERSION_COLUMNS,
   toCert,
   toChange,
   toCurrent,
@@ -196,6 +197,9 @@ const MIGRATIONS: readonly string[] = [
   UPDATE change_head SET files = (SELECT COUNT(*) FROM files),
     bytes = (SELECT COALESCE(SUM(v.size), 0) FROM files f JOIN versions v ON v.name = f.name AND v.version = f.version)
     WHERE id = 1;`,
+  // Each version's block list (protocol/blocks.ts), for files of more than one block, as the raw
+  // digests (a quarter smaller than their base64). Versions committed before it have none.
+  `ALTER TABLE versions ADD COLUMN blocks BYTEA;`,
 ]
 
 /** The channel directories hear each other's notices on (StoreNotice as JSON). */
@@ -517,8 +521,8 @@ export class PostgresMetadataStore implements MetadataStore {
         mtime: now,
       }
       await query(
-        `INSERT INTO versions (name, version, sha256, size, primary_id, holders, writer, mtime)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        `INSERT INTO versions (name, version, sha256, size, primary_id, holders, writer, mtime, blocks)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
         [
           record.name,
           version,
@@ -528,6 +532,7 @@ export class PostgresMetadataStore implements MetadataStore {
           JSON.stringify(record.holders),
           record.writer,
           now,
+          request.blocks === undefined ? null : Buffer.from(request.blocks, 'base64'),
         ],
       )
       await indexHolders(query, record.name, version, record.sha256, record.holders)
@@ -683,8 +688,19 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async listVersions(name: string): Promise<FileVersion[]> {
     return (
-      await this.query<VersionRow>('SELECT * FROM versions WHERE name = $1 ORDER BY version DESC', [name])
+      await this.query<VersionRow>(
+        `SELECT ${VERSION_COLUMNS} FROM versions v WHERE v.name = $1 ORDER BY v.version DESC`,
+        [name],
+      )
     ).map(toVersion)
+  }
+
+  async blockList(name: string, version: number): Promise<string | undefined> {
+    const [row] = await this.query<{ blocks: Buffer | null }>(
+      'SELECT blocks FROM versions WHERE name = $1 AND version = $2',
+      [name, version],
+    )
+    return row?.blocks ? row.blocks.toString('base64') : undefined
   }
 
   async pruneVersions(name: string, keep: number): Promise<void> {
@@ -713,7 +729,7 @@ export class PostgresMetadataStore implements MetadataStore {
     const rows = await this.query<VersionRow>(
       `SELECT v.* FROM (SELECT name, version FROM holders WHERE server = $1 AND (name, version) > ($2, $3)
          ORDER BY name, version LIMIT $4) h
-       CROSS JOIN LATERAL (SELECT * FROM versions WHERE name = h.name AND version = h.version) v
+       CROSS JOIN LATERAL (SELECT ${VERSION_COLUMNS} FROM versions v WHERE v.name = h.name AND v.version = h.version) v
        ORDER BY h.name, h.version`,
       [server, after?.name ?? '', after?.version ?? 0, limit],
     )
@@ -741,7 +757,7 @@ export class PostgresMetadataStore implements MetadataStore {
     }
     if (parts.length === 0) return []
     const rows = await this.query<VersionRow>(
-      `SELECT v.* FROM versions v JOIN (${parts.join(' UNION ')}) k ON v.name = k.name AND v.version = k.version
+      `SELECT ${VERSION_COLUMNS} FROM versions v JOIN (${parts.join(' UNION ')}) k ON v.name = k.name AND v.version = k.version
        ORDER BY v.name, v.version LIMIT $3`,
       params,
     )
@@ -778,7 +794,7 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async versionsWithBlob(server: number, sha256: string): Promise<FileVersion[]> {
     const rows = await this.query<VersionRow>(
-      `SELECT v.* FROM holders h JOIN versions v ON v.name = h.name AND v.version = h.version
+      `SELECT ${VERSION_COLUMNS} FROM holders h JOIN versions v ON v.name = h.name AND v.version = h.version
        WHERE h.server = $1 AND h.sha256 = $2 ORDER BY h.name, h.version`,
       [server, sha256],
     )

@@ -4,8 +4,16 @@
 import type { ChangeEvent, FileVersion } from '../protocol/types.ts'
 import type { JoinTokenRecord, NodeCertRecord, PrefixRule, StoredChange, UserRecord } from './store.ts'
 
+/**
+ * A version's columns (of `versions v`) as every query but blockList reads them: never its block
+ * list, which can be long (some 110 KB for a 10 GiB file) and which listings, history, repair and
+ * the change feed do not carry.
+ */
+export const VERSION_COLUMNS =
+  'v.name, v.version, v.sha256, v.size, v.primary_id, v.holders, v.writer, v.mtime'
+
 /** The current version of each name, with its owner, group and mode (if it has them). */
-export const CURRENT = `SELECT v.*, p.owner AS owner, p.grp AS grp, p.mode AS perm_mode FROM files f
+export const CURRENT = `SELECT ${VERSION_COLUMNS}, p.owner AS owner, p.grp AS grp, p.mode AS perm_mode FROM files f
   JOIN versions v ON v.name = f.name AND v.version = f.version LEFT JOIN perms p ON p.name = f.name`
 
 type Flag = number | boolean

@@ -33,6 +33,7 @@ import type {
 import { changeOf, holdsLease } from './store.ts'
 import {
   CURRENT,
+  VERSION_COLUMNS,
   toCert,
   toChange,
   toCurrent,
@@ -260,6 +261,14 @@ export class SqliteMetadataStore implements MetadataStore {
           PRAGMA user_version = 4;`)
       })
     }
+    if (schema < 5) {
+      // Each version's block list (protocol/blocks.ts), for files of more than one block, as the raw
+      // digests (a quarter smaller than their base64). Versions committed before it have none.
+      this.transactionNow(() => {
+        this.addColumn('versions', 'blocks', 'BLOB')
+        this.db.exec('PRAGMA user_version = 5')
+      })
+    }
   }
 
   /** Adds `delta` to a counter (files, bytes), inside the caller's transaction. */
@@ -436,8 +445,8 @@ export class SqliteMetadataStore implements MetadataStore {
         mtime: now,
       }
       this.prepare(
-        `INSERT INTO versions (name, version, sha256, size, primary_id, holders, writer, mtime)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO versions (name, version, sha256, size, primary_id, holders, writer, mtime, blocks)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         record.name,
         version,
@@ -447,6 +456,7 @@ export class SqliteMetadataStore implements MetadataStore {
         JSON.stringify(record.holders),
         record.writer,
         now,
+        request.blocks === undefined ? null : Buffer.from(request.blocks, 'base64'),
       )
       this.indexHolders(record.name, version, record.sha256, record.holders)
       this.bump('files', current ? 0 : 1)
@@ -641,8 +651,21 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async listVersions(fileName: string): Promise<FileVersion[]> {
-    const rows = this.prepare('SELECT * FROM versions WHERE name = ? ORDER BY version DESC').all(fileName)
+    const rows = this.prepare(
+      `SELECT ${VERSION_COLUMNS} FROM versions v WHERE v.name = ? ORDER BY v.version DESC`,
+    ).all(fileName)
     return (rows as unknown as VersionRow[]).map(toVersion)
+  }
+
+  async blockList(fileName: string, version: number): Promise<string | undefined> {
+    const row = this.prepare('SELECT blocks FROM versions WHERE name = ? AND version = ?').get(
+      fileName,
+      version,
+    ) as { blocks: Uint8Array | null } | undefined
+    const blocks = row?.blocks
+    return blocks
+      ? Buffer.from(blocks.buffer, blocks.byteOffset, blocks.byteLength).toString('base64')
+      : undefined
   }
 
   async pruneVersions(fileName: string, keep: number): Promise<void> {
@@ -680,7 +703,7 @@ export class SqliteMetadataStore implements MetadataStore {
     limit: number,
   ): Promise<FileVersion[]> {
     const rows = this.prepare(
-      `SELECT v.* FROM holders h JOIN versions v ON v.name = h.name AND v.version = h.version
+      `SELECT ${VERSION_COLUMNS} FROM holders h JOIN versions v ON v.name = h.name AND v.version = h.version
        WHERE h.server = ? AND (h.name, h.version) > (?, ?) ORDER BY h.name, h.version LIMIT ?`,
     ).all(server, after?.name ?? '', after?.version ?? 0, limit) as unknown as VersionRow[]
     return rows.map(toVersion)
@@ -709,7 +732,7 @@ export class SqliteMetadataStore implements MetadataStore {
     }
     if (parts.length === 0) return []
     const rows = this.prepare(
-      `SELECT v.* FROM versions v JOIN (${parts.join(' UNION ')}) k ON v.name = k.name AND v.version = k.version
+      `SELECT ${VERSION_COLUMNS} FROM versions v JOIN (${parts.join(' UNION ')}) k ON v.name = k.name AND v.version = k.version
        ORDER BY v.name, v.version LIMIT ?`,
     ).all(...params, limit) as unknown as VersionRow[]
     return rows.map(toVersion)
@@ -745,7 +768,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async versionsWithBlob(server: number, sha256: string): Promise<FileVersion[]> {
     const rows = this.prepare(
-      `SELECT v.* FROM holders h JOIN versions v ON v.name = h.name AND v.version = h.version
+      `SELECT ${VERSION_COLUMNS} FROM holders h JOIN versions v ON v.name = h.name AND v.version = h.version
        WHERE h.server = ? AND h.sha256 = ? ORDER BY h.name, h.version`,
     ).all(server, sha256) as unknown as VersionRow[]
     return rows.map(toVersion)

@@ -116,6 +116,12 @@ export interface MetadataStore {
 
   /** The versions of one name kept in history, newest first (also after the name was removed). */
   listVersions(name: string): Promise<FileVersion[]>
+  /**
+   * The block list (protocol/blocks.ts) of one version, as its commit gave it; undefined for a
+   * version without one (a file of one block, or written by a file server from before lists) or not
+   * kept. Read alone: no other call that returns versions carries it.
+   */
+  blockList(name: string, version: number): Promise<string | undefined>
   /** Drops all but the newest `keep` versions of a name. */
   pruneVersions(name: string, keep: number): Promise<void>
   /** Replaces the servers holding one version (repair, lost copies); the primary follows. */

@@ -11,6 +11,17 @@ import { DfsError } from './errors.ts'
 export const BLOCK_SIZE = 4 * 1024 * 1024
 const DIGEST = 32
 
+/**
+ * The most blocks a list the directory keeps may name: a commit carries its list in a JSON body,
+ * bounded at 1 MiB (server/limits.ts), and 16384 digests (a 64 GiB file) are 699,052 characters of
+ * base64, leaving room for the rest of the commit. A bigger file is committed without a list, as by
+ * a file server from before lists, and is verified whole.
+ */
+export const MAX_LISTED_BLOCKS = 16384
+
+/** The longest block list, as base64, the directory takes (MAX_LISTED_BLOCKS digests). */
+export const MAX_BLOCK_LIST_LENGTH = 4 * Math.ceil((MAX_LISTED_BLOCKS * DIGEST) / 3)
+
 /** How many blocks a file of `size` bytes has (an empty file has one, empty). */
 export function blockCount(size: number): number {
   return Math.max(1, Math.ceil(size / BLOCK_SIZE))
@@ -19,6 +30,11 @@ export function blockCount(size: number): number {
 /** True when a file of `size` bytes has a block list (more than one block). */
 export function hasBlockList(size: number): boolean {
   return size > BLOCK_SIZE
+}
+
+/** True when the directory keeps the block list of a file of `size` bytes (see MAX_LISTED_BLOCKS). */
+export function keepsBlockList(size: number): boolean {
+  return hasBlockList(size) && blockCount(size) <= MAX_LISTED_BLOCKS
 }
 
 /** The byte range [start, end) of block `index` of a file of `size` bytes. */

@@ -16,7 +16,7 @@ export const ERRORS = {
   DFS_TOO_LARGE: 413,
   /** A body of the wrong kind: JSON routes take application/json, file bytes application/octet-stream. */
   DFS_UNSUPPORTED_MEDIA_TYPE: 415,
-  /** A Range that starts at or past the end of the file. */
+  /** A byte range (HTTP Range) that starts at or past the end of the file or blob. */
   DFS_BAD_RANGE: 416,
   DFS_LOCKED: 423,
   DFS_RATE_LIMITED: 429,
@@ -88,6 +88,7 @@ const BY_STATUS: Partial<Record<number, ErrorCode>> = {
   408: 'DFS_TIMEOUT',
   413: 'DFS_TOO_LARGE',
   415: 'DFS_UNSUPPORTED_MEDIA_TYPE',
+  416: 'DFS_BAD_RANGE',
   431: 'DFS_HEADERS_TOO_LARGE',
 }
 

@@ -60,6 +60,18 @@ export interface Located extends FileVersion {
   lock?: LockState
 }
 
+/**
+ * The block list of a kept version, found by its bytes (GET /v1/blocks): what a reader that has the
+ * sha256 of a download (from the proxy) checks it against. No `blocks` for a file of one block, nor
+ * for a version kept without a list; such a download is checked whole, against `sha256`.
+ */
+export interface VersionBlocks {
+  name: string
+  sha256: string
+  size: number
+  blocks?: string
+}
+
 export interface Placement {
   name: string
   expectedVersion: number

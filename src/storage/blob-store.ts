@@ -29,6 +29,12 @@ export interface BlobStore {
   size(sha256: string): Promise<number | undefined>
   /** `size`, when known, sizes the read buffer: a 4 KiB blob needs no 1 MiB of it. */
   read(sha256: string, size?: number): Readable
+  /**
+   * Bytes `start` to `endInclusive` of a blob, counted as an HTTP Range counts them (a reader
+   * fetching one block again from another holder); fewer if the blob ends first, so the caller
+   * checks the range against the blob's size.
+   */
+  readRange(sha256: string, start: number, endInclusive: number): Readable
   list(): AsyncIterable<string>
   remove(sha256: string): Promise<void>
   quarantine(sha256: string): Promise<void>

@@ -1,11 +1,13 @@
 // The contract every BlobStore keeps, against the interface alone (blob-store-*.test.ts run it):
 // blobs named by the sha256 of their bytes, whole or absent, identical bytes stored once, aborted
-// writes leaving nothing, reads that stream, listing, removal and quarantine.
+// writes leaving nothing, reads that stream, whole or a range, listing, removal and quarantine, and
+// a block list recorded with every blob of more than one block.
 
 import { describe, test, beforeEach, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { buffer } from 'node:stream/consumers'
+import { BLOCK_SIZE } from '../../src/protocol/blocks.ts'
 import type { BlobStore } from '../../src/storage/blob-store.ts'
 
 export interface BlobStoreUnderTest {
@@ -57,6 +59,54 @@ export function blobStoreContract(kind: string, open: () => Promise<BlobStoreUnd
             `${size} bytes, hint ${hint}`,
           )
       }
+    })
+
+    test('a blob of more than one block is stored with one sha256 per 4 MiB block, however it was written', async () => {
+      // Every block different, so a list of the wrong blocks (or the right ones out of order) shows.
+      const data = Buffer.alloc(2 * BLOCK_SIZE + 12_345)
+      for (let at = 0; at + 4 <= data.length; at += 4) data.writeUInt32LE((at * 2654435761) >>> 0, at)
+      const digests = [0, 1, 2].map((i) =>
+        createHash('sha256')
+          .update(data.subarray(i * BLOCK_SIZE, (i + 1) * BLOCK_SIZE))
+          .digest(),
+      )
+      const expected = {
+        sha256: sha(data),
+        size: data.length,
+        blocks: Buffer.concat(digests).toString('base64'),
+      }
+      for (const chunk of [64 * 1024, BLOCK_SIZE + 1, 1_000_003]) {
+        assert.deepEqual(await put(store, data, chunk), expected, `chunks of ${chunk}`)
+      }
+      // Exactly one block has no list (its digest is its sha256); one byte more has two.
+      const one = await put(store, data.subarray(0, BLOCK_SIZE))
+      assert.deepEqual(one, { sha256: sha(data.subarray(0, BLOCK_SIZE)), size: BLOCK_SIZE })
+      const two = await put(store, data.subarray(0, BLOCK_SIZE + 1))
+      const last = createHash('sha256')
+        .update(data.subarray(BLOCK_SIZE, BLOCK_SIZE + 1))
+        .digest()
+      assert.equal(two.blocks, Buffer.concat([digests[0]!, last]).toString('base64'))
+    })
+
+    test('a range reads bytes start to end inclusive, and fewer where the blob ends first', async () => {
+      const data = Buffer.alloc(3 * 1024 * 1024 + 7)
+      for (let at = 0; at < data.length; at++) data[at] = (at * 31 + (at >> 12)) & 0xff
+      const { sha256 } = await put(store, data)
+      const ranges: [number, number][] = [
+        [0, 0],
+        [0, data.length - 1],
+        [1, 1024 * 1024],
+        [data.length - 1, data.length - 1],
+        [2 * 1024 * 1024 + 5, 3 * 1024 * 1024],
+      ]
+      for (const [start, end] of ranges) {
+        const read = await buffer(store.readRange(sha256, start, end))
+        assert.ok(read.equals(data.subarray(start, end + 1)), `bytes ${start}-${end}`)
+      }
+      const tail = await buffer(store.readRange(sha256, data.length - 3, data.length + 1000))
+      assert.ok(tail.equals(data.subarray(data.length - 3)), 'a range past the end stops at the end')
+      assert.throws(() => store.readRange(sha256, 5, 4), { code: 'DFS_BAD_RANGE' })
+      assert.throws(() => store.readRange(sha256, -1, 4), { code: 'DFS_BAD_RANGE' })
     })
 
     test('the same bytes twice are one blob; a blob never written has no size', async () => {

@@ -3,6 +3,8 @@
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import pg from 'pg'
+import { BLOCK_SIZE } from '../../src/protocol/blocks.ts'
 import { DfsError } from '../../src/protocol/errors.ts'
 import { PostgresMetadataStore } from '../../src/metadata/postgres-store.ts'
 import { eventually } from '../helpers/eventually.ts'
@@ -61,6 +63,31 @@ describe('PostgreSQL store: two directories on one database', () => {
       assert.ok(!error.message.includes(new URL(server.url()).password))
       return true
     })
+  })
+})
+
+describe('PostgreSQL store: a database from before block lists', () => {
+  test('gains them: its versions have none, new versions keep theirs', async () => {
+    const url = await server.createDatabase()
+    const perms = { owner: 'alice', group: 'users', mode: 0o664 }
+    const commit = { sha256: 'a'.repeat(64), primary: 1, holders: [1, 2], writer: 'alice', perms }
+    const before = await PostgresMetadataStore.open(url)
+    await before.commit({ ...commit, name: 'old.bin', expectedVersion: 0, size: 3 * BLOCK_SIZE }, 10)
+    await before.close()
+    // As a database of schema 5 was: no blocks column.
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    await client.query('ALTER TABLE versions DROP COLUMN blocks; UPDATE dfs_schema SET version = 5')
+    await client.end()
+    const store = await PostgresMetadataStore.open(url)
+    try {
+      assert.equal(await store.blockList('old.bin', 1), undefined)
+      const blocks = Buffer.alloc(3 * 32, 7).toString('base64')
+      await store.commit({ ...commit, name: 'old.bin', expectedVersion: 1, size: 3 * BLOCK_SIZE, blocks }, 20)
+      assert.equal(await store.blockList('old.bin', 2), blocks)
+    } finally {
+      await store.close()
+    }
   })
 })
 

@@ -1,10 +1,11 @@
 // The contract every MetadataStore keeps, written against the interface alone: one suite that each
 // implementation runs (metadata-store-*.test.ts). What the directory relies on is here: compare-and-
-// set commits and fencing, leases, history, holders, paging, owners and rules, users, groups,
-// sessions, join tokens and node certificates, and two writers racing on one name.
+// set commits and fencing, leases, history, block lists, holders, paging, owners and rules, users,
+// groups, sessions, join tokens and node certificates, and two writers racing on one name.
 
 import { describe, test, beforeEach, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
+import { BLOCK_SIZE } from '../../src/protocol/blocks.ts'
 import { DfsError } from '../../src/protocol/errors.ts'
 import type { LeaseKey, MetadataStore, NewVersion, StoreNotice } from '../../src/metadata/store.ts'
 import type { FileVersion } from '../../src/protocol/types.ts'
@@ -185,6 +186,38 @@ export function metadataStoreContract(kind: string, open: () => Promise<StoreUnd
       )
       await store.grantLease('h.txt', ALICE, 'h', 300, 5000)
       assert.equal(await refusal(store.removeFile('h.txt', 301)), 'DFS_LOCKED')
+    })
+
+    test('block lists: kept with their version and read back alone, none without one; no listing, history or feed carries one', async () => {
+      // A 10 GiB file's list: 2560 digests, some 110 KB of base64.
+      const digests = Buffer.alloc(2560 * 32)
+      for (let i = 0; i < digests.length; i++) digests[i] = (i * 7 + (i >> 5)) & 0xff
+      const list = digests.toString('base64')
+      const big = { size: 2560 * BLOCK_SIZE, sha256: SHA('b'), holders: [1, 2] }
+      await store.commit(version('big.bin', 0, { ...big, blocks: list }), 100)
+      await store.commit(version('small.txt', 0), 101)
+      assert.equal(await store.blockList('big.bin', 1), list)
+      assert.equal(await store.blockList('small.txt', 1), undefined)
+      assert.equal(await store.blockList('big.bin', 9), undefined, 'no such version')
+      assert.equal(await store.blockList('nothing', 1), undefined)
+      // A new version from a file server that sent no list has none; the old one keeps its own.
+      await store.commit(version('big.bin', 1, { ...big, sha256: SHA('c') }), 102)
+      assert.equal(await store.blockList('big.bin', 2), undefined)
+      assert.equal(await store.blockList('big.bin', 1), list)
+
+      const carried: unknown[] = [
+        await store.getFile('big.bin'),
+        await store.listFiles('', 10),
+        await store.listVersions('big.bin'),
+        await store.versionsHeldBy(1, undefined, 10),
+        await store.versionsWithBlob(1, SHA('b')),
+        await store.underReplicated(3, [1], undefined, 10),
+        await store.changesSince(0, 10),
+      ]
+      assert.ok(carried.every((answer) => !JSON.stringify(answer).includes('"blocks"')))
+      assert.equal((await store.listVersions('big.bin')).length, 2, 'what was looked at had the versions')
+      await store.pruneVersions('big.bin', 1)
+      assert.equal(await store.blockList('big.bin', 1), undefined, 'pruned with its version')
     })
 
     test('holders: replaced per version, the primary follows; unreferenced blobs per server', async () => {

@@ -3,8 +3,11 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { FastifyInstance } from 'fastify'
+import { DirectoryClient } from '../../src/client/directory-client.ts'
+import { BLOCK_SIZE, MAX_BLOCK_LIST_LENGTH, MAX_LISTED_BLOCKS } from '../../src/protocol/blocks.ts'
 import { DEFAULT_DIRECTORY_CONFIG, type DirectoryService } from '../../src/roles/directory/service.ts'
 import { testDirectory, type TestDirectory } from '../helpers/directory-app.ts'
+import { injectFetch } from '../helpers/inject-fetch.ts'
 import { as } from '../helpers/node-identity.ts'
 import type {
   CommittedVersion,
@@ -19,6 +22,13 @@ import type {
 const SHA_A = 'a'.repeat(64)
 const SHA_B = 'b'.repeat(64)
 const oneCopy = { expectedVersion: 0, sha256: SHA_A, size: 1, primary: 3, holders: [3], writer: 'alice' }
+
+/** A block list of `count` digests that differ from each other (and from any other `seed`'s). */
+function listOf(count: number, seed: number): string {
+  const digests = Buffer.alloc(count * 32)
+  for (let i = 0; i < digests.length; i++) digests[i] = (i * 13 + seed + (i >> 5)) & 0xff
+  return digests.toString('base64')
+}
 
 describe('directory routes', () => {
   let directory: TestDirectory
@@ -348,6 +358,103 @@ describe('directory routes', () => {
       ['many/00000', 'many/00001', 'many/00002'],
     )
     assert.equal(first.next, 'many/00002')
+  })
+
+  test('a commit carries its block list: checked against the size, kept, and handed out only when asked', async () => {
+    const three = { size: 2 * BLOCK_SIZE + 1, sha256: SHA_A, primary: 1, holders: [1, 2], writer: 'alice' }
+    const commit = (name: string, body: object) =>
+      post('/v1/commits', { name, expectedVersion: 0, ...three, ...body })
+    const refusals: [string, object][] = [
+      ['two digests for three blocks', { blocks: listOf(2, 1) }],
+      ['a list for a one-block file', { size: BLOCK_SIZE, blocks: listOf(1, 1) }],
+      ['base64 that is not canonical', { blocks: `${listOf(3, 1).slice(0, -1)}=` }],
+      ['not base64 at all', { blocks: '!'.repeat(128) }],
+      ['longer than any list kept', { blocks: 'A'.repeat(MAX_BLOCK_LIST_LENGTH + 4) }],
+    ]
+    for (const [why, body] of refusals) {
+      const refused = await commit('blocks/refused.bin', body)
+      assert.equal(refused.statusCode, 400, why)
+      assert.equal(refused.json().error.code, 'DFS_BAD_REQUEST', why)
+    }
+    assert.equal((await get('/v1/files?name=blocks/refused.bin')).statusCode, 404, 'nothing was committed')
+
+    const list = listOf(3, 1)
+    const ok = await commit('blocks/three.bin', { blocks: list })
+    assert.equal(ok.statusCode, 200, ok.body)
+    assert.equal('blocks' in ok.json(), false, 'the acknowledgement does not echo it')
+    const plain = (await get('/v1/files?name=blocks/three.bin')).json() as Located
+    assert.equal(plain.blocks, undefined, 'not unless asked')
+    assert.equal(
+      ((await get('/v1/files?name=blocks/three.bin&blocks=false')).json() as Located).blocks,
+      undefined,
+    )
+    const asked = (await get('/v1/files?name=blocks/three.bin&blocks=true')).json() as Located
+    assert.equal(asked.blocks, list)
+    assert.deepEqual(
+      asked.servers.map((s) => s.id),
+      [1, 2],
+    )
+    assert.equal((await get('/v1/files?name=blocks/three.bin&blocks=maybe')).statusCode, 400)
+
+    // A file server from before lists sends none: the version just has none.
+    const older = await commit('blocks/unlisted.bin', {})
+    assert.equal(older.statusCode, 200, older.body)
+    assert.equal(
+      ((await get('/v1/files?name=blocks/unlisted.bin&blocks=true')).json() as Located).blocks,
+      undefined,
+    )
+
+    // The longest list kept (a 64 GiB file) fits the commit's JSON body, and a 10 GiB file's is well inside.
+    for (const count of [2560, MAX_LISTED_BLOCKS]) {
+      const name = `blocks/${count}.bin`
+      const long = listOf(count, 2)
+      const committed = await commit(name, { size: count * BLOCK_SIZE, blocks: long })
+      assert.equal(committed.statusCode, 200, `${count} blocks: ${committed.body.slice(0, 200)}`)
+      const located = (await get(`/v1/files?name=${name}&blocks=true`)).json() as Located
+      assert.equal(located.blocks, long, `${count} blocks`)
+    }
+  })
+
+  test('GET /v1/blocks finds the newest kept version with given bytes; a restore carries its list', async () => {
+    const body = { primary: 1, holders: [1, 2], writer: 'alice' }
+    const first = listOf(2, 3)
+    const name = 'blocks/history.bin'
+    const size = BLOCK_SIZE + 5
+    await post('/v1/commits', { ...body, name, expectedVersion: 0, sha256: SHA_A, size, blocks: first })
+    await post('/v1/commits', { ...body, name, expectedVersion: 1, sha256: SHA_B, size: 10 })
+    const user = new DirectoryClient('https://directory.test', injectFetch(directory.app)).forUser(
+      sessions.alice!,
+    )
+    assert.deepEqual(await user.blocks(name, SHA_A), { name, sha256: SHA_A, size, blocks: first })
+    assert.deepEqual(await user.blocks(name, SHA_B), { name, sha256: SHA_B, size: 10 }, 'one block: no list')
+    await assert.rejects(user.blocks(name, 'c'.repeat(64)), { code: 'DFS_NOT_FOUND' })
+    await assert.rejects(user.blocks('blocks/nothing.bin', SHA_A), { code: 'DFS_NOT_FOUND' })
+    const bad = await get(`/v1/blocks?name=${name}&sha256=ABC`)
+    assert.equal(bad.json().error.code, 'DFS_BAD_REQUEST')
+    assert.equal((await get(`/v1/blocks?name=..%2Fx&sha256=${SHA_A}`)).json().error.code, 'DFS_BAD_NAME')
+
+    // Restoring version 1 makes version 3 with version 1's list, current and found by its bytes.
+    const restored = await post('/v1/restore', { name, version: 1 })
+    assert.equal(restored.statusCode, 200, restored.body)
+    const located = await user.locate(name, { blocks: true })
+    assert.deepEqual([located.version, located.sha256, located.blocks], [3, SHA_A, first])
+    assert.equal((await user.locate(name)).blocks, undefined)
+    assert.deepEqual(await user.blocks(name, SHA_A), { name, sha256: SHA_A, size, blocks: first })
+
+    // Whoever may not read the name learns nothing of it, by either route.
+    assert.equal((await post('/v1/perms', { name, mode: '600' })).statusCode, 200)
+    const bob = new DirectoryClient('https://directory.test', injectFetch(directory.app)).forUser(
+      sessions.bob!,
+    )
+    await assert.rejects(bob.blocks(name, SHA_A), { code: 'DFS_FORBIDDEN' })
+    await assert.rejects(bob.locate(name, { blocks: true }), { code: 'DFS_FORBIDDEN' })
+    const anonymous = await app.inject(`/v1/blocks?name=${name}&sha256=${SHA_A}`)
+    assert.equal(anonymous.json().error.code, 'DFS_AUTH')
+    const fromFileServer = await app.inject({
+      url: `/v1/blocks?name=${name}&sha256=${SHA_A}`,
+      headers: { ...as('fileserver', 1), 'dfs-session': sessions.alice! },
+    })
+    assert.equal(fromFileServer.json().error.code, 'DFS_FORBIDDEN', 'only proxies ask for users')
   })
 
   test('bad names are refused everywhere with DFS_BAD_NAME', async () => {

@@ -1,10 +1,20 @@
 // Block lists: one sha256 per 4 MiB block, however the bytes are cut into chunks, none for a file of
-// one block, and a list that does not fit its file's size refused.
+// one block, a list that does not fit its file's size refused, and the longest list the directory
+// keeps.
 
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { BLOCK_SIZE, BlockHasher, blockCount, blockDigests, blockSpan } from '../../src/protocol/blocks.ts'
+import {
+  BLOCK_SIZE,
+  BlockHasher,
+  MAX_BLOCK_LIST_LENGTH,
+  MAX_LISTED_BLOCKS,
+  blockCount,
+  blockDigests,
+  blockSpan,
+  keepsBlockList,
+} from '../../src/protocol/blocks.ts'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest()
 
@@ -40,6 +50,15 @@ describe('block lists', () => {
       assert.deepEqual(blockDigests({ sha256, size }), [Buffer.from(sha256, 'hex')])
     }
     assert.equal(blockCount(BLOCK_SIZE + 1), 2)
+  })
+
+  test('the directory keeps lists up to MAX_LISTED_BLOCKS blocks, and the longest fits its length', () => {
+    assert.equal(keepsBlockList(BLOCK_SIZE), false, 'one block: no list at all')
+    assert.equal(keepsBlockList(BLOCK_SIZE + 1), true)
+    assert.equal(keepsBlockList(MAX_LISTED_BLOCKS * BLOCK_SIZE), true)
+    assert.equal(keepsBlockList(MAX_LISTED_BLOCKS * BLOCK_SIZE + 1), false, 'one block more: none')
+    const longest = Buffer.alloc(MAX_LISTED_BLOCKS * 32).toString('base64')
+    assert.equal(longest.length, MAX_BLOCK_LIST_LENGTH)
   })
 
   test('a list that does not fit its size is refused', () => {

@@ -1,5 +1,6 @@
 // A metadata store made before permissions (no owners, no admin flag, sessions and leases without
-// their new columns) opens, and its names belong to their last writer.
+// their new columns) opens, and its names belong to their last writer; one made before block lists
+// gains the column.
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -8,6 +9,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
+import { BLOCK_SIZE } from '../../src/protocol/blocks.ts'
 import { DEFAULT_DIRECTORY_CONFIG, DirectoryService } from '../../src/roles/directory/service.ts'
 import { systemClock, systemRandom } from '../../src/server/clock.ts'
 
@@ -92,6 +94,30 @@ test('an old store migrates: names go to their last writer, the first user becom
         [2, 3],
       ],
     )
+  } finally {
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('a store from before block lists gains them: its versions have none, new versions keep theirs', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dfs-migrate-'))
+  const path = join(dir, 'metadata.sqlite')
+  const perms = { owner: 'alice', group: 'users', mode: 0o664 }
+  const commit = { sha256: 'a'.repeat(64), primary: 1, holders: [1, 2], writer: 'alice', perms }
+  const before = new SqliteMetadataStore(path)
+  await before.commit({ ...commit, name: 'old.bin', expectedVersion: 0, size: 3 * BLOCK_SIZE }, 10)
+  await before.close()
+  // As a store of schema 4 was: no blocks column.
+  const old = new DatabaseSync(path)
+  old.exec('ALTER TABLE versions DROP COLUMN blocks; PRAGMA user_version = 4;')
+  old.close()
+  const store = new SqliteMetadataStore(path)
+  try {
+    assert.equal(await store.blockList('old.bin', 1), undefined)
+    const blocks = Buffer.alloc(3 * 32, 7).toString('base64')
+    await store.commit({ ...commit, name: 'old.bin', expectedVersion: 1, size: 3 * BLOCK_SIZE, blocks }, 20)
+    assert.equal(await store.blockList('old.bin', 2), blocks)
   } finally {
     await store.close()
     await rm(dir, { recursive: true, force: true })

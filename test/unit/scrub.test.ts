@@ -50,6 +50,7 @@ class FailingReads implements BlobStore {
   open = (): Promise<void> => this.disk.open()
   createWriter = (): Promise<BlobWriter> => this.disk.createWriter()
   size = (sha: string): Promise<number | undefined> => this.disk.size(sha)
+  readRange = (sha: string, start: number, end: number): Readable => this.disk.readRange(sha, start, end)
   remove = (sha: string): Promise<void> => this.disk.remove(sha)
   quarantine = (sha: string): Promise<void> => this.disk.quarantine(sha)
   modified = (sha: string): Promise<number | undefined> => this.disk.modified(sha)

@@ -51,6 +51,7 @@ const ACCESS: AccessTable = {
   'POST /v1/locks/renew': PROXY,
   'POST /v1/locks/release': PROXY,
   'GET /v1/files': PROXY,
+  'GET /v1/blocks': PROXY,
   'DELETE /v1/files': PROXY,
   'GET /v1/list': PROXY,
   'POST /v1/login': PROXY,

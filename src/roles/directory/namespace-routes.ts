@@ -1,9 +1,11 @@
 // The directory's routes for the namespace, each for a user a proxy acts for (see acting-user.ts):
-// placing and committing writes, write leases, reading where a file lives, listing, history, restore,
-// removal, and owners and modes. Commits come from the primary file server, naming the writer.
-// Writes, removals, restores and changes of owner or mode go to the audit log, refused ones too.
+// placing and committing writes, write leases, reading where a file lives and its block list,
+// listing, history, restore, removal, and owners and modes. Commits come from the primary file
+// server, naming the writer. Writes, removals, restores and changes of owner or mode go to the audit
+// log, refused ones too.
 
 import type { FastifyInstance } from 'fastify'
+import { MAX_BLOCK_LIST_LENGTH } from '../../protocol/blocks.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import { CLIENT_ADDRESS_SCHEMA } from '../../protocol/client-address.ts'
 import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
@@ -23,6 +25,15 @@ const name = { type: 'string', maxLength: 4096 } as const
 const lease = { type: 'string', maxLength: 80, pattern: LEASE_KEY_PATTERN } as const
 const ttlMs = { type: 'integer', minimum: 1000, maximum: 600_000 } as const
 const user = { type: 'string', maxLength: 64 } as const
+const locateQuery = {
+  ...nameQuery,
+  properties: { ...nameQuery.properties, blocks: { type: 'boolean' } },
+} as const
+const blocksQuery = {
+  ...nameQuery,
+  required: ['name', 'sha256'],
+  properties: { ...nameQuery.properties, sha256 },
+} as const
 const leaseBody = {
   type: 'object',
   required: ['name', 'lease'],
@@ -75,6 +86,9 @@ export function registerNamespaceRoutes(
             expectedVersion: { type: 'integer', minimum: 0 },
             sha256,
             size: { type: 'integer', minimum: 0 },
+            // Bounded so the commit fits the JSON body limit: lists of files up to 64 GiB (see
+            // MAX_LISTED_BLOCKS); a file server commits a bigger file without one.
+            blocks: { type: 'string', maxLength: MAX_BLOCK_LIST_LENGTH },
             primary: serverId,
             holders: { type: 'array', items: serverId, minItems: 1, maxItems: 16, uniqueItems: true },
             writer: user,
@@ -149,10 +163,24 @@ export function registerNamespaceRoutes(
     }),
   )
 
-  app.get<{ Querystring: { name: string } }>(
+  // Where a file lives; ?blocks=true adds its block list (up to 700 KB, so only when asked).
+  app.get<{ Querystring: { name: string; blocks?: boolean } }>(
     '/v1/files',
-    { schema: { querystring: nameQuery } },
-    async (request) => service.locate(actorOf(request), normaliseName(request.query.name)),
+    { schema: { querystring: locateQuery } },
+    async (request) => {
+      const { name: fileName, blocks } = request.query
+      return service.locate(actorOf(request), normaliseName(fileName), { blocks: blocks === true })
+    },
+  )
+
+  // The block list of the newest kept version of a name with given bytes (the CLI's, via its proxy).
+  app.get<{ Querystring: { name: string; sha256: string } }>(
+    '/v1/blocks',
+    { schema: { querystring: blocksQuery } },
+    async (request) => {
+      const { name: fileName, sha256: sha } = request.query
+      return service.versionBlocks(actorOf(request), normaliseName(fileName), sha)
+    },
   )
 
   app.delete<{ Querystring: { name: string } }>(

@@ -2,6 +2,7 @@
 // checked against the acting user's permissions. Accounts (users, groups, sessions) are in
 // accounts.ts and permissions in access.ts. Routes in app.ts only validate and call in here.
 
+import { blockDigests } from '../../protocol/blocks.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import type {
   BadCopyReport,
@@ -16,6 +17,7 @@ import type {
   ListPage,
   Placement,
   ServerView,
+  VersionBlocks,
 } from '../../protocol/types.ts'
 import type { Actor, Perms } from '../../protocol/permissions.ts'
 import { holdsLease, type MetadataStore, type NewVersion } from '../../metadata/store.ts'
@@ -233,6 +235,9 @@ export class DirectoryService {
    * committed under-replicated, and repair is woken to add the missing copies at once.
    */
   async commit(request: CommitRequest): Promise<FileVersion> {
+    // A list that does not fit the size would fail every reader later: refused now. A file of more
+    // than one block may come without one (a file server from before lists, or past what is kept).
+    if (request.blocks !== undefined) blockDigests(request, 'the block list')
     if (request.holders.length < this.config.minCopies) {
       const servers = await this.servers()
       const live = servers.filter((s) => s.live).length
@@ -275,13 +280,17 @@ export class DirectoryService {
     const perms: Perms = await this.access.forWrite(actor, name)
     const old = (await this.store.listVersions(name)).find((v) => v.version === version)
     if (!old) throw new DfsError('DFS_NOT_FOUND', `${name} has no version ${version} (see dfs log ${name})`)
-    const current = await this.store.getFile(name)
+    const [current, blocks] = await Promise.all([
+      this.store.getFile(name),
+      this.store.blockList(name, version),
+    ])
     // Whatever copies of it survive: restoring is recovery, not a new write (repair tops it up).
     return this.record({
       name,
       expectedVersion: current?.version ?? 0,
       sha256: old.sha256,
       size: old.size,
+      ...(blocks === undefined ? {} : { blocks }),
       primary: old.primary,
       holders: old.holders,
       writer: actor.user,
@@ -289,12 +298,37 @@ export class DirectoryService {
     })
   }
 
-  async locate(actor: Actor, name: string): Promise<Located> {
+  /**
+   * Where the current version of `name` lives; with `blocks`, its block list too, if it has one (a
+   * reader that checks each block asks for it; most callers need only the holders).
+   */
+  async locate(actor: Actor, name: string, options: { blocks?: boolean } = {}): Promise<Located> {
     await this.access.require(actor, name, 'read')
     const file = await this.store.getFile(name)
     if (!file) throw new DfsError('DFS_NOT_FOUND', `no such file: ${name}`)
-    const [servers, lock] = await Promise.all([this.servers(), this.leases.state(name)])
-    return { ...file, servers: servers.filter((s) => file.holders.includes(s.id)), ...(lock ? { lock } : {}) }
+    const [servers, lock, blocks] = await Promise.all([
+      this.servers(),
+      this.leases.state(name),
+      options.blocks ? this.store.blockList(name, file.version) : undefined,
+    ])
+    return {
+      ...file,
+      ...(blocks === undefined ? {} : { blocks }),
+      servers: servers.filter((s) => file.holders.includes(s.id)),
+      ...(lock ? { lock } : {}),
+    }
+  }
+
+  /**
+   * The block list of the newest kept version of `name` with the bytes `sha256`: for a reader that
+   * learnt the sha256 from the proxy it downloads through, and checks each block against the list.
+   */
+  async versionBlocks(actor: Actor, name: string, sha256: string): Promise<VersionBlocks> {
+    await this.access.require(actor, name, 'read')
+    const kept = (await this.store.listVersions(name)).find((v) => v.sha256 === sha256)
+    if (!kept) throw new DfsError('DFS_NOT_FOUND', `${name} has no kept version with sha256 ${sha256}`)
+    const blocks = await this.store.blockList(name, kept.version)
+    return { name, sha256, size: kept.size, ...(blocks === undefined ? {} : { blocks }) }
   }
 
   /**

@@ -1,18 +1,20 @@
-// The file server's HTTP API: primary writes, replica writes, blob reads. Callers are dfs nodes with
-// certificates from the cluster CA (mutual TLS).
+// The file server's HTTP API: primary writes, replica writes, blob reads (whole, or one byte range).
+// Callers are dfs nodes with certificates from the cluster CA (mutual TLS).
 
 import type { FastifyInstance } from 'fastify'
-import { pipeline } from 'node:stream'
+import { pipeline, type Readable } from 'node:stream'
 import { CLIENT_ADDRESS_SCHEMA } from '../../protocol/client-address.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
 import { normaliseName } from '../../protocol/names.ts'
 import { createApp, type AccessTable, type AppOptions } from '../../server/app.ts'
+import { byteRange } from '../../server/byte-range.ts'
 import { declaredLength, uploadBody } from '../../server/upload-body.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
 import type { FileServerService, ReplicaTarget } from './service.ts'
 
 const octet = { 'content-type': { const: 'application/octet-stream' } }
+const WHOLE = { kind: 'whole' } as const
 
 /** Writes come from proxies (as primary) or file servers (as replica, or repair); copies are ordered by the directory. */
 const ACCESS: AccessTable = {
@@ -140,9 +142,28 @@ export function buildFileServerApp(
       const etag = `"${sha256}"`
       void reply.header('etag', etag).header('cache-control', 'public, max-age=31536000, immutable')
       if (request.headers['if-none-match'] === etag) return reply.status(304).send()
-      void reply.header('content-length', size).type('application/octet-stream')
+      // A blob never changes under its name, so If-Range can only fail for another blob's etag.
+      const ifRange = request.headers['if-range']
+      const range = ifRange === undefined || ifRange === etag ? byteRange(request.headers.range, size) : WHOLE
+      if (range.kind === 'unsatisfiable') {
+        void reply.header('content-range', `bytes */${size}`)
+        throw new DfsError('DFS_BAD_RANGE', `the range is past the end of blob ${sha256} (${size} bytes)`)
+      }
+      void reply.header('accept-ranges', 'bytes').type('application/octet-stream')
+      let bytes: Readable
+      if (range.kind === 'part') {
+        const { start, end } = range
+        void reply
+          .status(206)
+          .header('content-range', `bytes ${start}-${end}/${size}`)
+          .header('content-length', end - start + 1)
+        bytes = service.store.readRange(sha256, start, end)
+      } else {
+        void reply.header('content-length', size)
+        bytes = service.store.read(sha256, size)
+      }
       // pipeline, so a read error cuts the reply instead of leaving it hanging.
-      return reply.send(pipeline(service.store.read(sha256), boundedMemory(), () => undefined))
+      return reply.send(pipeline(bytes, boundedMemory(), () => undefined))
     },
   )
 

@@ -7,6 +7,7 @@ import type { Agent } from 'undici'
 import type { DirectoryClient } from '../../client/directory-client.ts'
 import { isConnectFailure } from '../../client/http.ts'
 import { putStream } from '../../client/streams.ts'
+import { keepsBlockList } from '../../protocol/blocks.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import type { CommittedVersion } from '../../protocol/types.ts'
 import type { BlobStore, StoredBlob } from '../../storage/blob-store.ts'
@@ -58,9 +59,13 @@ export class FileServerService {
     this.inventory = new BlobInventory(id, store, directory)
   }
 
-  /** Stores a blob sent by a primary; answers with what was stored so the primary can compare. */
+  /**
+   * Stores a blob sent by a primary; answers with what was stored so the primary can compare. Not
+   * with the block list: the primary has its own, and the answer would grow with the file.
+   */
   async acceptReplica(body: Readable, length?: number): Promise<StoredBlob> {
-    return this.receive(body, [], length)
+    const { sha256, size } = await this.receive(body, [], length)
+    return { sha256, size }
   }
 
   /**
@@ -90,6 +95,8 @@ export class FileServerService {
         expectedVersion: write.expectedVersion,
         sha256: blob.sha256,
         size: blob.size,
+        // Past what the directory keeps, the version goes without a list and is verified whole.
+        ...(blob.blocks !== undefined && keepsBlockList(blob.size) ? { blocks: blob.blocks } : {}),
         primary: this.id,
         holders: [this.id, ...good],
         writer: write.writer,
