@@ -11,6 +11,7 @@ import type {
   AuditEntry,
   AuditQuery,
   DirectoryStatus,
+  CallbackGrant,
   CommitRequest,
   CommittedVersion,
   FileVersion,
@@ -151,6 +152,11 @@ export class DirectoryClient {
   /** Reports what changed since the inventory the directory acknowledged, or hears it wants a full one. */
   inventoryChanges(id: number, changes: InventoryChanges): Promise<InventoryAnswer | InventoryResync> {
     return this.calls.send('post', `v1/servers/${id}/inventory/changes`, { json: changes, timeout: 120_000 })
+  }
+
+  /** A proxy has applied the feed's changes up to `seq` under `epoch`: its callback promise is renewed. */
+  ackChanges(seq: number, epoch: number): Promise<CallbackGrant> {
+    return this.post('v1/callbacks', { seq, epoch })
   }
 
   /** Tells the directory a holder sent bytes that do not match their hash. */

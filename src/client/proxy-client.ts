@@ -20,6 +20,7 @@ import type {
   Lease,
   ListPage,
   Located,
+  VersionBlocks,
   PrefixRuleView,
   AccountView,
   RepairOutcome,
@@ -40,6 +41,9 @@ export interface ProxyStatus extends DirectoryStatus {
     cache: CacheStats
     badCopiesReported: number
     changeFeed: ChangeFeedState
+    /** Reads served from the cache without asking the directory (absent from older proxies). */
+    trustedReads?: number
+    promiseHolds?: boolean
     /** The directory the proxy uses (absent from proxies older than failover), and all it knows. */
     directory?: string
     directories?: string[]
@@ -87,6 +91,14 @@ export class ProxyClient {
 
   stat(name: string): Promise<Located> {
     return call(() => this.http.get('v1/stat', { searchParams: { name } }).json<Located>(), this.what())
+  }
+
+  /** The block list of the kept version of NAME whose bytes are `sha256` (protocol/blocks.ts). */
+  blocks(name: string, sha256: string): Promise<VersionBlocks> {
+    return call(
+      () => this.http.get('v1/blocks', { searchParams: { name, sha256 } }).json<VersionBlocks>(),
+      this.what(),
+    )
   }
 
   /** One page of the names under `prefix` the user may read. */
@@ -288,15 +300,19 @@ export class ProxyClient {
     })
   }
 
-  /** Opens NAME for reading; with `ifNoneMatch` (a sha256) the answer may be 304, no body. */
+  /**
+   * Opens NAME for reading; with `ifNoneMatch` (a sha256) the answer may be 304, no body; with
+   * `range` (a Range header's value) 206, those bytes.
+   */
   download(
     name: string,
-    options: { offline?: boolean; ifNoneMatch?: string } = {},
+    options: { offline?: boolean; ifNoneMatch?: string; range?: string } = {},
   ): Promise<IncomingMessage> {
     const query = new URLSearchParams({ name })
     if (options.offline) query.set('offline', 'true')
     const headers = this.authHeaders()
     if (options.ifNoneMatch) headers['if-none-match'] = `"${options.ifNoneMatch}"`
+    if (options.range) headers.range = options.range
     return httpsRequest('GET', `${this.url}/v1/files?${query}`, {
       ca: this.ca,
       headers,

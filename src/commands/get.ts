@@ -1,13 +1,15 @@
 import { Args, Flags } from '@oclif/core'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { Transform, type Writable } from 'node:stream'
+import type { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { boundedMemory } from '../streams/bounded-memory.ts'
+import { alignedRangeHeader, checkedBody, type CheckedBody } from '../cli/block-checked.ts'
 import { progress } from '../cli/progress.ts'
 import { UserCommand } from '../cli/user-command.ts'
+import { rangeFlag } from '../protocol/byte-range.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { normaliseName } from '../protocol/names.ts'
 import { sha256OfFile } from '../streams/hash.ts'
@@ -17,6 +19,7 @@ export default class Get extends UserCommand {
   static override examples = [
     '<%= config.bin %> get docs/report.pdf ./report.pdf',
     '<%= config.bin %> get backups/photos.tar - | tar x',
+    '<%= config.bin %> get --range 0-1023 logs/big.log -',
   ]
 
   static override args = {
@@ -29,6 +32,9 @@ export default class Get extends UserCommand {
       description: "if the directory cannot be reached, serve the proxy's cached copy (it may be stale)",
       default: false,
     }),
+    range: Flags.string({
+      description: 'only these bytes: START-END (inclusive), START- (to the end) or -COUNT (the last COUNT)',
+    }),
   }
 
   async run(): Promise<GetResult> {
@@ -39,9 +45,22 @@ export default class Get extends UserCommand {
       throw new DfsError('DFS_USAGE', '--json needs a local file to write to')
     const path = toStdout ? '-' : (args.local ?? basename(name))
     const client = await this.proxy(flags)
+    const wanted = flags.range === undefined ? undefined : rangeFlag(flags.range)
     // A local copy that is already the current version is left alone: no bytes move (ETag).
-    const local = toStdout ? undefined : await localSha256(path)
-    const response = await client.download(name, { offline: flags.offline, ifNoneMatch: local })
+    const local = toStdout || wanted ? undefined : await localSha256(path)
+    // A range is asked for widened to whole blocks, the only bytes that can be checked.
+    const range =
+      flags.range === undefined
+        ? undefined
+        : alignedRangeHeader(
+            flags.range,
+            flags.range.startsWith('-') ? (await client.stat(name)).size : undefined,
+          )
+    const response = await client.download(name, {
+      offline: flags.offline,
+      ...(local ? { ifNoneMatch: local } : {}),
+      ...(range ? { range } : {}),
+    })
     const version = Number(response.headers['dfs-version'])
     if (response.statusCode === 304 && local) {
       response.resume()
@@ -53,18 +72,25 @@ export default class Get extends UserCommand {
         `dfs: warning: the directory could not be reached; ${name} comes from the proxy's cache and may be stale\n`,
       )
     }
-    const sha256 = String(response.headers['dfs-sha256'] ?? '')
-    const check = verifier(sha256)
-    const size = Number(response.headers['content-length'])
-    const shown = await progress(`get ${name}`, Number.isFinite(size) ? size : undefined, !this.jsonEnabled())
+    let body: CheckedBody
+    try {
+      body = await checkedBody(client, name, response, wanted)
+    } catch (error) {
+      response.destroy()
+      throw error
+    }
+    const { sha256 } = body
+    const length = body.range.end - body.range.start
+    const shown = await progress(`get ${name}`, length, !this.jsonEnabled())
+    const [check, count] = body.stages
     try {
       if (toStdout) {
-        await pipeline(response, boundedMemory(), shown.stream, check.stream, process.stdout as Writable, {
+        await pipeline(response, boundedMemory(), check, count, shown.stream, process.stdout as Writable, {
           end: false,
         })
       } else {
         await writeAtomically(path, (out) =>
-          pipeline(response, boundedMemory(), shown.stream, check.stream, out),
+          pipeline(response, boundedMemory(), check, count, shown.stream, out),
         )
       }
     } catch (error) {
@@ -72,10 +98,22 @@ export default class Get extends UserCommand {
       if (error instanceof DfsError) throw error
       throw new DfsError('DFS_UNAVAILABLE', `transfer of ${name} failed: ${(error as Error).message}`)
     }
-    const summary = `${name} -> ${path}: ${check.size()} bytes, sha256 ${sha256}`
+    const bytes = body.passed()
+    const part = wanted ? ` (bytes ${body.range.start}-${body.range.end - 1} of ${body.fileSize})` : ''
+    const summary = `${name} -> ${path}: ${bytes} bytes${part}, sha256 ${sha256}`
     // On stdout the bytes are the output; a summary there would corrupt the pipe.
     if (!shown.done(summary) && !toStdout) this.say(summary)
-    return { name, path, size: check.size(), sha256, version, unchanged: false }
+    return {
+      name,
+      path,
+      size: bytes,
+      sha256,
+      version,
+      unchanged: false,
+      ...(wanted
+        ? { range: { start: body.range.start, end: body.range.end - 1 }, fileSize: body.fileSize }
+        : {}),
+    }
   }
 }
 
@@ -86,6 +124,9 @@ interface GetResult {
   sha256: string
   version: number
   unchanged: boolean
+  /** With --range: the bytes written (inclusive), and the whole file's size. */
+  range?: { start: number; end: number }
+  fileSize?: number
 }
 
 async function localSha256(path: string): Promise<string | undefined> {
@@ -94,28 +135,6 @@ async function localSha256(path: string): Promise<string | undefined> {
   } catch {
     return undefined
   }
-}
-
-/** Hashes what passes and fails at the end unless it is the sha256 the proxy announced. */
-function verifier(expected: string): { stream: Transform; size: () => number } {
-  const hash = createHash('sha256')
-  let size = 0
-  const stream = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk)
-      size += chunk.length
-      callback(null, chunk)
-    },
-    flush(callback) {
-      const actual = hash.digest('hex')
-      callback(
-        actual === expected
-          ? null
-          : new DfsError('DFS_CORRUPT', `received bytes do not match sha256 ${expected}`),
-      )
-    },
-  })
-  return { stream, size: () => size }
 }
 
 /** Writes next to the target and renames into place only when the bytes are whole and verified. */

@@ -226,6 +226,7 @@ const types = {
 }
 
 export class PostgresMetadataStore implements MetadataStore {
+  readonly shared = true
   private readonly pool: pg.Pool
   private readonly url: string
   private readonly notices = new EventEmitter<{ notice: [StoreNotice] }>()

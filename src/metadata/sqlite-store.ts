@@ -176,6 +176,7 @@ CREATE TABLE IF NOT EXISTS leaders (
 `
 
 export class SqliteMetadataStore implements MetadataStore {
+  readonly shared = false
   private readonly db: DatabaseSync
   private readonly statements = new Map<string, StatementSync>()
   /** Mutations waiting for the next group commit (see transaction). */

@@ -88,6 +88,8 @@ export type StoreNotice =
   { kind: 'changes' } | { kind: 'lease'; name: string } | { kind: 'revoked' } | { kind: 'missed' }
 
 export interface MetadataStore {
+  /** Several directories may share it (PostgreSQL); an embedded store has one. */
+  readonly shared: boolean
   /** Records a heartbeat (a draining mark stays as it is). */
   upsertServer(server: ServerInfo): Promise<void>
   listServers(): Promise<ServerInfo[]>

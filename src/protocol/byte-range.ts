@@ -5,7 +5,8 @@
 import type { ByteRange } from '../streams/block-check.ts'
 import { DfsError } from './errors.ts'
 
-const SINGLE = /^bytes=(\d{0,16})-(\d{0,16})$/
+// The unit is case-insensitive (RFC 9110 §14.1); blanks around the range are allowed.
+const SINGLE = /^bytes=[ \t]*(\d*)-(\d*)[ \t]*$/i
 
 /**
  * The range a `Range` header asks for in a file of `size` bytes, or undefined for the whole file.
@@ -13,7 +14,7 @@ const SINGLE = /^bytes=(\d{0,16})-(\d{0,16})$/
  */
 export function requestedRange(header: string | undefined, size: number): ByteRange | undefined {
   if (header === undefined) return undefined
-  const match = SINGLE.exec(header.trim())
+  const match = SINGLE.exec(header)
   if (!match) return undefined
   const [, first = '', last = ''] = match
   if (first === '' && last === '') return undefined
@@ -22,6 +23,8 @@ export function requestedRange(header: string | undefined, size: number): ByteRa
     // The last n bytes: all of them if the file is shorter; none is unsatisfiable.
     const n = Number(last)
     if (n === 0) throw unsatisfiable(header, size)
+    // An empty file's last n bytes are all of it, and a 206 could name none of them: send it whole.
+    if (size === 0) return undefined
     range = { start: Math.max(0, size - n), end: size }
   } else {
     const start = Number(first)

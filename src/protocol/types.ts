@@ -72,6 +72,14 @@ export interface VersionBlocks {
   blocks?: string
 }
 
+/** The directory's answer to a proxy's acknowledgement of changes (roles/directory/callbacks.ts). */
+export interface CallbackGrant {
+  /** How long the proxy may trust what it knows, from when it sent the acknowledgement (0: not at all). */
+  validForMs: number
+  /** The current epoch: one the proxy has not seen means it must forget what it trusted, and ack again. */
+  epoch: number
+}
+
 export interface Placement {
   name: string
   expectedVersion: number

@@ -1,5 +1,5 @@
 // The proxy's cache and read path end to end: reads validated by hash at the directory, served
-// without file servers, offline reads, change notifications, corruption in the cache and on a
+// without file servers (and checked block by block as they are), offline reads, change notifications, corruption in the cache and on a
 // replica, and the cache's bound.
 
 import { after, before, describe, test } from 'node:test'
@@ -99,6 +99,8 @@ describe('the proxy cache', () => {
     const get = await cluster.run(['get', 'c.bin', out])
     assert.equal(get.code, 0, get.stderr)
     assert.equal(await sha256File(out), digest)
+    // The bad copy was dropped as it was read; the next read fetches the blob into the cache again.
+    assert.equal((await cluster.run(['get', 'c.bin', '-'])).code, 0)
     assert.equal(await sha256File(cacheBlob(1, digest)), digest, 'the cache holds the right bytes again')
     const status = JSON.parse((await cluster.run(['status', '--json'])).stdout.toString()) as {
       proxy: { cache: { corrupt: number } }

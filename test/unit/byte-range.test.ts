@@ -29,14 +29,17 @@ describe('byte ranges', () => {
       'bytes=5-2',
       'bytes=-',
       'bytes=abc',
-      `bytes=${'9'.repeat(40)}-`,
+      'bytes=1.5-2',
+      'bytes=0-1 junk',
     ])
       assert.equal(requestedRange(header, 100), undefined, header)
     assert.equal(requestedRange(undefined, 100), undefined)
+    assert.deepEqual(requestedRange('BYTES= 1-2', 100), { start: 1, end: 3 })
+    assert.equal(requestedRange('bytes=-5', 0), undefined, "an empty file's last bytes: all of it")
   })
 
   test('a range past the end cannot be satisfied', () => {
-    for (const header of ['bytes=100-', 'bytes=100-200', 'bytes=-0'])
+    for (const header of ['bytes=100-', 'bytes=100-200', 'bytes=-0', `bytes=${'9'.repeat(40)}-`])
       assert.throws(() => requestedRange(header, 100), /DFS_BAD_RANGE|outside/, header)
     assert.throws(() => requestedRange('bytes=0-', 0), /outside/)
   })

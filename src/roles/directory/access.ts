@@ -22,11 +22,19 @@ export class NamespaceAccess {
   private readonly store: MetadataStore
   private readonly accounts: Accounts
   readonly defaultMode: number
+  /** Called (and waited for) after who may read what changed: proxies forget what they trusted. */
+  private readonly whoMayRead: () => Promise<void>
 
-  constructor(deps: { store: MetadataStore; accounts: Accounts; defaultMode: number }) {
+  constructor(deps: {
+    store: MetadataStore
+    accounts: Accounts
+    defaultMode: number
+    whoMayRead?: () => Promise<void>
+  }) {
     this.store = deps.store
     this.accounts = deps.accounts
     this.defaultMode = deps.defaultMode
+    this.whoMayRead = deps.whoMayRead ?? (async () => undefined)
   }
 
   /** Gives names from before permissions to their last writer. */
@@ -85,6 +93,7 @@ export class NamespaceAccess {
       )
     const changed = { ...perms, mode: parseMode(modeText, perms.mode) }
     await this.store.setPerms(name, changed)
+    await this.whoMayRead()
     return { name, ...changed }
   }
 
@@ -100,6 +109,7 @@ export class NamespaceAccess {
     const perms = await this.known(name)
     const changed = await this.changedOwnership(actor, perms, change, name)
     await this.store.setPerms(name, changed)
+    await this.whoMayRead()
     return { name, ...changed }
   }
 
@@ -155,6 +165,7 @@ export class NamespaceAccess {
       })
       changed++
     }
+    await this.whoMayRead()
     return { ...rule, changed }
   }
 

@@ -44,13 +44,25 @@ export class Accounts {
   readonly config: AccountsConfig
   private readonly throttle: LoginThrottle
   private readonly hasher = new PasswordHasher()
+  /**
+   * Called (and waited for) after a session ends or a user loses access: proxies forget the
+   * sessions and names they trusted (callbacks.ts). Gaining access needs no such word.
+   */
+  private readonly whoMayRead: () => Promise<void>
 
-  constructor(deps: { store: MetadataStore; clock: Clock; random: Random; config: AccountsConfig }) {
+  constructor(deps: {
+    store: MetadataStore
+    clock: Clock
+    random: Random
+    config: AccountsConfig
+    whoMayRead?: () => Promise<void>
+  }) {
     this.store = deps.store
     this.clock = deps.clock
     this.random = deps.random
     this.config = deps.config
     this.throttle = new LoginThrottle(deps.clock)
+    this.whoMayRead = deps.whoMayRead ?? (async () => undefined)
   }
 
   /**
@@ -132,7 +144,9 @@ export class Accounts {
   }
 
   async logout(session: AuthenticatedSession): Promise<{ loggedOut: boolean }> {
-    return { loggedOut: await this.store.deleteSession(session.tokenHash) }
+    const loggedOut = await this.store.deleteSession(session.tokenHash)
+    await this.whoMayRead()
+    return { loggedOut }
   }
 
   /**
@@ -155,6 +169,7 @@ export class Accounts {
     checkNewPassword(request.password)
     await this.store.setPassword(user, await this.hasher.hash(request.password))
     const sessionsEnded = await this.store.deleteUserSessions(user)
+    await this.whoMayRead()
     return {
       user,
       sessionsEnded,
@@ -191,6 +206,7 @@ export class Accounts {
         throw new DfsError('DFS_CONFLICT', `${user} is the last admin: make another admin first`)
     }
     await this.store.removeUser(user)
+    await this.whoMayRead()
     return { removed: user }
   }
 
@@ -237,9 +253,11 @@ export class Accounts {
     if (users.length === 0) {
       if (!(await this.store.removeGroup(group)))
         throw new DfsError('DFS_NOT_FOUND', `no such group: ${group}`)
+      await this.whoMayRead()
       return { removed: group }
     }
     await this.store.removeFromGroup(group, users)
+    await this.whoMayRead()
     return this.group(group)
   }
 

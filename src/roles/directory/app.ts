@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify'
 import { DfsError } from '../../protocol/errors.ts'
 import { jobState } from '../../protocol/schemas.ts'
-import type { Heartbeat } from '../../protocol/types.ts'
+import type { CallbackGrant, Heartbeat } from '../../protocol/types.ts'
 import { createApp, speaksFor, streamEvents, type AccessTable, type AppOptions } from '../../server/app.ts'
 import { registerAccountRoutes } from './account-routes.ts'
 import { adminOf, registerActingUser } from './acting-user.ts'
@@ -46,6 +46,7 @@ const ACCESS: AccessTable = {
   'GET /v1/versions': PROXY,
   'POST /v1/restore': PROXY,
   'GET /v1/events': PROXY,
+  'POST /v1/callbacks': PROXY,
   'GET /v1/status': PROXY,
   'POST /v1/locks': PROXY,
   'POST /v1/locks/renew': PROXY,
@@ -202,14 +203,42 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
     (request, reply) => {
       const header = request.headers['last-event-id']
       const resume = typeof header === 'string' && /^\d{1,15}$/.test(header) ? Number(header) : undefined
-      streamEvents<object>(reply, (send) =>
-        service.feed.subscribe(request.query.after ?? resume, {
+      streamEvents<object>(reply, (send) => {
+        const unsubscribe = service.feed.subscribe(request.query.after ?? resume, {
           change: (change) => send(change, { id: change.seq }),
           position: (seq) => send({ seq }, { event: 'position', id: seq }),
           resync: (seq) => send({ seq }, { event: 'resync', id: seq }),
-        }),
-      )
+        })
+        // Who may read what changed: the proxy forgets what it trusted (callbacks.ts).
+        send({ epoch: service.callbacks.epoch }, { event: 'epoch' })
+        const unwatch = service.callbacks.onEpoch((epoch) => send({ epoch }, { event: 'epoch' }))
+        return () => {
+          unsubscribe()
+          unwatch()
+        }
+      })
     },
+  )
+
+  // A proxy has applied every change up to `seq` (and forgotten what it trusted before `epoch`):
+  // its promise is renewed (callbacks.ts).
+  app.post<{ Body: { seq: number; epoch: number } }>(
+    '/v1/callbacks',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['seq', 'epoch'],
+          additionalProperties: false,
+          properties: {
+            seq: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+            epoch: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+          },
+        },
+      },
+    },
+    async (request): Promise<CallbackGrant> =>
+      service.callbacks.ack(request.node!.id, request.body.seq, request.body.epoch),
   )
   app.get('/v1/status', async () => service.status())
 

@@ -24,6 +24,7 @@ import { holdsLease, type MetadataStore, type NewVersion } from '../../metadata/
 import type { Clock, Random } from '../../server/clock.ts'
 import { NamespaceAccess } from './access.ts'
 import { Accounts, DEFAULT_ACCOUNTS_CONFIG, type AccountsConfig } from './accounts.ts'
+import { CallbackTable, PROMISE_MS } from './callbacks.ts'
 import { ChangeLog } from './change-log.ts'
 import { Inventories } from './inventory.ts'
 import { LeaseTable, leaseKey } from './lease-table.ts'
@@ -87,6 +88,8 @@ export class DirectoryService {
   readonly access: NamespaceAccess
   /** The change feed, kept in the store: proxies subscribe to it (GET /v1/events). */
   readonly feed: ChangeLog
+  /** Proxies' promises that what they cache is current (callbacks.ts): changes wait for them. */
+  readonly callbacks: CallbackTable
   readonly inventories: Inventories
   /** Servers a node could not connect to: not placed on until they heartbeat again. */
   private readonly unreachable = new Set<number>()
@@ -104,8 +107,16 @@ export class DirectoryService {
     this.random = random
     this.leases = new LeaseTable(store, clock, random)
     this.feed = new ChangeLog(store)
-    this.accounts = new Accounts({ store, clock, random, config })
-    this.access = new NamespaceAccess({ store, accounts: this.accounts, defaultMode: config.defaultMode })
+    // Directories sharing a store cannot wait for each other's proxies: none then grants promises.
+    this.callbacks = new CallbackTable(clock, store.shared ? 0 : PROMISE_MS)
+    const whoMayRead = () => this.whoMayReadChanged()
+    this.accounts = new Accounts({ store, clock, random, config, whoMayRead })
+    this.access = new NamespaceAccess({
+      store,
+      accounts: this.accounts,
+      defaultMode: config.defaultMode,
+      whoMayRead,
+    })
     this.inventories = new Inventories({
       store,
       clock,
@@ -253,11 +264,13 @@ export class DirectoryService {
     const { lease, ...rest } = request
     const version = await this.record({ ...rest, perms, ...(lease ? { lease: leaseKey(lease) } : {}) })
     if (version.holders.length < this.config.replicas) this.repairer?.wake()
-    return version
+    // Who may read it, as a locate would say: the writer's proxy then knows the name in full.
+    return { ...version, owner: perms.owner, group: perms.group, mode: perms.mode }
   }
 
   private async record(request: NewVersion): Promise<FileVersion> {
     const version = await this.store.commit(request, this.clock.now())
+    await this.changesHeard()
     const keep = Math.max(this.config.keepVersions, 1)
     // Versions numbered up to `keep` leave nothing to prune, and cost no look-up.
     const pruned = version.version > keep ? (await this.store.listVersions(request.name)).slice(keep) : []
@@ -356,7 +369,25 @@ export class DirectoryService {
 
   async remove(actor: Actor, name: string): Promise<FileVersion> {
     await this.access.require(actor, name, 'write')
-    return this.store.removeFile(name, this.clock.now())
+    const removed = await this.store.removeFile(name, this.clock.now())
+    await this.changesHeard()
+    return removed
+  }
+
+  /**
+   * Waits until every proxy holding a callback promise has heard of the changes made so far (at
+   * most a promise's length), so that none serves what was there before once a writer is told done.
+   */
+  private async changesHeard(): Promise<void> {
+    if (!this.callbacks.active()) return
+    const { last } = await this.store.changeBounds()
+    await this.callbacks.settled(last)
+  }
+
+  /** Who may read what changed: a new epoch, which every proxy holding a promise must acknowledge. */
+  private async whoMayReadChanged(): Promise<void> {
+    const epoch = this.callbacks.newEpoch()
+    await this.callbacks.settled(0, epoch)
   }
 
   /** Waits in line for the write lease on `name` (write permission needed, even to wait). */

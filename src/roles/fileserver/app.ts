@@ -8,13 +8,13 @@ import { DfsError } from '../../protocol/errors.ts'
 import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
 import { normaliseName } from '../../protocol/names.ts'
 import { createApp, type AccessTable, type AppOptions } from '../../server/app.ts'
-import { byteRange } from '../../server/byte-range.ts'
+import { contentRange, requestedRange, UnsatisfiableRange } from '../../protocol/byte-range.ts'
+import type { ByteRange } from '../../streams/block-check.ts'
 import { declaredLength, uploadBody } from '../../server/upload-body.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
 import type { FileServerService, ReplicaTarget } from './service.ts'
 
 const octet = { 'content-type': { const: 'application/octet-stream' } }
-const WHOLE = { kind: 'whole' } as const
 
 /** Writes come from proxies (as primary) or file servers (as replica, or repair); copies are ordered by the directory. */
 const ACCESS: AccessTable = {
@@ -144,20 +144,22 @@ export function buildFileServerApp(
       if (request.headers['if-none-match'] === etag) return reply.status(304).send()
       // A blob never changes under its name, so If-Range can only fail for another blob's etag.
       const ifRange = request.headers['if-range']
-      const range = ifRange === undefined || ifRange === etag ? byteRange(request.headers.range, size) : WHOLE
-      if (range.kind === 'unsatisfiable') {
-        void reply.header('content-range', `bytes */${size}`)
-        throw new DfsError('DFS_BAD_RANGE', `the range is past the end of blob ${sha256} (${size} bytes)`)
+      let range: ByteRange | undefined
+      try {
+        range =
+          ifRange === undefined || ifRange === etag ? requestedRange(request.headers.range, size) : undefined
+      } catch (error) {
+        if (error instanceof UnsatisfiableRange) void reply.header('content-range', `bytes */${size}`)
+        throw error
       }
       void reply.header('accept-ranges', 'bytes').type('application/octet-stream')
       let bytes: Readable
-      if (range.kind === 'part') {
-        const { start, end } = range
+      if (range) {
         void reply
           .status(206)
-          .header('content-range', `bytes ${start}-${end}/${size}`)
-          .header('content-length', end - start + 1)
-        bytes = service.store.readRange(sha256, start, end)
+          .header('content-range', contentRange(range, size))
+          .header('content-length', range.end - range.start)
+        bytes = service.store.readRange(sha256, range.start, range.end - 1)
       } else {
         void reply.header('content-length', size)
         bytes = service.store.read(sha256, size)

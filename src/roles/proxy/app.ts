@@ -3,6 +3,7 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { pipeline } from 'node:stream'
+import { contentRange, UnsatisfiableRange } from '../../protocol/byte-range.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
@@ -13,7 +14,7 @@ import { declaredLength, uploadBody } from '../../server/upload-body.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
 import type { ChangeEvent, ChangeFeedState, NewTokenRequest, NodeRemoval } from '../../protocol/types.ts'
 import { registerAccessRoutes } from './access-routes.ts'
-import type { Caller, ProxyService } from './service.ts'
+import type { Caller, Download, ProxyService } from './service.ts'
 
 export const DEFAULT_TTL_MS = 30_000
 export const DEFAULT_WAIT_MS = 5 * 60_000
@@ -171,23 +172,65 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
           return reply.status(304).header('etag', wanted).header('dfs-version', current.version).send()
         }
       }
-      const download = await service.download(request.caller, name, { offline: request.query.offline })
+      // If-Range: the range is wanted only of the version the client names; of any other, the whole.
+      const ifRange = headerValue(request.headers['if-range'])
+      const range = ifRange === undefined || ifRange.startsWith('"') ? request.headers.range : undefined
+      let download: Download
+      try {
+        download = await service.download(request.caller, name, {
+          offline: request.query.offline,
+          ...(range === undefined ? {} : { range }),
+        })
+      } catch (error) {
+        if (error instanceof UnsatisfiableRange) void reply.header('content-range', `bytes */${error.size}`)
+        throw error
+      }
       const { file } = download
+      const tag = etag(file.sha256)
+      const partial =
+        download.range && (ifRange === undefined || ifRange === tag) ? download.range : undefined
+      if (download.range && !partial) {
+        // If-Range named another version: this one goes whole (the range was read for nothing).
+        download.body.destroy()
+        download = await service.download(request.caller, name, { offline: request.query.offline })
+      }
       void reply
-        .header('etag', etag(file.sha256))
+        .header('etag', tag)
+        .header('accept-ranges', 'bytes')
         .header('dfs-sha256', file.sha256)
         .header('dfs-version', file.version)
         .header('dfs-served-by', String(download.from))
-        .header('content-length', file.size)
+        .header('content-length', partial ? partial.end - partial.start : file.size)
         .type('application/octet-stream')
+      if (partial) void reply.header('content-range', contentRange(partial, file.size))
       if (download.stale) void reply.header('dfs-stale', 'true')
       reply.hijack()
-      reply.raw.writeHead(200, reply.getHeaders() as Record<string, string>)
-      // A bad byte found at the end cuts the connection: the client sees a short, failed transfer.
+      reply.raw.writeHead(partial ? 206 : 200, reply.getHeaders() as Record<string, string>)
+      // A bad block no holder can replace cuts the connection: the client sees a short, failed transfer.
       pipeline(download.body, boundedMemory(), reply.raw, (error) => {
         if (error) request.log.warn({ err: error }, 'download cut')
       })
     },
+  )
+
+  // A version's block list, for clients that check each block as it arrives (dfs get).
+  app.get<{ Querystring: { name: string; sha256: string } }>(
+    '/v1/blocks',
+    {
+      onRequest: authenticated,
+      schema: {
+        querystring: {
+          type: 'object',
+          required: ['name', 'sha256'],
+          properties: {
+            name: { type: 'string', maxLength: 4096 },
+            sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+          },
+        },
+      },
+    },
+    async (request) =>
+      request.caller.directory.blocks(normaliseName(request.query.name), request.query.sha256),
   )
 
   // Changes to the namespace as they happen (server-sent events), for `dfs watch`.
@@ -345,6 +388,9 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
       cache: service.cache.stats(),
       badCopiesReported: service.reports,
       changeFeed: options.changeFeed.state,
+      // Reads served without asking the directory, and whether its callback promise holds now.
+      trustedReads: service.trustedReads,
+      promiseHolds: service.promise.holds(),
       // Which of the directories it was given the proxy uses: the one that answered last.
       directory: service.directory.url,
       directories: service.directory.urls,
@@ -379,4 +425,9 @@ function metrics(service: ProxyService): string {
     ['dfs_proxy_bad_copies_reported_total', 'counter', service.reports],
   ]
   return lines.map(([name, type, value]) => `# TYPE ${name} ${type}\n${name} ${value}\n`).join('')
+}
+
+/** A header sent once; one sent several times counts as absent. */
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined
 }

@@ -1,7 +1,8 @@
 // The proxy's whole-file cache: blobs by sha256 in a DiskBlobStore, an index (sizes, last use, and the
 // last version seen of each name) in SQLite, bounded in bytes with least recently used out first. It
 // survives restarts and never hands out bytes that do not hash to their name: entries are verified
-// when filled and again before every use, and a corrupt one is dropped.
+// when filled, and every read of one is verified block by block as it is served (block-reader.ts),
+// so a corrupt entry is dropped the moment it is read, and the read goes on from a file server.
 
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -11,8 +12,7 @@ import { DfsError } from '../../protocol/errors.ts'
 import type { Clock } from '../../server/clock.ts'
 import { DiskBlobStore } from '../../storage/disk-blob-store.ts'
 import type { BlobWriter } from '../../storage/blob-store.ts'
-import { memoryGuard } from '../../streams/bounded-memory.ts'
-import { sha256OfStream } from '../../streams/hash.ts'
+import type { ByteRange } from '../../streams/block-check.ts'
 
 export interface CacheStats {
   hits: number
@@ -31,6 +31,8 @@ export interface KnownName {
   version: number
   sha256: string
   size: number
+  /** Its block list (protocol/blocks.ts), so an offline read is verified block by block too. */
+  blocks?: string
   /** Owner, group and mode as the directory last said (offline reads are checked against them). */
   owner?: string
   group?: string
@@ -40,8 +42,9 @@ export interface KnownName {
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, last_used INTEGER NOT NULL);
 DROP TABLE IF EXISTS names;
-CREATE TABLE IF NOT EXISTS known_names (name TEXT PRIMARY KEY, version INTEGER NOT NULL, sha256 TEXT NOT NULL,
-  size INTEGER NOT NULL, owner TEXT, grp TEXT, mode INTEGER);
+DROP TABLE IF EXISTS known_names;
+CREATE TABLE IF NOT EXISTS recalled_names (name TEXT PRIMARY KEY, version INTEGER NOT NULL, sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL, blocks TEXT, owner TEXT, grp TEXT, mode INTEGER);
 `
 
 export class BlobCache {
@@ -94,33 +97,44 @@ export class BlobCache {
     return { ...this.counters, entries: row.n, bytes: row.bytes, maxBytes: this.maxBytes }
   }
 
-  /** True if a verified copy is cached; a copy whose bytes no longer match is dropped. */
+  /**
+   * True if a whole copy is cached (indexed, and its file of the right size). Its bytes are checked as
+   * they are read, not here: a hit reads the blob once.
+   */
   async has(sha256: string): Promise<boolean> {
     const row = this.db.prepare('SELECT size FROM entries WHERE sha256 = ?').get(sha256) as
       { size: number } | undefined
     if (!row) return false
-    if (
-      (await this.blobs.size(sha256)) === row.size &&
-      (await sha256OfStream(this.blobs.read(sha256, row.size))) === sha256
-    ) {
+    if ((await this.blobs.size(sha256)) === row.size) {
       this.db.prepare('UPDATE entries SET last_used = ? WHERE sha256 = ?').run(this.clock.now(), sha256)
       return true
     }
-    this.counters.corrupt++
-    await this.drop(sha256)
+    await this.corrupt(sha256)
     return false
   }
 
-  /** Streams a cached blob (check has() first); it cannot be evicted until the stream closes. */
-  read(sha256: string, size: number): Readable {
+  /** A cached blob was found not to match its hash: it is dropped. */
+  async corrupt(sha256: string): Promise<void> {
+    this.counters.corrupt++
+    await this.drop(sha256)
+  }
+
+  /**
+   * Streams a cached blob, or the bytes of it in `range` (check has() first); it cannot be evicted
+   * until the stream closes.
+   */
+  read(sha256: string, size: number, range?: ByteRange): Readable {
     this.pinned.set(sha256, (this.pinned.get(sha256) ?? 0) + 1)
-    const stream = this.blobs.read(sha256, size)
+    const stream =
+      range === undefined
+        ? this.blobs.read(sha256, size)
+        : this.blobs.readRange(sha256, range.start, range.end - 1)
     stream.once('close', () => {
       const left = (this.pinned.get(sha256) ?? 1) - 1
       if (left > 0) this.pinned.set(sha256, left)
       else this.pinned.delete(sha256)
     })
-    this.counters.bytesFromCache += size
+    this.counters.bytesFromCache += range === undefined ? size : range.end - range.start
     return stream
   }
 
@@ -146,28 +160,10 @@ export class BlobCache {
     return new CacheFill(this, writer, size)
   }
 
-  /** Fetches a blob into the cache from `source`; DFS_CORRUPT if its bytes are not `sha256`. */
-  async fill(sha256: string, size: number, source: Readable): Promise<boolean> {
-    const fill = await this.begin(size)
-    if (!fill) {
-      source.destroy()
-      return false
-    }
-    try {
-      const guard = memoryGuard()
-      for await (const chunk of source) {
-        guard((chunk as Buffer).length)
-        await fill.write(chunk as Buffer)
-        if (fill.bytes > size) throw new DfsError('DFS_CORRUPT', `more than ${size} bytes for ${sha256}`)
-      }
-      await fill.finish(sha256)
-      this.counters.misses++
-      this.counters.bytesFetched += size
-      return true
-    } catch (error) {
-      await fill.abort()
-      throw error
-    }
+  /** Counts a blob fetched from a file server into the cache. */
+  fetched(size: number): void {
+    this.counters.misses++
+    this.counters.bytesFetched += size
   }
 
   /** Called by CacheFill once its bytes are durable under their hash. */
@@ -191,15 +187,17 @@ export class BlobCache {
   remember(file: KnownName): void {
     this.db
       .prepare(
-        `INSERT INTO known_names (name, version, sha256, size, owner, grp, mode) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO recalled_names (name, version, sha256, size, blocks, owner, grp, mode)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (name) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, size = excluded.size,
-         owner = excluded.owner, grp = excluded.grp, mode = excluded.mode`,
+         blocks = excluded.blocks, owner = excluded.owner, grp = excluded.grp, mode = excluded.mode`,
       )
       .run(
         file.name,
         file.version,
         file.sha256,
         file.size,
+        file.blocks ?? null,
         file.owner ?? null,
         file.group ?? null,
         file.mode ?? null,
@@ -208,31 +206,33 @@ export class BlobCache {
 
   /** The last version of `name` this proxy saw, for reads while the directory is unreachable. */
   recall(name: string): KnownName | undefined {
-    const row = this.db.prepare('SELECT * FROM known_names WHERE name = ?').get(name) as
-      | (Omit<KnownName, 'owner' | 'group' | 'mode'> & {
+    const row = this.db.prepare('SELECT * FROM recalled_names WHERE name = ?').get(name) as
+      | (Omit<KnownName, 'blocks' | 'owner' | 'group' | 'mode'> & {
+          blocks: string | null
           owner: string | null
           grp: string | null
           mode: number | null
         })
       | undefined
     if (!row) return undefined
-    const { name: known, version, sha256, size, owner, grp, mode } = row
+    const { name: known, version, sha256, size, blocks, owner, grp, mode } = row
     return {
       name: known,
       version,
       sha256,
       size,
+      ...(blocks !== null ? { blocks } : {}),
       ...(owner !== null && grp !== null && mode !== null ? { owner, group: grp, mode } : {}),
     }
   }
 
   /** A change notification: what we knew of `name` is no longer current. */
   forgetAll(): void {
-    this.db.exec('DELETE FROM known_names')
+    this.db.exec('DELETE FROM recalled_names')
   }
 
   forget(name: string): void {
-    this.db.prepare('DELETE FROM known_names WHERE name = ?').run(name)
+    this.db.prepare('DELETE FROM recalled_names WHERE name = ?').run(name)
   }
 
   close(): void {

@@ -19,6 +19,10 @@ import { reason } from '../../server/logger.ts'
 export class ChangeFeed extends EventEmitter<{
   change: [ChangeEvent]
   resync: []
+  /** Where the feed stands on (re)connecting: every change after this number will follow. */
+  position: [number]
+  /** Who may read what changed (the directory's callback epoch: roles/directory/callbacks.ts). */
+  epoch: [number]
   lost: [unknown, string]
   back: [string]
 }> {
@@ -107,18 +111,24 @@ export class ChangeFeed extends EventEmitter<{
 
   /** One event of the stream: a change, where the feed stands, or word that changes were missed. */
   private received(event: string, data: string): void {
-    let parsed: ChangeEvent | { seq?: unknown }
+    let parsed: ChangeEvent | { seq?: unknown; epoch?: unknown }
     try {
-      parsed = JSON.parse(data) as ChangeEvent | { seq?: unknown }
+      parsed = JSON.parse(data) as ChangeEvent | { seq?: unknown; epoch?: unknown }
     } catch {
       // A line we cannot read is skipped; the read path asks the directory anyway.
       return
     }
     const seq = typeof parsed.seq === 'number' ? parsed.seq : undefined
+    if (event === 'epoch') {
+      const { epoch } = parsed as { epoch?: unknown }
+      if (typeof epoch === 'number') this.emit('epoch', epoch)
+      return
+    }
     if (event === 'message') this.emit('change', parsed as ChangeEvent)
     else if (event === 'resync') this.emit('resync')
     else if (event !== 'position') return
     if (seq !== undefined) this.seq = seq
+    if (event !== 'message' && seq !== undefined) this.emit('position', seq)
   }
 
   private up(url: string): void {

@@ -37,14 +37,18 @@ export async function startProxy(options: ProxyOptions): Promise<Running> {
     cache,
     clock: systemClock,
     random: systemRandom,
+    log,
   })
   const feed = new ChangeFeed(directory.failover, agent, systemClock)
   const app = buildProxyApp(service, { tls: live.current, changeFeed: feed })
   feed.on('change', (event) => service.changed(event))
   feed.on('resync', () => service.resynced())
-  feed.on('lost', (error, from) =>
-    app.log.warn({ err: error }, `change feed from ${from} lost: ${reason(error)}; retrying`),
-  )
+  feed.on('epoch', (epoch) => service.promise.epochSeen(epoch))
+  feed.on('position', (seq) => service.promise.connect(seq))
+  feed.on('lost', (error, from) => {
+    service.feedLost()
+    app.log.warn({ err: error }, `change feed from ${from} lost: ${reason(error)}; retrying`)
+  })
   feed.on('back', (from) => app.log.warn(`change feed from ${from} is back`))
   feed.start()
   const url = await listen(app, options.host, options.port, options.advertise)
@@ -54,6 +58,7 @@ export async function startProxy(options: ProxyOptions): Promise<Running> {
     close: async () => {
       await renewal.stop()
       feed.stop()
+      service.promise.stop()
       await app.close()
       await agent.close()
       cache.close()

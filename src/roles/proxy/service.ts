@@ -1,14 +1,16 @@
 // The proxy: the user-facing side of the cluster. It checks sessions, asks the directory where a file
 // goes or lives, streams uploads to the primary (keeping a copy in its cache), and serves reads from
 // its cache when the directory confirms the cached hash is current, else from a replica first (the
-// seed's rule), failing over to the other holders and reporting any that sent bad bytes.
+// seed's rule), verifying every block and failing over to the other holders (block-reader.ts), and
+// reporting any that sent bad bytes.
 
-import { createHash } from 'node:crypto'
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream'
 import type { Agent } from 'undici'
 import type { DirectoryClient, SessionCheck, UserDirectoryClient } from '../../client/directory-client.ts'
 import { isConnectFailure } from '../../client/http.ts'
 import { getStream, putStream } from '../../client/streams.ts'
+import { blockDigests, hasBlockList } from '../../protocol/blocks.ts'
+import { requestedRange } from '../../protocol/byte-range.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import { EVERYONE, allowed, type Actor } from '../../protocol/permissions.ts'
 import type {
@@ -20,11 +22,16 @@ import type {
   ServerView,
 } from '../../protocol/types.ts'
 import type { Clock, Random } from '../../server/clock.ts'
-import { boundedMemory, memoryGuard } from '../../streams/bounded-memory.ts'
+import type { ByteRange } from '../../streams/block-check.ts'
+import { boundedMemory } from '../../streams/bounded-memory.ts'
 import { exactLength } from '../../streams/declared-length.ts'
 import { hashing } from '../../streams/hash.ts'
 import { lend } from '../../streams/lend.ts'
+import type { Logger } from '../../server/logger.ts'
 import type { BlobCache, CacheFill } from './blob-cache.ts'
+import { CallbackPromise } from './callback-promise.ts'
+import { TrustedNames } from './trusted-names.ts'
+import { openVerified, type BlockCopy, type BlockSource, type VerifiedRead } from './block-reader.ts'
 
 const SESSION_CACHE_MS = 5_000
 /** Placements tried for one upload when primaries cannot be connected to. */
@@ -38,6 +45,14 @@ export interface Download {
   from: 'cache' | number
   /** Served from the cache without the directory's word that it is current. */
   stale: boolean
+  /** The bytes of the file the body holds, when a Range asked for part of it. */
+  range?: ByteRange
+}
+
+export interface DownloadOptions {
+  offline?: boolean
+  /** The request's Range header: one range of bytes (protocol/byte-range.ts). */
+  range?: string
 }
 
 /** A user whose bearer token the directory accepted, and the directory's API on their behalf. */
@@ -55,6 +70,7 @@ export interface ProxyDeps {
   cache: BlobCache
   clock: Clock
   random: Random
+  log?: Pick<Logger, 'warn'>
 }
 
 export class ProxyService {
@@ -65,10 +81,15 @@ export class ProxyService {
   private readonly clock: Clock
   private readonly random: Random
   private readonly sessions = new Map<string, { actor: Actor; checked: number; expires: number }>()
-  /** Fills in progress by hash, so concurrent readers of one blob fetch it once. */
-  private readonly fetching = new Map<string, Promise<void>>()
+  /** Blobs a cold read is copying into the cache: one copy at a time, other readers stream past. */
+  private readonly filling = new Set<string>()
   reports = 0
+  /** Reads answered from the cache without asking the directory (the callback promise held). */
+  trustedReads = 0
   private readonly listeners = new Set<(event: ChangeEvent) => void>()
+  /** What is known to be current while the directory's callback promise holds. */
+  private readonly trusted = new TrustedNames()
+  readonly promise: CallbackPromise
 
   constructor(deps: ProxyDeps) {
     this.id = deps.id
@@ -77,24 +98,44 @@ export class ProxyService {
     this.cache = deps.cache
     this.clock = deps.clock
     this.random = deps.random
+    this.promise = new CallbackPromise({
+      clock: deps.clock,
+      ack: (seq, epoch) => this.directory.ackChanges(seq, epoch),
+      forgetTrusted: () => {
+        // Who may read what changed: trusted names, and the sessions that trusted reads rely on.
+        this.trusted.forgetAll()
+        this.sessions.clear()
+      },
+      log: deps.log ?? { warn: () => undefined },
+    })
   }
 
   /**
    * A change from the directory's stream: what this proxy knew of the name is stale (the blob stays,
-   * keyed by its hash, until evicted), and `dfs watch` clients hear of it.
+   * keyed by its hash, until evicted), and `dfs watch` clients hear of it. Once forgotten, the
+   * change is acknowledged (the directory's writer may then be told it is done).
    */
   changed(event: ChangeEvent): void {
+    this.trusted.changed(event.name, event.type === 'put' ? event.version : -1)
     this.cache.forget(event.name)
+    if (event.seq !== undefined) this.promise.applied(event.seq)
     for (const listener of this.listeners) listener(event)
   }
 
   /**
-   * Changes may have been missed (the feed could not resume): what the cache knows of names may be
-   * stale, so it forgets them (the blobs stay, found again by hash); offline reads wait for the
-   * next online read of each name.
+   * Changes may have been missed (the feed could not resume, or its link broke): what the cache
+   * knows of names may be stale, so it forgets them (the blobs stay, found again by hash); offline
+   * reads wait for the next online read of each name.
    */
   resynced(): void {
+    this.trusted.forgetAll()
     this.cache.forgetAll()
+  }
+
+  /** The feed broke: nothing is trusted until it is back (what it replays may change anything). */
+  feedLost(): void {
+    this.promise.disconnect()
+    this.trusted.forgetAll()
   }
 
   onChange(listener: (event: ChangeEvent) => void): () => void {
@@ -165,8 +206,10 @@ export class ProxyService {
       () => undefined,
     )
     let version: CommittedVersion
+    let servers: ServerView[]
+    const asked = this.trusted.asking()
     try {
-      version = await this.sendToPrimary(caller, name, source, options, () => sent.result)
+      ;({ version, servers } = await this.sendToPrimary(caller, name, source, options, () => sent.result))
     } catch (error) {
       source.destroy()
       await fill?.abort()
@@ -177,6 +220,9 @@ export class ProxyService {
     // The write is committed; a cache copy that failed to keep is only a later miss.
     await fill?.finish(version.sha256).catch(() => undefined)
     this.cache.remember(version)
+    // A file of one block needs no list: what this write made is known in full.
+    if (!hasBlockList(version.size))
+      this.learn({ ...version, servers: servers.filter((s) => version.holders.includes(s.id)) }, asked)
     return version
   }
 
@@ -186,7 +232,7 @@ export class ProxyService {
     source: Readable,
     options: UploadOptions,
     sent: () => { sha256: string; size: number } | undefined,
-  ): Promise<CommittedVersion> {
+  ): Promise<{ version: CommittedVersion; servers: ServerView[] }> {
     const avoid: number[] = []
     for (let attempt = 1; ; attempt++) {
       const placement = await caller.directory.place(name, options.length ?? 0, {
@@ -195,19 +241,21 @@ export class ProxyService {
         ...(avoid.length > 0 ? { avoid } : {}),
       })
       const loan = lend(source)
+      const servers = [placement.primary, ...placement.replicas]
       try {
-        return await putStream<CommittedVersion>(
+        const version = await putStream<CommittedVersion>(
           this.agent,
           `${placement.primary.url}/v1/blobs?${primaryQuery(caller, placement, options)}`,
           loan.body,
           options.length === undefined ? {} : { 'content-length': String(options.length) },
           `file server ${placement.primary.id}`,
         )
+        return { version, servers }
       } catch (error) {
         const whole = sent()
         if (whole && mayHaveLanded(error)) {
           const landed = await this.landed(caller, placement, whole)
-          if (landed) return landed
+          if (landed) return { version: landed, servers }
         }
         if (loan.taken > 0 || attempt >= PLACEMENT_TRIES || !isConnectFailure(error)) throw error
         avoid.push(placement.primary.id)
@@ -250,37 +298,86 @@ export class ProxyService {
   }
 
   /**
-   * Opens a file for reading. The directory names the current version; a verified cached copy of it
-   * is served without touching a file server. With `offline`, an unreachable directory is not fatal:
-   * the last version this proxy saw is served from the cache, marked stale.
+   * Opens a file for reading, or the bytes of it in `range`. The directory names the current version
+   * and its block list; the bytes come from the cache if it has them, else from a replica first (the
+   * seed's rule), every block verified as it passes, with a bad or missing block fetched again from
+   * the next holder. A cold whole read fills the cache as it streams. With `offline`, an unreachable
+   * directory is not fatal: the last version this proxy saw is served from the cache, marked stale.
    */
-  async download(caller: Caller, name: string, options: { offline?: boolean } = {}): Promise<Download> {
+  async download(caller: Caller, name: string, options: DownloadOptions = {}): Promise<Download> {
+    const trusted = await this.trustedRead(caller, name, options.range)
+    if (trusted) return trusted
     let file: Located
+    const asked = this.trusted.asking()
     try {
-      file = await caller.directory.locate(name)
+      file = await caller.directory.locate(name, { blocks: true })
     } catch (error) {
       if (options.offline && error instanceof DfsError && error.code === 'DFS_UNAVAILABLE') {
-        return this.offlineRead(caller, name, error)
+        return this.offlineRead(caller, name, error, options.range)
       }
       throw error
     }
     this.cache.remember(file)
-    if (await this.cache.has(file.sha256)) {
-      this.cache.hit()
-      return { file, body: this.cache.read(file.sha256, file.size), from: 'cache', stale: false }
-    }
-    const order = this.readOrder(file)
-    if (file.size <= this.cache.maxBytes) {
-      await this.fetchOnce(file, order)
-      if (await this.cache.has(file.sha256)) {
-        return { file, body: this.cache.read(file.sha256, file.size), from: 'cache', stale: false }
-      }
-    }
-    // Too big for the cache (or evicted at once): pass it through, verified, cut if bad.
-    return this.streamThrough(file, order)
+    this.learn(file, asked)
+    const range = requestedRange(options.range, file.size)
+    const cached = await this.cache.has(file.sha256)
+    const sources = this.readOrder(file).map((server) => this.serverSource(file, server))
+    if (cached) sources.unshift(this.cacheSource(file))
+    const copy = cached || range ? undefined : await this.cacheCopy(file)
+    const { body, from } = await openVerified(this.verifiedRead(file, range, copy), sources)
+    if (from === 'cache') this.cache.hit()
+    return { file, body, from, stale: false, ...(range ? { range } : {}) }
   }
 
-  private async offlineRead(caller: Caller, name: string, cause: DfsError): Promise<Download> {
+  /**
+   * A read answered from the cache without asking the directory: while its callback promise holds,
+   * the version this proxy knows of is current, and who may read it is as the directory last said
+   * (any change to that starts a new epoch, which makes it forget). Undefined when it cannot be.
+   */
+  private async trustedRead(
+    caller: Caller,
+    name: string,
+    rangeHeader: string | undefined,
+  ): Promise<Download | undefined> {
+    if (!this.promise.holds()) return undefined
+    const known = this.trusted.get(name)
+    if (!known || !allowed(caller, known, 'read') || !(await this.cache.has(known.sha256))) return undefined
+    const range = requestedRange(rangeHeader, known.size)
+    const sources = [
+      this.cacheSource(known),
+      ...this.readOrder(known).map((server) => this.serverSource(known, server)),
+    ]
+    let opened: { body: Readable; from: 'cache' | number }
+    try {
+      opened = await openVerified(this.verifiedRead(known, range, undefined), sources)
+    } catch {
+      // Nothing could be opened: the directory knows better.
+      return undefined
+    }
+    this.trustedReads++
+    if (opened.from === 'cache') this.cache.hit()
+    return { file: known, ...opened, stale: false, ...(range ? { range } : {}) }
+  }
+
+  /** Remembers what the directory said of a name, asked for at `asked`, as current (see TrustedNames). */
+  private learn(
+    file: Omit<FileVersion, 'holders' | 'writer' | 'mtime'> & { blocks?: string; servers: ServerView[] },
+    asked: number,
+  ): void {
+    if (file.owner === undefined || file.group === undefined || file.mode === undefined) return
+    const { name, version, sha256, size, blocks, owner, group, mode, servers, primary } = file
+    this.trusted.learn(
+      { name, version, sha256, size, owner, group, mode, servers, primary, ...(blocks ? { blocks } : {}) },
+      asked,
+    )
+  }
+
+  private async offlineRead(
+    caller: Caller,
+    name: string,
+    cause: DfsError,
+    rangeHeader: string | undefined,
+  ): Promise<Download> {
     const known = this.cache.recall(name)
     // Without the directory, the owner and mode it last gave decide; unknown ones refuse.
     const readable =
@@ -289,69 +386,98 @@ export class ProxyService {
     if (!known || !readable || !(await this.cache.has(known.sha256))) {
       throw new DfsError('DFS_UNAVAILABLE', `${cause.message}; and no cached copy of ${name}`)
     }
+    const range = requestedRange(rangeHeader, known.size)
+    const read = this.verifiedRead({ ...known, name }, range, undefined)
+    const { body } = await openVerified(read, [this.cacheSource(known)])
     this.cache.hit()
-    return { file: known, body: this.cache.read(known.sha256, known.size), from: 'cache', stale: true }
+    return { file: known, body, from: 'cache', stale: true, ...(range ? { range } : {}) }
+  }
+
+  private verifiedRead(
+    file: { name: string; sha256: string; size: number; blocks?: string },
+    range: ByteRange | undefined,
+    copy: BlockCopy | undefined,
+  ): VerifiedRead {
+    // A version written before block lists were kept is checked whole.
+    const digests = hasBlockList(file.size) && file.blocks === undefined ? undefined : blockDigests(file)
+    return {
+      name: file.name,
+      sha256: file.sha256,
+      size: file.size,
+      digests,
+      range: range ?? { start: 0, end: file.size },
+      ...(copy ? { copy } : {}),
+    }
+  }
+
+  private cacheSource(file: { sha256: string; size: number }): BlockSource {
+    return {
+      from: 'cache',
+      open: async (range) =>
+        range.start === 0 && range.end === file.size
+          ? this.cache.read(file.sha256, file.size)
+          : this.cache.read(file.sha256, file.size, range),
+      bad: () => void this.cache.corrupt(file.sha256),
+    }
+  }
+
+  private serverSource(file: { sha256: string; size: number }, server: ServerView): BlockSource {
+    return {
+      from: server.id,
+      open: async (range) => {
+        const headers: Record<string, string> =
+          range.start === 0 && range.end === file.size
+            ? {}
+            : { range: `bytes=${range.start}-${range.end - 1}` }
+        const url = `${server.url}/v1/blobs/${file.sha256}`
+        return (await getStream(this.agent, url, headers, `file server ${server.id}`)).body
+      },
+      bad: () => void this.report(server.id, file.sha256),
+    }
+  }
+
+  /**
+   * Where a cold whole read copies its verified bytes: a new cache entry, unless the file cannot fit
+   * or another read of the same blob is filling it already.
+   */
+  private async cacheCopy(file: Located): Promise<BlockCopy | undefined> {
+    if (file.size > this.cache.maxBytes || this.filling.has(file.sha256)) return undefined
+    this.filling.add(file.sha256)
+    let fill: CacheFill | undefined
+    try {
+      fill = await this.cache.begin(file.size)
+    } finally {
+      if (!fill) this.filling.delete(file.sha256)
+    }
+    if (!fill) return undefined
+    const done = () => this.filling.delete(file.sha256)
+    return {
+      write: (chunk) => fill.write(chunk),
+      finish: async () => {
+        try {
+          await fill.finish(file.sha256)
+          this.cache.fetched(file.size)
+        } finally {
+          done()
+        }
+      },
+      abort: async () => {
+        try {
+          await fill.abort()
+        } finally {
+          done()
+        }
+      },
+    }
   }
 
   /** Replicas before the primary (the seed's rule), shuffled to spread reads; live servers first. */
-  private readOrder(file: Located): ServerView[] {
+  private readOrder(file: { servers: ServerView[]; primary: number }): ServerView[] {
     const keyed = file.servers.map((server) => ({
       server,
       key: (server.live ? 0 : 4) + (server.id === file.primary ? 2 : 0) + this.random.next(),
     }))
     return keyed.sort((a, b) => a.key - b.key).map((k) => k.server)
-  }
-
-  private fetchOnce(file: Located, order: ServerView[]): Promise<void> {
-    let pending = this.fetching.get(file.sha256)
-    if (!pending) {
-      pending = this.fetchIntoCache(file, order).finally(() => this.fetching.delete(file.sha256))
-      this.fetching.set(file.sha256, pending)
-    }
-    return pending
-  }
-
-  /** Tries each holder in turn until one's bytes hash right; reports the ones that sent bad bytes. */
-  private async fetchIntoCache(file: Located, order: ServerView[]): Promise<void> {
-    await this.fromFirstHolder(file, order, async (server, body) => {
-      await this.cache.fill(file.sha256, file.size, body)
-    })
-  }
-
-  private streamThrough(file: Located, order: ServerView[]): Promise<Download> {
-    return this.fromFirstHolder(file, order, async (server, body) => {
-      const check = verifying(
-        file.sha256,
-        file.size,
-        server.id,
-        () => void this.report(server.id, file.sha256),
-      )
-      return { file, body: pipeline(body, check, () => undefined), from: server.id, stale: false }
-    })
-  }
-
-  /**
-   * Opens the blob on each holder in `order` until `use` succeeds with one; a holder whose bytes did
-   * not match is reported. Throws the last failure if none does.
-   */
-  private async fromFirstHolder<T>(
-    file: Located,
-    order: ServerView[],
-    use: (server: ServerView, body: Readable) => Promise<T>,
-  ): Promise<T> {
-    let lastError: unknown = new DfsError('DFS_UNAVAILABLE', `no live server holds ${file.name}`)
-    for (const server of order) {
-      try {
-        const url = `${server.url}/v1/blobs/${file.sha256}`
-        const response = await getStream(this.agent, url, {}, `file server ${server.id}`)
-        return await use(server, response.body)
-      } catch (error) {
-        lastError = error
-        if (error instanceof DfsError && error.code === 'DFS_CORRUPT')
-          await this.report(server.id, file.sha256)
-      }
-    }
-    throw lastError
   }
 
   private async report(server: number, sha256: string): Promise<void> {
@@ -409,33 +535,6 @@ function teeInto(fill: CacheFill | undefined): Transform {
           callback(null, chunk)
         },
       )
-    },
-  })
-}
-
-/** Passes bytes through and fails the stream at the end if they are not the bytes the directory named. */
-export function verifying(sha256: string, size: number, source: number, onBad?: () => void): Transform {
-  const hash = createHash('sha256')
-  const guard = memoryGuard()
-  let seen = 0
-  const bad = (message: string) => {
-    onBad?.()
-    return new DfsError('DFS_CORRUPT', message)
-  }
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      hash.update(chunk)
-      seen += chunk.length
-      guard(chunk.length)
-      if (seen > size) return callback(bad(`file server ${source} sent too many bytes`))
-      callback(null, chunk)
-    },
-    flush(callback: TransformCallback) {
-      const actual = hash.digest('hex')
-      if (seen !== size || actual !== sha256) {
-        return callback(bad(`file server ${source} sent bytes that do not match sha256 ${sha256}`))
-      }
-      callback()
     },
   })
 }
