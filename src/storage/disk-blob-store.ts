@@ -16,6 +16,8 @@ import type { BlobStore, BlobWriter, StoredBlob } from './blob-store.ts'
 // Measured on these machines: default 16 KiB write buffers run at a quarter of the disk's speed.
 const WRITE_BUFFER = 4 * 1024 * 1024
 const READ_BUFFER = 1024 * 1024
+/** A size hint that is wrong (too small) must not turn a read into thousands of tiny ones. */
+const MIN_READ_BUFFER = 16 * 1024
 
 export class DiskBlobStore implements BlobStore {
   readonly root: string
@@ -87,7 +89,8 @@ export class DiskBlobStore implements BlobStore {
   }
 
   read(sha256: string, size?: number): Readable {
-    const highWaterMark = size === undefined ? READ_BUFFER : Math.max(1, Math.min(size, READ_BUFFER))
+    const highWaterMark =
+      size === undefined ? READ_BUFFER : Math.max(MIN_READ_BUFFER, Math.min(size, READ_BUFFER))
     return createReadStream(this.pathOf(sha256), { highWaterMark })
   }
 
@@ -99,7 +102,7 @@ export class DiskBlobStore implements BlobStore {
       endInclusive < start
     )
       throw new DfsError('DFS_BAD_RANGE', `bytes ${start}-${endInclusive} is not a range`)
-    const highWaterMark = Math.min(endInclusive - start + 1, READ_BUFFER)
+    const highWaterMark = Math.max(MIN_READ_BUFFER, Math.min(endInclusive - start + 1, READ_BUFFER))
     return createReadStream(this.pathOf(sha256), { start, end: endInclusive, highWaterMark })
   }
 

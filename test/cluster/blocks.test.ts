@@ -2,7 +2,7 @@
 // read first comes out whole and right (the rest fetched from the other holder by Range), the bad
 // holder reported; a cold read streams and fills the cache on the way, and the next read is a cache
 // hit; a bad block in the cache is dropped mid-read; and byte ranges through `dfs get --range` and
-// the proxy's HTTP API (206, 416).
+// the proxy's HTTP API (206, 416); and offline reads of such a file from the cache.
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -10,6 +10,7 @@ import { open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { request, type Agent } from 'undici'
 import { makeAgent } from '../../src/client/agent.ts'
+import { stopChild } from '../../src/cli/children.ts'
 import { BLOCK_SIZE } from '../../src/protocol/blocks.ts'
 import { readCaCert } from '../../src/tls/ca.ts'
 import { TestCluster } from '../helpers/cluster.ts'
@@ -152,5 +153,18 @@ describe('block-verified reads', () => {
     const stale = await get({ range: 'bytes=0-9', 'if-range': `"${'0'.repeat(64)}"` })
     assert.equal(stale.statusCode, 200)
     assert.equal(Buffer.from(await stale.body.arrayBuffer()).length, size)
+  })
+
+  test('with the directory down, --offline serves a cached file of several blocks, checked', async () => {
+    const { local, digest } = await putElsewhere('offline.bin')
+    assert.equal((await cluster.run(['get', 'offline.bin', join(cluster.root, 'offline.1')])).code, 0)
+    await stopChild(cluster.directory)
+    const out = join(cluster.root, 'offline.2')
+    const get = await cluster.run(['get', 'offline.bin', out, '--offline'])
+    assert.equal(get.code, 0, get.stderr)
+    assert.equal(await sha256File(out), digest)
+    const part = await cluster.run(['get', '--offline', '--range', '10-19', 'offline.bin', '-'])
+    assert.equal(part.code, 0, part.stderr)
+    assert.ok(part.stdout.equals((await readFile(local)).subarray(10, 20)))
   })
 })

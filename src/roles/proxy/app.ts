@@ -230,7 +230,7 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
       },
     },
     async (request) =>
-      request.caller.directory.blocks(normaliseName(request.query.name), request.query.sha256),
+      service.blockList(request.caller, normaliseName(request.query.name), request.query.sha256),
   )
 
   // Changes to the namespace as they happen (server-sent events), for `dfs watch`.

@@ -18,6 +18,7 @@ import type {
   CommittedVersion,
   FileVersion,
   Located,
+  VersionBlocks,
   Placement,
   ServerView,
 } from '../../protocol/types.ts'
@@ -28,7 +29,7 @@ import { exactLength } from '../../streams/declared-length.ts'
 import { hashing } from '../../streams/hash.ts'
 import { lend } from '../../streams/lend.ts'
 import type { Logger } from '../../server/logger.ts'
-import type { BlobCache, CacheFill } from './blob-cache.ts'
+import type { BlobCache, CacheFill, KnownName } from './blob-cache.ts'
 import { CallbackPromise } from './callback-promise.ts'
 import { TrustedNames } from './trusted-names.ts'
 import { openVerified, type BlockCopy, type BlockSource, type VerifiedRead } from './block-reader.ts'
@@ -372,6 +373,30 @@ export class ProxyService {
     )
   }
 
+  /**
+   * The block list of NAME's kept version with bytes `sha256`, for a client that checks each block.
+   * With the directory unreachable, what this proxy last knew of the name serves (an offline read).
+   */
+  async blockList(caller: Caller, name: string, sha256: string): Promise<VersionBlocks> {
+    try {
+      return await caller.directory.blocks(name, sha256)
+    } catch (error) {
+      const known = this.cache.recall(name)
+      const offline = error instanceof DfsError && error.code === 'DFS_UNAVAILABLE'
+      if (!offline || known?.sha256 !== sha256 || !this.readableOffline(caller, known)) throw error
+      const { size, blocks } = known
+      return { name, sha256, size, ...(blocks ? { blocks } : {}) }
+    }
+  }
+
+  /** Without the directory, the owner and mode it last gave decide; unknown ones refuse. */
+  private readableOffline(caller: Caller, known: KnownName): boolean {
+    return (
+      known.owner !== undefined &&
+      allowed(caller, { owner: known.owner, group: known.group ?? EVERYONE, mode: known.mode ?? 0 }, 'read')
+    )
+  }
+
   private async offlineRead(
     caller: Caller,
     name: string,
@@ -379,11 +404,7 @@ export class ProxyService {
     rangeHeader: string | undefined,
   ): Promise<Download> {
     const known = this.cache.recall(name)
-    // Without the directory, the owner and mode it last gave decide; unknown ones refuse.
-    const readable =
-      known?.owner !== undefined &&
-      allowed(caller, { owner: known.owner, group: known.group ?? EVERYONE, mode: known.mode ?? 0 }, 'read')
-    if (!known || !readable || !(await this.cache.has(known.sha256))) {
+    if (!known || !this.readableOffline(caller, known) || !(await this.cache.has(known.sha256))) {
       throw new DfsError('DFS_UNAVAILABLE', `${cause.message}; and no cached copy of ${name}`)
     }
     const range = requestedRange(rangeHeader, known.size)
