@@ -40,7 +40,7 @@ import type {
 } from '../protocol/types.ts'
 import type { ListQuery } from '../protocol/schemas.ts'
 import { DirectoryFailover, type FailoverOptions, type Resend } from './failover.ts'
-import { jsonClient, type Fetch } from './http.ts'
+import { definedOnly, jsonClient, type Fetch } from './http.ts'
 import { dispatcherFetch } from './streams.ts'
 import type { RepairTask } from '../roles/directory/repairer.ts'
 
@@ -348,6 +348,3 @@ export class UserDirectoryClient {
 }
 
 /** Query parameters without the ones left out. */
-export function definedOnly(query: AuditQuery): Record<string, string | number> {
-  return Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined))
-}

@@ -28,10 +28,10 @@ import type {
   Session,
 } from '../protocol/types.ts'
 import type { ListQuery } from '../protocol/schemas.ts'
-import { definedOnly, type DirectoryStatus } from './directory-client.ts'
+import type { DirectoryStatus } from './directory-client.ts'
 import type { CacheStats } from '../roles/proxy/blob-cache.ts'
 import type { RepairTask } from '../roles/directory/repairer.ts'
-import { call, jsonClient } from './http.ts'
+import { call, definedOnly, jsonClient } from './http.ts'
 import { httpsFetch, httpsRequest, readJson } from './https-stream.ts'
 
 export interface ProxyStatus extends DirectoryStatus {
