@@ -75,12 +75,16 @@ describe('a three-server cluster', () => {
     }
   })
 
-  test("ls and get load none of the servers' packages (Fastify, node-forge, pg, pino)", async () => {
+  test("ls, get and put load none of the servers' packages (Fastify, node-forge, pg, pino, undici)", async () => {
     const put = await cluster.run(['put', '-', 'pipes/light.txt'], { input: 'light\n' })
     assert.equal(put.code, 0, put.stderr)
     const record = join(cluster.root, 'modules.txt')
-    for (const args of [['ls'], ['get', 'pipes/light.txt', '-']]) {
-      const run = await cluster.run(args, { env: loadedModulesEnv(record) })
+    for (const args of [
+      ['ls'],
+      ['get', 'pipes/light.txt', '-'],
+      ['put', '--force', '-', 'pipes/light.txt'],
+    ]) {
+      const run = await cluster.run(args, { env: loadedModulesEnv(record), input: 'again\n' })
       assert.equal(run.code, 0, run.stderr)
       const files = loadedFiles(record)
       assert.ok(
@@ -88,8 +92,8 @@ describe('a three-server cluster', () => {
         `the bundle ran dfs ${args[0]}: ${files.join(' ')}`,
       )
       const packages = bundledPackages(files)
-      assert.ok(packages.has('undici'), `its HTTPS client is among what dfs ${args[0]} loaded`)
-      for (const server of ['fastify', 'node-forge', 'pg', 'pino'])
+      assert.ok(packages.has('ky'), `its HTTP client is among what dfs ${args[0]} loaded`)
+      for (const server of ['fastify', 'node-forge', 'pg', 'pino', 'undici'])
         assert.ok(!packages.has(server), `dfs ${args[0]} loaded ${server}`)
     }
   })
