@@ -4,11 +4,22 @@
 
 import type { Readable } from 'node:stream'
 
+/**
+ * What a writer hashes as the bytes pass: the whole and each block ('blocks', the default: a
+ * primary's copy, whose list goes to the directory), the whole only ('whole': a replica's, which
+ * answers only its hash), or nothing ('none': bytes the caller has checked itself, as the proxy's
+ * cache has, and names at commit).
+ */
+export type WriterHashing = 'blocks' | 'whole' | 'none'
+
 export interface BlobWriter {
   /** Appends bytes; resolves when the store can take more (backpressure). */
   write(chunk: Buffer): Promise<void>
-  /** Makes the blob durable under its hash and returns it. */
-  commit(): Promise<StoredBlob>
+  /**
+   * Makes the blob durable under its hash and returns it. A writer that hashes nothing is told the
+   * hash (`known`); one that hashes is checked against `known` if given (DFS_CORRUPT, nothing kept).
+   */
+  commit(known?: { sha256: string }): Promise<StoredBlob>
   /** Drops everything written so far. Safe to call at any time, more than once. */
   abort(): Promise<void>
   /** Hash and size of the bytes seen so far. */
@@ -25,7 +36,7 @@ export interface StoredBlob {
 export interface BlobStore {
   /** Prepares the store and removes temp files a crash left behind. */
   open(): Promise<void>
-  createWriter(): Promise<BlobWriter>
+  createWriter(options?: { hashing?: WriterHashing }): Promise<BlobWriter>
   size(sha256: string): Promise<number | undefined>
   /** `size`, when known, sizes the read buffer: a 4 KiB blob needs no 1 MiB of it. */
   read(sha256: string, size?: number): Readable

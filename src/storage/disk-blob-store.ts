@@ -2,7 +2,7 @@
 // directory fsynced, so a blob is either whole under its name or absent. Its block list (see
 // protocol/blocks.ts) is hashed on the way in; it is kept by the directory, not here.
 
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomBytes, type Hash } from 'node:crypto'
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs'
 import { mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -11,7 +11,7 @@ import { once } from 'node:events'
 import { BlockHasher } from '../protocol/blocks.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { SHA256_HEX } from '../protocol/types.ts'
-import type { BlobStore, BlobWriter, StoredBlob } from './blob-store.ts'
+import type { BlobStore, BlobWriter, StoredBlob, WriterHashing } from './blob-store.ts'
 
 // Measured on these machines: default 16 KiB write buffers run at a quarter of the disk's speed.
 const WRITE_BUFFER = 4 * 1024 * 1024
@@ -46,11 +46,11 @@ export class DiskBlobStore implements BlobStore {
     await mkdir(this.tmp, { recursive: true })
   }
 
-  async createWriter(): Promise<BlobWriter> {
+  async createWriter(options: { hashing?: WriterHashing } = {}): Promise<BlobWriter> {
     const path = join(this.tmp, `${Date.now()}-${randomBytes(8).toString('hex')}`)
     const stream = createWriteStream(path, { flags: 'wx', highWaterMark: WRITE_BUFFER, flush: true })
     await once(stream, 'open')
-    return new DiskBlobWriter(this, path, stream)
+    return new DiskBlobWriter(this, path, stream, options.hashing ?? 'blocks')
   }
 
   /** Moves a finished temp file to its content address, durably. */
@@ -126,20 +126,22 @@ export class DiskBlobStore implements BlobStore {
 }
 
 class DiskBlobWriter implements BlobWriter {
-  private readonly hash = createHash('sha256')
   // The block list is hashed as the bytes go by, beside the whole file's hash: sha256 does not
   // compose, so neither can be had from the other, but neither needs the bytes read back.
-  private readonly blocks = new BlockHasher()
+  private readonly hash: Hash | undefined
+  private readonly blocks: BlockHasher | undefined
   private done = false
   bytes = 0
   private readonly store: DiskBlobStore
   private readonly path: string
   private readonly stream: WriteStream
 
-  constructor(store: DiskBlobStore, path: string, stream: WriteStream) {
+  constructor(store: DiskBlobStore, path: string, stream: WriteStream, hashing: WriterHashing) {
     this.store = store
     this.path = path
     this.stream = stream
+    this.hash = hashing === 'none' ? undefined : createHash('sha256')
+    this.blocks = hashing === 'blocks' ? new BlockHasher() : undefined
     // Errors reach callers through write() and commit(); a write still queued when abort() destroys
     // the stream must not become an uncaught exception that takes the server down.
     stream.on('error', () => undefined)
@@ -149,20 +151,25 @@ class DiskBlobWriter implements BlobWriter {
     if (this.done) throw new DfsError('DFS_INTERNAL', 'write after the blob was closed')
     // A write error (ENOSPC) may have come between two calls, with nobody waiting: surface it now.
     if (this.stream.errored) throw mapDiskError(this.stream.errored)
-    this.hash.update(chunk)
-    this.blocks.update(chunk)
+    this.hash?.update(chunk)
+    this.blocks?.update(chunk)
     this.bytes += chunk.length
     if (!this.stream.write(chunk)) await waitDrain(this.stream)
   }
 
-  async commit(): Promise<StoredBlob> {
+  async commit(known?: { sha256: string }): Promise<StoredBlob> {
     if (this.done) throw new DfsError('DFS_INTERNAL', 'blob committed twice')
+    if (!this.hash && !known) throw new DfsError('DFS_INTERNAL', 'an unhashed blob needs its hash named')
     this.done = true
     // 'flush: true' makes the stream fsync the file before it closes.
     this.stream.end()
     await waitFinish(this.stream)
-    const sha256 = this.hash.digest('hex')
-    const blocks = this.blocks.list()
+    const sha256 = this.hash ? this.hash.digest('hex') : known!.sha256
+    if (known && sha256 !== known.sha256) {
+      await rm(this.path, { force: true })
+      throw new DfsError('DFS_CORRUPT', `bytes written do not match sha256 ${known.sha256}`)
+    }
+    const blocks = this.blocks?.list()
     await this.store.install(this.path, sha256)
     return { sha256, size: this.bytes, ...(blocks === undefined ? {} : { blocks }) }
   }

@@ -88,6 +88,26 @@ export function blobStoreContract(kind: string, open: () => Promise<BlobStoreUnd
       assert.equal(two.blocks, Buffer.concat([digests[0]!, last]).toString('base64'))
     })
 
+    test('a writer hashes what it is asked to: blocks, the whole only, or nothing (the caller names the hash)', async () => {
+      const data = Buffer.alloc(BLOCK_SIZE + 100, 7)
+      const write = async (hashing: 'blocks' | 'whole' | 'none', known?: { sha256: string }) => {
+        const writer = await store.createWriter({ hashing })
+        await writer.write(data)
+        return writer.commit(known)
+      }
+      assert.ok((await write('blocks')).blocks, 'a primary keeps its list')
+      const whole = await write('whole')
+      assert.deepEqual([whole.sha256, whole.blocks], [sha(data), undefined])
+      await store.remove(sha(data))
+      await assert.rejects(write('none'), /needs its hash named/)
+      assert.equal((await write('none', { sha256: sha(data) })).sha256, sha(data))
+      assert.ok((await buffer(store.read(sha(data)))).equals(data))
+      await store.remove(sha(data))
+      await assert.rejects(write('whole', { sha256: 'f'.repeat(64) }), /DFS_CORRUPT|do not match/)
+      assert.equal(await store.size(sha(data)), undefined, 'nothing kept under either name')
+      assert.equal(await store.size('f'.repeat(64)), undefined)
+    })
+
     test('a range reads bytes start to end inclusive, and fewer where the blob ends first', async () => {
       const data = Buffer.alloc(3 * 1024 * 1024 + 7)
       for (let at = 0; at < data.length; at++) data[at] = (at * 31 + (at >> 12)) & 0xff

@@ -10,7 +10,7 @@ import { putStream } from '../../client/streams.ts'
 import { keepsBlockList } from '../../protocol/blocks.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import type { CommittedVersion } from '../../protocol/types.ts'
-import type { BlobStore, StoredBlob } from '../../storage/blob-store.ts'
+import type { BlobStore, StoredBlob, WriterHashing } from '../../storage/blob-store.ts'
 import { reason, type Logger } from '../../server/logger.ts'
 import { mapDiskError } from '../../storage/disk-blob-store.ts'
 import { boundedMemory, memoryGuard } from '../../streams/bounded-memory.ts'
@@ -64,7 +64,8 @@ export class FileServerService {
    * with the block list: the primary has its own, and the answer would grow with the file.
    */
   async acceptReplica(body: Readable, length?: number): Promise<StoredBlob> {
-    const { sha256, size } = await this.receive(body, [], length)
+    // The directory has the primary's block list: a replica hashes only the whole, to answer it.
+    const { sha256, size } = await this.receive(body, [], length, 'whole')
     return { sha256, size }
   }
 
@@ -82,7 +83,7 @@ export class FileServerService {
     const pipes = write.replicas.map((replica) => this.openReplica(replica, write.length))
     let blob: StoredBlob
     try {
-      blob = await this.receive(body, pipes, write.length)
+      blob = await this.receive(body, pipes, write.length, 'blocks')
     } catch (error) {
       for (const p of pipes) p.fail(new DfsError('DFS_UNAVAILABLE', 'the write was abandoned'))
       await Promise.allSettled(pipes.map((p) => p.result))
@@ -266,8 +267,13 @@ export class FileServerService {
    * Reads a body into a new blob while copying every chunk to the replicas' pipes, at the pace of the
    * slowest. A replica that fails is left behind; one that takes nothing for STALL_MS is failed.
    */
-  private async receive(body: Readable, pipes: ReplicaPipe[], length?: number): Promise<StoredBlob> {
-    const writer = await this.store.createWriter()
+  private async receive(
+    body: Readable,
+    pipes: ReplicaPipe[],
+    length: number | undefined,
+    hashing: WriterHashing,
+  ): Promise<StoredBlob> {
+    const writer = await this.store.createWriter({ hashing })
     const guard = memoryGuard()
     try {
       for await (const chunk of body) {

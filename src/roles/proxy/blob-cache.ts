@@ -152,7 +152,8 @@ export class BlobCache {
     this.reserved += size
     let writer: BlobWriter
     try {
-      writer = await this.blobs.createWriter()
+      // What a fill writes was checked on its way in (an upload's hash, a read's blocks): no hashing here.
+      writer = await this.blobs.createWriter({ hashing: 'none' })
     } catch (error) {
       this.reserved -= size
       throw error
@@ -176,12 +177,6 @@ export class BlobCache {
         )
         .run(sha256, size, this.clock.now())
     }
-  }
-
-  /** Removes a blob that was stored but is not wanted, unless the index holds it for another reason. */
-  async discard(sha256: string): Promise<void> {
-    if (!this.db.prepare('SELECT 1 FROM entries WHERE sha256 = ?').get(sha256))
-      await this.blobs.remove(sha256)
   }
 
   remember(file: KnownName): void {
@@ -291,13 +286,21 @@ export class CacheFill {
   }
 
   /** Keeps the blob if its bytes hash to `sha256`; DFS_CORRUPT (and nothing kept) otherwise. */
+  /**
+   * Keeps the blob under `sha256`, which the caller has checked its bytes against (the fill does not
+   * hash them again); DFS_CORRUPT (and nothing kept) if it is not the size it promised.
+   */
   async finish(sha256: string): Promise<void> {
-    const stored = await this.writer.commit()
+    if (this.writer.bytes !== this.size) {
+      await this.abort()
+      throw new DfsError('DFS_CORRUPT', `${this.writer.bytes} bytes received of ${this.size} for ${sha256}`)
+    }
     this.settled = true
-    if (stored.sha256 !== sha256 || stored.size !== this.size) {
+    try {
+      await this.writer.commit({ sha256 })
+    } catch (error) {
       this.cache.settle(this.size)
-      await this.cache.discard(stored.sha256)
-      throw new DfsError('DFS_CORRUPT', `bytes received do not match sha256 ${sha256}`)
+      throw error
     }
     this.cache.settle(this.size, sha256)
   }

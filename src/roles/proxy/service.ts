@@ -219,7 +219,10 @@ export class ProxyService {
       throw source.errored instanceof DfsError ? source.errored : error
     }
     // The write is committed; a cache copy that failed to keep is only a later miss.
-    await fill?.finish(version.sha256).catch(() => undefined)
+    // The cache's copy is kept under the committed hash only if it is what this proxy sent (the fill
+    // does not hash its bytes again).
+    if (sent.result?.sha256 === version.sha256) await fill?.finish(version.sha256).catch(() => undefined)
+    else await fill?.abort()
     this.cache.remember(version)
     // A file of one block needs no list: what this write made is known in full.
     if (!hasBlockList(version.size))
