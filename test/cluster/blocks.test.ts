@@ -6,7 +6,7 @@
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { open, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { request, type Agent } from 'undici'
 import { makeAgent } from '../../src/client/agent.ts'
@@ -14,20 +14,7 @@ import { stopChild } from '../../src/cli/children.ts'
 import { BLOCK_SIZE } from '../../src/protocol/blocks.ts'
 import { readCaCert } from '../../src/tls/ca.ts'
 import { TestCluster } from '../helpers/cluster.ts'
-import { randomFile, sha256File } from '../helpers/files.ts'
-
-/** Flips the byte at `at` of a file, in place. */
-async function flipByte(path: string, at: number): Promise<void> {
-  const handle = await open(path, 'r+')
-  try {
-    const byte = Buffer.alloc(1)
-    await handle.read(byte, 0, 1, at)
-    byte[0] = (byte[0] ?? 0) ^ 0xff
-    await handle.write(byte, 0, 1, at)
-  } finally {
-    await handle.close()
-  }
-}
+import { flipByte, randomFile, sha256File } from '../helpers/files.ts'
 
 interface Status {
   proxy: { cache: { hits: number; misses: number; corrupt: number } }

@@ -5,30 +5,20 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { open, readdir, stat as fsStat } from 'node:fs/promises'
+import { readdir, stat as fsStat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { stopChild } from '../../src/cli/children.ts'
 import type { Located } from '../../src/protocol/types.ts'
 import { BIN, TestCluster } from '../helpers/cluster.ts'
-import { randomFile, sha256File } from '../helpers/files.ts'
+import { flipByte, randomFile, sha256File } from '../helpers/files.ts'
 
 const MiB = 1024 * 1024
 
 /** Flips one byte in the middle of a file, in place. */
 async function corrupt(path: string): Promise<void> {
-  const handle = await open(path, 'r+')
-  try {
-    const { size } = await handle.stat()
-    const at = Math.floor(size / 2)
-    const byte = Buffer.alloc(1)
-    await handle.read(byte, 0, 1, at)
-    byte[0] = (byte[0] ?? 0) ^ 0xff
-    await handle.write(byte, 0, 1, at)
-  } finally {
-    await handle.close()
-  }
+  await flipByte(path, Math.floor((await fsStat(path)).size / 2))
 }
 
 async function sizeOfTree(dir: string): Promise<number> {

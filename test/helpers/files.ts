@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { once } from 'node:events'
+import { open } from 'node:fs/promises'
 
 export async function randomFile(path: string, size: number): Promise<string> {
   const hash = createHash('sha256')
@@ -27,4 +28,17 @@ export async function sha256File(path: string): Promise<string> {
 
 export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex')
+}
+
+/** Flips the byte at `at` of a file, in place (a bit rot the hashes must catch). */
+export async function flipByte(path: string, at: number): Promise<void> {
+  const handle = await open(path, 'r+')
+  try {
+    const byte = Buffer.alloc(1)
+    await handle.read(byte, 0, 1, at)
+    byte[0] = (byte[0] ?? 0) ^ 0xff
+    await handle.write(byte, 0, 1, at)
+  } finally {
+    await handle.close()
+  }
 }
