@@ -5,7 +5,7 @@
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PROMISE_MS } from '../../src/roles/directory/callbacks.ts'
 import { TestCluster } from '../helpers/cluster.ts'
@@ -44,6 +44,15 @@ describe('callback promises', () => {
     assert.equal(await read('known.txt', first()), 'known\n')
     assert.equal(await read('known.txt', first()), 'known\n')
     assert.equal((await status(first())).proxy.trustedReads, before + 2)
+    // An up-to-date local copy is left alone; once another proxy writes, it is replaced.
+    const same = await cluster.run(['get', 'known.txt', local], { proxy: first() })
+    assert.equal(same.code, 0, same.stderr)
+    assert.match(same.stdout.toString(), /already current \(version 1\)/)
+    const write = await cluster.run(['write', 'known.txt'], { input: 'newer\n', proxy: second() })
+    assert.equal(write.code, 0, write.stderr)
+    const newer = await cluster.run(['get', 'known.txt', local], { proxy: first() })
+    assert.equal(newer.code, 0, newer.stderr)
+    assert.equal(await readFile(local, 'utf8'), 'newer\n')
   })
 
   test('a write through another proxy is seen by the very next read, every time', async () => {

@@ -167,7 +167,7 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
       const wanted = request.headers['if-none-match']
       if (wanted && !request.query.offline) {
         // The client already has some version: if it is the current one, no bytes need to move.
-        const current = await request.caller.directory.locate(name)
+        const current = await service.current(request.caller, name)
         if (wanted === etag(current.sha256)) {
           return reply.status(304).header('etag', wanted).header('dfs-version', current.version).send()
         }

@@ -363,6 +363,19 @@ export class ProxyService {
     return { file: known, ...opened, stale: false, ...(range ? { range } : {}) }
   }
 
+  /**
+   * The current version of NAME: what this proxy knows while its callback promise holds (and the
+   * caller may read it), else the directory's word.
+   */
+  async current(caller: Caller, name: string): Promise<Pick<FileVersion, 'version' | 'sha256'>> {
+    const known = this.promise.holds() ? this.trusted.get(name) : undefined
+    if (known && allowed(caller, known, 'read')) return known
+    const asked = this.trusted.asking()
+    const located = await caller.directory.locate(name, { blocks: true })
+    this.learn(located, asked)
+    return located
+  }
+
   /** Remembers what the directory said of a name, asked for at `asked`, as current (see TrustedNames). */
   private learn(
     file: Omit<FileVersion, 'holders' | 'writer' | 'mtime'> & { blocks?: string; servers: ServerView[] },
