@@ -224,9 +224,7 @@ export class ProxyService {
     if (sent.result?.sha256 === version.sha256) await fill?.finish(version.sha256).catch(() => undefined)
     else await fill?.abort()
     this.cache.remember(version)
-    // A file of one block needs no list: what this write made is known in full.
-    if (!hasBlockList(version.size))
-      this.learn({ ...version, servers: servers.filter((s) => version.holders.includes(s.id)) }, asked)
+    this.learn({ ...version, servers: servers.filter((s) => version.holders.includes(s.id)) }, asked)
     return version
   }
 
@@ -378,15 +376,15 @@ export class ProxyService {
 
   /** Remembers what the directory said of a name, asked for at `asked`, as current (see TrustedNames). */
   private learn(
-    file: Omit<FileVersion, 'holders' | 'writer' | 'mtime'> & { blocks?: string; servers: ServerView[] },
+    file: Omit<FileVersion, 'holders' | 'writer' | 'mtime'> & { servers: ServerView[] },
     asked: number,
   ): void {
     if (file.owner === undefined || file.group === undefined || file.mode === undefined) return
-    const { name, version, sha256, size, blocks, owner, group, mode, servers, primary } = file
-    this.trusted.learn(
-      { name, version, sha256, size, owner, group, mode, servers, primary, ...(blocks ? { blocks } : {}) },
-      asked,
-    )
+    // Small files are where a round trip to the directory is most of a read; a large one's list
+    // would cost more to keep than its read saves.
+    if (hasBlockList(file.size)) return
+    const { name, version, sha256, size, owner, group, mode, servers, primary } = file
+    this.trusted.learn({ name, version, sha256, size, owner, group, mode, servers, primary }, asked)
   }
 
   /**

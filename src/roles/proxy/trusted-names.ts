@@ -6,8 +6,8 @@
 
 import type { ServerView } from '../../protocol/types.ts'
 
-/** Names remembered at most (the oldest learned go first). */
-const MAX_NAMES = 100_000
+/** Names remembered at most (the oldest learned go first): a few MB at most. */
+const MAX_NAMES = 10_000
 /** Names whose last change is remembered (past it, every answer in flight is distrusted). */
 const MAX_CHANGED = 100_000
 
@@ -15,8 +15,8 @@ export interface TrustedVersion {
   name: string
   version: number
   sha256: string
+  /** At most one block (protocol/blocks.ts): its one digest is `sha256`. */
   size: number
-  blocks?: string
   owner: string
   group: string
   mode: number
