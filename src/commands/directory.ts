@@ -6,7 +6,7 @@ import { DfsError } from '../protocol/errors.ts'
 import { parseMode } from '../protocol/permissions.ts'
 import { dataRoot, privateDataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
-import { compactHeap } from '../streams/bounded-memory.ts'
+import { boundHeap, compactHeap } from '../streams/bounded-memory.ts'
 import { redact } from '../metadata/redact.ts'
 
 export default class Directory extends BaseCommand {
@@ -87,6 +87,7 @@ export default class Directory extends BaseCommand {
   }
 
   async run(): Promise<void> {
+    boundHeap()
     const { flags } = await this.parse(Directory)
     const minCopies = flags['min-copies'] ?? flags.replicas
     if (minCopies > flags.replicas)

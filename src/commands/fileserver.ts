@@ -5,7 +5,7 @@ import { duration } from '../cli/duration.ts'
 import { size } from '../cli/size.ts'
 import { dataRoot, privateDataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
-import { compactHeap } from '../streams/bounded-memory.ts'
+import { boundHeap, compactHeap } from '../streams/bounded-memory.ts'
 
 export default class FileServer extends BaseCommand {
   static override summary = 'Run a file server: stores blobs by hash and replicates them'
@@ -45,6 +45,7 @@ export default class FileServer extends BaseCommand {
   }
 
   async run(): Promise<void> {
+    boundHeap()
     const { flags } = await this.parse(FileServer)
     const directories = parseDirectoryUrls(flags.directory)
     const root = privateDataRoot(dataRoot(flags.data))

@@ -4,7 +4,7 @@ import { memberFlags, ownPki, parseDirectoryUrls } from '../cli/role-flags.ts'
 import { size } from '../cli/size.ts'
 import { dataRoot, privateDataRoot } from '../server/data-root.ts'
 import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
-import { compactHeap } from '../streams/bounded-memory.ts'
+import { boundHeap, compactHeap } from '../streams/bounded-memory.ts'
 
 export default class Proxy extends BaseCommand {
   static override summary = 'Run a client proxy: the user API, login and downloads from replicas'
@@ -24,6 +24,7 @@ export default class Proxy extends BaseCommand {
   }
 
   async run(): Promise<void> {
+    boundHeap()
     const { flags } = await this.parse(Proxy)
     const directories = parseDirectoryUrls(flags.directory)
     const root = privateDataRoot(dataRoot(flags.data))

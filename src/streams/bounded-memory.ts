@@ -65,6 +65,21 @@ export function boundedMemory(): Transform {
 }
 
 /**
+ * Keeps a server's heap small however many requests are in flight. With many at once, most objects
+ * outlive a young-generation collection, and V8 answers by growing the young generation (to 134 MB
+ * in a file server and a proxy under 16 small writes in flight) and by letting the old one reach
+ * up to four times what is live before it collects it (140 MB of garbage in the proxy): either
+ * alone took a role past 150 MB. Both are flags V8 reads as it goes, so they can be set here, for
+ * every way a role is started. Call before the role starts.
+ */
+export function boundHeap(): void {
+  // The young generation stays at its starting size (1 MiB a semi-space).
+  setFlagsFromString('--semi-space-growth-factor=1')
+  // The old generation is collected when it reaches 1.5 times what was live after the last time.
+  setFlagsFromString('--heap-growing-percent=50')
+}
+
+/**
  * A full collection, for after start-up: loading the program and signing this node's certificate
  * leave ~30 MB of garbage that V8 would otherwise keep as heap until it next runs out of room.
  */

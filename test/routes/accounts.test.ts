@@ -73,7 +73,7 @@ describe('accounts', () => {
     }
   })
 
-  test('a hash made with weaker scrypt parameters logs in and is rehashed at N=2^17', async () => {
+  test('a hash made with weaker scrypt parameters logs in and is rehashed at N=2^14, r=8, p=5', async () => {
     const salt = randomBytes(16)
     const key = scryptSync('old-password', salt, 32, { N: 16384, r: 8, p: 1 })
     const old = `scrypt$16384$8$1$${salt.toString('base64')}$${key.toString('base64')}`
@@ -88,7 +88,7 @@ describe('accounts', () => {
     )
     await session('olduser', 'old-password')
     const upgraded = (await directory.store.getUser('olduser'))?.passwordHash ?? ''
-    assert.match(upgraded, /^scrypt\$131072\$8\$1\$/)
+    assert.match(upgraded, /^scrypt\$16384\$8\$5\$/)
     await session('olduser', 'old-password')
   })
 

@@ -31,7 +31,7 @@ import { lend } from '../../streams/lend.ts'
 import type { Logger } from '../../server/logger.ts'
 import type { BlobCache, CacheFill, KnownName } from './blob-cache.ts'
 import { CallbackPromise } from './callback-promise.ts'
-import { TrustedNames } from './trusted-names.ts'
+import { TrustedNames, type TrustedServer } from './trusted-names.ts'
 import { openVerified, type BlockCopy, type BlockSource, type VerifiedRead } from './block-reader.ts'
 
 const SESSION_CACHE_MS = 5_000
@@ -456,7 +456,7 @@ export class ProxyService {
     }
   }
 
-  private serverSource(file: { sha256: string; size: number }, server: ServerView): BlockSource {
+  private serverSource(file: { sha256: string; size: number }, server: TrustedServer): BlockSource {
     return {
       from: server.id,
       open: async (range) => {
@@ -507,7 +507,7 @@ export class ProxyService {
   }
 
   /** Replicas before the primary (the seed's rule), shuffled to spread reads; live servers first. */
-  private readOrder(file: { servers: ServerView[]; primary: number }): ServerView[] {
+  private readOrder<S extends TrustedServer>(file: { servers: S[]; primary: number }): S[] {
     const keyed = file.servers.map((server) => ({
       server,
       key: (server.live ? 0 : 4) + (server.id === file.primary ? 2 : 0) + this.random.next(),

@@ -11,6 +11,13 @@ const MAX_NAMES = 10_000
 /** Names whose last change is remembered (past it, every answer in flight is distrusted). */
 const MAX_CHANGED = 100_000
 
+/**
+ * What a read needs of a holder. The directory's answers carry each server's whole view (free
+ * bytes, heartbeat, background jobs): kept with every name, that was ~1.3 KB a name, so 10,000
+ * names read took 9 MB of the proxy's heap, and the 100,000 it may remember would have taken 130.
+ */
+export type TrustedServer = Pick<ServerView, 'id' | 'url' | 'live'>
+
 export interface TrustedVersion {
   name: string
   version: number
@@ -20,7 +27,7 @@ export interface TrustedVersion {
   owner: string
   group: string
   mode: number
-  servers: ServerView[]
+  servers: TrustedServer[]
   primary: number
 }
 
@@ -28,6 +35,8 @@ export class TrustedNames {
   private readonly names = new Map<string, TrustedVersion>()
   /** The tick of each name's last change heard of, and the version it made (-1: a removal). */
   private readonly changedAt = new Map<string, { tick: number; version: number }>()
+  /** One object for each holder as names see it, shared by every name it holds. */
+  private readonly servers = new Map<string, TrustedServer>()
   private tick = 0
   /** Answers asked for before this tick are not learned (what changed then is no longer known). */
   private floor = 0
@@ -43,8 +52,18 @@ export class TrustedNames {
     const last = this.changedAt.get(file.name)
     if (last && last.tick > asked && last.version !== file.version) return
     this.names.delete(file.name)
-    this.names.set(file.name, file)
+    this.names.set(file.name, { ...file, servers: file.servers.map((server) => this.shared(server)) })
     if (this.names.size > MAX_NAMES) this.names.delete(this.names.keys().next().value!)
+  }
+
+  private shared(server: TrustedServer): TrustedServer {
+    const key = `${server.id} ${server.live} ${server.url}`
+    let view = this.servers.get(key)
+    if (!view) {
+      view = { id: server.id, url: server.url, live: server.live }
+      this.servers.set(key, view)
+    }
+    return view
   }
 
   get(name: string): TrustedVersion | undefined {
@@ -66,6 +85,7 @@ export class TrustedNames {
     this.tick++
     this.names.clear()
     this.changedAt.clear()
+    this.servers.clear()
     this.floor = this.tick
   }
 }
