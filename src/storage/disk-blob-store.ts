@@ -68,10 +68,18 @@ export class DiskBlobStore implements BlobStore {
   /** Moves a finished temp file to its content address, durably. */
   async install(tmpPath: string, sha256: string): Promise<void> {
     const dir = join(this.objects, sha256.slice(0, 2))
-    await mkdir(dir, { recursive: true })
     // The new file's bytes were hashed as they were written, so they are right by construction: it
-    // replaces whatever is there (an identical blob, or one that rotted and is being repaired).
-    await rename(tmpPath, this.pathOf(sha256))
+    // replaces whatever is there (an identical blob, or one that rotted and is being repaired). Its
+    // directory is made only when missing: one call to the disk fewer for every blob but the first.
+    try {
+      await rename(tmpPath, this.pathOf(sha256))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      await mkdir(dir, { recursive: true })
+      // The new directory's own name must last too.
+      if (this.durable) await fsyncDir(this.objects)
+      await rename(tmpPath, this.pathOf(sha256))
+    }
     if (this.durable) await fsyncDir(dir)
   }
 
