@@ -4,7 +4,6 @@
 // its audit log). Given several directories (one cluster, one shared database), every call, the
 // users' too, goes to the one that answered last and fails over to the others (failover.ts).
 
-import type { KyInstance, Options } from 'ky'
 import type { Agent } from 'undici'
 import { CLIENT_HEADER } from '../protocol/client-address.ts'
 import type {
@@ -40,8 +39,8 @@ import type {
 } from '../protocol/types.ts'
 import type { ListQuery } from '../protocol/schemas.ts'
 import { DirectoryFailover, type FailoverOptions, type Resend } from './failover.ts'
-import { definedOnly, jsonClient, type Fetch } from './http.ts'
-import { dispatcherFetch } from './streams.ts'
+import { definedOnly, JSON_TIMEOUT_MS, jsonClient, type Fetch } from './http.ts'
+import { kyJsonClient, undiciJsonClient, type JsonCallOptions, type JsonClient } from './json-calls.ts'
 import type { RepairTask } from '../roles/directory/repairer.ts'
 
 export type { DirectoryStatus }
@@ -65,15 +64,24 @@ type Method = 'get' | 'post' | 'delete'
  */
 class Calls {
   readonly failover: DirectoryFailover
-  private readonly clients: KyInstance[]
+  private readonly clients: JsonClient[]
 
-  constructor(failover: DirectoryFailover, fetch: Fetch) {
+  constructor(failover: DirectoryFailover, transport: Agent | Fetch) {
     this.failover = failover
-    this.clients = failover.urls.map((url) => jsonClient(url, fetch))
+    this.clients = failover.urls.map((url) =>
+      typeof transport === 'function'
+        ? kyJsonClient(jsonClient(url, transport))
+        : undiciJsonClient(url, transport, JSON_TIMEOUT_MS),
+    )
   }
 
-  send<T>(method: Method, path: string, options: Options = {}, resend: Resend = 'idempotent'): Promise<T> {
-    return this.failover.call((index) => this.clients[index]![method](path, options).json<T>(), {
+  send<T>(
+    method: Method,
+    path: string,
+    options: JsonCallOptions = {},
+    resend: Resend = 'idempotent',
+  ): Promise<T> {
+    return this.failover.call((index) => this.clients[index]!.call<T>(method, path, options), {
       resend,
       ...(options.signal ? { signal: options.signal } : {}),
     })
@@ -89,7 +97,7 @@ export class DirectoryClient {
    */
   constructor(urls: string | readonly string[], transport: Agent | Fetch, options: FailoverOptions = {}) {
     const failover = new DirectoryFailover(typeof urls === 'string' ? [urls] : urls, options)
-    this.calls = new Calls(failover, typeof transport === 'function' ? transport : dispatcherFetch(transport))
+    this.calls = new Calls(failover, transport)
   }
 
   /** The directory in use: the one that answered last. */

@@ -12,9 +12,12 @@ import { DfsError, fromErrorBody } from '../protocol/errors.ts'
 /** What ky calls to send a request. */
 export type Fetch = (input: Request | URL | string, init?: RequestInit) => Promise<Response>
 
+/** How long a JSON call waits for its answer unless it says otherwise. */
+export const JSON_TIMEOUT_MS = 30_000
+
 /** A ky instance bound to one base URL and one transport; JSON only. */
 export function jsonClient(baseUrl: string, fetch: Fetch, headers: Record<string, string> = {}): KyInstance {
-  return ky.create({ baseUrl, headers, retry: 0, timeout: 30_000, fetch })
+  return ky.create({ baseUrl, headers, retry: 0, timeout: JSON_TIMEOUT_MS, fetch })
 }
 
 /** A JSON request body, read whole (bounded by the route schemas; never file bytes). */
@@ -132,8 +135,9 @@ export function causeCodes(error: unknown): string[] {
   const codes: string[] = []
   let current: unknown = error
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    const code = (current as NodeJS.ErrnoException).code
-    if (code) codes.push(code)
+    const code: unknown = (current as NodeJS.ErrnoException).code
+    // A DOMException's code is a number (a cancelled fetch's AbortError is 20): not a socket's.
+    if (typeof code === 'string' && code !== '') codes.push(code)
     current = current.cause
   }
   return codes

@@ -1,6 +1,7 @@
 // The disk BlobStore: objects/ab/<sha256>, written to tmp/, fsynced, renamed into place, and the
 // directory fsynced, so a blob is either whole under its name or absent. Its block list (see
-// protocol/blocks.ts) is hashed on the way in; it is kept by the directory, not here.
+// protocol/blocks.ts) is hashed on the way in; it is kept by the directory, not here. A store made
+// with `durable: false` (a cache whose every read is verified) skips both fsyncs.
 
 import { createHash, randomBytes, type Hash } from 'node:crypto'
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs'
@@ -19,11 +20,22 @@ const READ_BUFFER = 1024 * 1024
 /** A size hint that is wrong (too small) must not turn a read into thousands of tiny ones. */
 const MIN_READ_BUFFER = 16 * 1024
 
+export interface DiskBlobStoreOptions {
+  /**
+   * Whether a committed blob survives a power loss (default true): its file and the rename are
+   * fsynced. Without, a crash of the machine may leave a blob short or garbled under its name, so only
+   * a store that checks every blob before use may go without (an fsync is most of a small write).
+   */
+  durable?: boolean
+}
+
 export class DiskBlobStore implements BlobStore {
   readonly root: string
+  readonly durable: boolean
 
-  constructor(root: string) {
+  constructor(root: string, options: DiskBlobStoreOptions = {}) {
     this.root = root
+    this.durable = options.durable ?? true
   }
 
   private get objects(): string {
@@ -48,7 +60,7 @@ export class DiskBlobStore implements BlobStore {
 
   async createWriter(options: { hashing?: WriterHashing } = {}): Promise<BlobWriter> {
     const path = join(this.tmp, `${Date.now()}-${randomBytes(8).toString('hex')}`)
-    const stream = createWriteStream(path, { flags: 'wx', highWaterMark: WRITE_BUFFER, flush: true })
+    const stream = createWriteStream(path, { flags: 'wx', highWaterMark: WRITE_BUFFER, flush: this.durable })
     await once(stream, 'open')
     return new DiskBlobWriter(this, path, stream, options.hashing ?? 'blocks')
   }
@@ -56,11 +68,19 @@ export class DiskBlobStore implements BlobStore {
   /** Moves a finished temp file to its content address, durably. */
   async install(tmpPath: string, sha256: string): Promise<void> {
     const dir = join(this.objects, sha256.slice(0, 2))
-    await mkdir(dir, { recursive: true })
     // The new file's bytes were hashed as they were written, so they are right by construction: it
-    // replaces whatever is there (an identical blob, or one that rotted and is being repaired).
-    await rename(tmpPath, this.pathOf(sha256))
-    await fsyncDir(dir)
+    // replaces whatever is there (an identical blob, or one that rotted and is being repaired). Its
+    // directory is made only when missing: one call to the disk fewer for every blob but the first.
+    try {
+      await rename(tmpPath, this.pathOf(sha256))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      await mkdir(dir, { recursive: true })
+      // The new directory's own name must last too.
+      if (this.durable) await fsyncDir(this.objects)
+      await rename(tmpPath, this.pathOf(sha256))
+    }
+    if (this.durable) await fsyncDir(dir)
   }
 
   /** Moves a blob whose bytes no longer match its name out of the store, keeping it for inspection. */
@@ -161,7 +181,7 @@ class DiskBlobWriter implements BlobWriter {
     if (this.done) throw new DfsError('DFS_INTERNAL', 'blob committed twice')
     if (!this.hash && !known) throw new DfsError('DFS_INTERNAL', 'an unhashed blob needs its hash named')
     this.done = true
-    // 'flush: true' makes the stream fsync the file before it closes.
+    // 'flush: true' (a durable store) makes the stream fsync the file before it closes.
     this.stream.end()
     await waitFinish(this.stream)
     const sha256 = this.hash ? this.hash.digest('hex') : known!.sha256

@@ -24,6 +24,8 @@ describe('classify', () => {
     ['a TLS alert once connected', wrapped('ERR_SSL_SSLV3_ALERT_BAD_RECORD_MAC'), 'maybe-sent'],
     ['no answer in time', new TimeoutError(new Request('https://127.0.0.1:1/v1/list')), 'maybe-sent'],
     ['cancelled by the caller', wrapped('UND_ERR_ABORTED'), 'final'],
+    // Its code is a number (20), which is no socket's error code.
+    ['cancelled through fetch', new DOMException('This operation was aborted', 'AbortError'), 'final'],
     ["the directory's own error", new DfsError('DFS_CONFLICT', 'changed meanwhile'), 'final'],
     ['a bug, not the network', new RangeError('out of range'), 'final'],
   ]

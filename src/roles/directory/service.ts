@@ -272,8 +272,11 @@ export class DirectoryService {
     const version = await this.store.commit(request, this.clock.now())
     await this.changesHeard()
     const keep = Math.max(this.config.keepVersions, 1)
-    // Versions numbered up to `keep` leave nothing to prune, and cost no look-up.
-    const pruned = version.version > keep ? (await this.store.listVersions(request.name)).slice(keep) : []
+    // Versions numbered up to `keep` leave nothing to prune (a name has at most as many versions as
+    // its newest number), and cost no look-up and no second transaction: a small write's commit is
+    // one fsync of the metadata store, not two.
+    if (version.version <= keep) return version
+    const pruned = (await this.store.listVersions(request.name)).slice(keep)
     await this.store.pruneVersions(request.name, keep)
     // Their blobs may be garbage now: the holders hear so in their next inventory of changes.
     this.inventories.released(pruned)

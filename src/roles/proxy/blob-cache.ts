@@ -56,6 +56,12 @@ export class BlobCache {
   private readonly pinned = new Map<string, number>()
   /** Bytes promised to fills in progress, so cache plus temp files stay under the bound. */
   private reserved = 0
+  /**
+   * The bytes of every indexed entry, counted once and then kept up to date by the writes that add
+   * and evict entries (undefined: count again), so making room for an upload does not sum the whole
+   * index each time.
+   */
+  private indexedBytes: number | undefined
   private readonly counters = {
     hits: 0,
     misses: 0,
@@ -68,7 +74,13 @@ export class BlobCache {
   constructor(root: string, maxBytes: number, clock: Clock) {
     this.maxBytes = maxBytes
     this.clock = clock
-    this.blobs = new DiskBlobStore(join(root, 'blobs'))
+    // Not fsynced: every read of an entry is verified block by block as it is served, and a corrupt
+    // one is dropped and the read goes on from a file server, so a blob a power loss left short or
+    // garbled is a miss, never bad bytes (the index, synchronous = NORMAL, may lose its last entries
+    // the same way). An upload's copy kept here is a convenience for later reads, not one of the
+    // copies the commit counts, and its two fsyncs were a large part of the proxy's cost of a small
+    // upload.
+    this.blobs = new DiskBlobStore(join(root, 'blobs'), { durable: false })
     mkdirSync(root, { recursive: true })
     this.db = new DatabaseSync(join(root, 'index.sqlite'))
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;')
@@ -171,11 +183,12 @@ export class BlobCache {
   settle(size: number, sha256?: string): void {
     this.reserved -= size
     if (sha256) {
-      this.db
-        .prepare(
-          'INSERT INTO entries (sha256, size, last_used) VALUES (?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET last_used = excluded.last_used',
-        )
-        .run(sha256, size, this.clock.now())
+      const now = this.clock.now()
+      const added = this.db
+        .prepare('INSERT OR IGNORE INTO entries (sha256, size, last_used) VALUES (?, ?, ?)')
+        .run(sha256, size, now).changes
+      if (added === 0) this.db.prepare('UPDATE entries SET last_used = ? WHERE sha256 = ?').run(now, sha256)
+      else if (this.indexedBytes !== undefined) this.indexedBytes += size
     }
   }
 
@@ -237,9 +250,10 @@ export class BlobCache {
   /** Evicts least recently used, unpinned entries until `size` more bytes fit; false if they cannot. */
   private async makeRoom(size: number): Promise<boolean> {
     if (size > this.maxBytes) return false
-    let used =
-      (this.db.prepare('SELECT COALESCE(SUM(size), 0) AS bytes FROM entries').get() as { bytes: number })
-        .bytes + this.reserved
+    this.indexedBytes ??= (
+      this.db.prepare('SELECT COALESCE(SUM(size), 0) AS bytes FROM entries').get() as { bytes: number }
+    ).bytes
+    let used = this.indexedBytes + this.reserved
     // The least recently used are read only when something has to go.
     if (used + size <= this.maxBytes) return true
     const rows = this.db.prepare('SELECT sha256, size FROM entries ORDER BY last_used ASC').all() as {
@@ -250,7 +264,8 @@ export class BlobCache {
       if (used + size <= this.maxBytes) break
       if (this.pinned.has(row.sha256)) continue
       // The file goes before the space is counted free: the bound holds on disk, not just in the index.
-      this.db.prepare('DELETE FROM entries WHERE sha256 = ?').run(row.sha256)
+      const gone = this.db.prepare('DELETE FROM entries WHERE sha256 = ?').run(row.sha256).changes
+      if (gone === 1 && this.indexedBytes !== undefined) this.indexedBytes -= row.size
       await this.blobs.remove(row.sha256)
       this.counters.evictions++
       used -= row.size
@@ -260,6 +275,7 @@ export class BlobCache {
 
   private async drop(sha256: string): Promise<void> {
     this.db.prepare('DELETE FROM entries WHERE sha256 = ?').run(sha256)
+    this.indexedBytes = undefined
     await this.blobs.remove(sha256)
   }
 }
