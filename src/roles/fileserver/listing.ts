@@ -51,27 +51,43 @@ export class Listings {
   async walk(blobs: AsyncIterable<string>, compare: boolean, watch: Set<string>): Promise<Walk> {
     await mkdir(this.dir, { recursive: true })
     const walk: Walk = { held: 0, added: [], removed: [], present: new Set() }
-    const before = (compare ? read(this.current) : nothing())[Symbol.asyncIterator]()
-    const out = await open(this.next, 'w')
+    const before = compare ? await ListingReader.open(this.current) : undefined
     try {
-      const writer = new HashWriter(out)
-      let old = await before.next()
-      let previous = ''
-      for await (const sha256 of blobs) {
-        if (sha256 <= previous) throw new Error(`the blob store listed ${sha256} after ${previous}`)
-        previous = sha256
-        for (; !old.done && old.value < sha256; old = await before.next()) walk.removed.push(old.value)
-        if (!old.done && old.value === sha256) old = await before.next()
-        else if (compare) walk.added.push(sha256)
-        if (watch.has(sha256)) walk.present.add(sha256)
-        await writer.add(sha256)
-        walk.held++
+      const out = await open(this.next, 'w')
+      try {
+        const writer = new HashWriter(out)
+        let previous = ''
+        for await (const sha256 of blobs) {
+          if (sha256 <= previous) throw new Error(`the blob store listed ${sha256} after ${previous}`)
+          previous = sha256
+          if (before) {
+            // An await only when a chunk must be read: per hash, the walk's cost is the store's.
+            while (before.head !== undefined && before.head < sha256) {
+              walk.removed.push(before.head)
+              const reading = before.advance()
+              if (reading) await reading
+            }
+            if (before.head !== sha256) walk.added.push(sha256)
+            else {
+              const reading = before.advance()
+              if (reading) await reading
+            }
+          }
+          if (watch.has(sha256)) walk.present.add(sha256)
+          const writing = writer.add(sha256)
+          if (writing) await writing
+          walk.held++
+        }
+        while (before?.head !== undefined) {
+          walk.removed.push(before.head)
+          await before.advance()
+        }
+        await writer.flush()
+      } finally {
+        await out.close()
       }
-      for (; !old.done; old = await before.next()) walk.removed.push(old.value)
-      await writer.flush()
     } finally {
-      await out.close()
-      await before.return(undefined)
+      await before?.close()
     }
     return walk
   }
@@ -81,18 +97,25 @@ export class Listings {
    * blobs is one empty last page.
    */
   async *pages(size: number): AsyncGenerator<{ blobs: string[]; last: boolean }> {
-    const count = (await stat(this.next)).size / HASH_BYTES
-    let sent = 0
-    let blobs: string[] = []
-    for await (const sha256 of read(this.next)) {
-      blobs.push(sha256)
-      sent++
-      if (blobs.length === size || sent === count) {
-        yield { blobs, last: sent === count }
-        blobs = []
+    const reader = await ListingReader.open(this.next)
+    try {
+      let blobs: string[] = []
+      let pages = 0
+      while (reader.head !== undefined) {
+        blobs.push(reader.head)
+        const reading = reader.advance()
+        if (reading) await reading
+        // The next hash read tells whether this page is the last.
+        if (blobs.length === size || reader.head === undefined) {
+          yield { blobs, last: reader.head === undefined }
+          blobs = []
+          pages++
+        }
       }
+      if (pages === 0) yield { blobs, last: true }
+    } finally {
+      await reader.close()
     }
-    if (count === 0) yield { blobs: [], last: true }
   }
 
   /** The next listing becomes the acknowledged one: the directory has taken its inventory. */
@@ -111,10 +134,11 @@ class HashWriter {
     this.file = file
   }
 
-  async add(sha256: string): Promise<void> {
+  /** Adds a hash; a promise to wait for only when a chunk is full and being written. */
+  add(sha256: string): Promise<void> | undefined {
     this.buffer.write(sha256, this.used, HASH_BYTES, 'hex')
     this.used += HASH_BYTES
-    if (this.used === this.buffer.length) await this.flush()
+    return this.used === this.buffer.length ? this.flush() : undefined
   }
 
   async flush(): Promise<void> {
@@ -124,26 +148,48 @@ class HashWriter {
   }
 }
 
-/** A listing of nothing, to compare a first walk with. */
-async function* nothing(): AsyncGenerator<string> {}
+/** The hashes of a listing in order, a chunk read at a time: `head` is the next, undefined at the end. */
+class ListingReader {
+  head: string | undefined
+  private readonly file: FileHandle
+  private readonly buffer = Buffer.alloc(CHUNK * HASH_BYTES)
+  /** Where `head` is in the buffer, and where the bytes read end. */
+  private at = 0
+  private end = 0
 
-/** The hashes of a listing, in its order, a chunk read at a time. */
-async function* read(path: string): AsyncGenerator<string> {
-  const file = await open(path, 'r')
-  try {
-    const buffer = Buffer.alloc(CHUNK * HASH_BYTES)
-    let kept = 0
-    for (;;) {
-      const { bytesRead } = await file.read(buffer, kept, buffer.length - kept)
+  private constructor(file: FileHandle) {
+    this.file = file
+  }
+
+  static async open(path: string): Promise<ListingReader> {
+    const reader = new ListingReader(await open(path, 'r'))
+    await reader.read()
+    return reader
+  }
+
+  /** Moves `head` on; a promise to wait for only when the next chunk must be read. */
+  advance(): Promise<void> | undefined {
+    this.at += HASH_BYTES
+    if (this.at + HASH_BYTES > this.end) return this.read()
+    this.head = this.buffer.toString('hex', this.at, this.at + HASH_BYTES)
+    return undefined
+  }
+
+  async close(): Promise<void> {
+    await this.file.close()
+  }
+
+  /** The next chunk, after what is left of this one (a read may end mid-hash). */
+  private async read(): Promise<void> {
+    const kept = this.end - this.at
+    this.buffer.copy(this.buffer, 0, this.at, this.end)
+    this.at = 0
+    this.end = kept
+    while (this.end < HASH_BYTES) {
+      const { bytesRead } = await this.file.read(this.buffer, this.end, this.buffer.length - this.end)
       if (bytesRead === 0) break
-      const end = kept + bytesRead
-      const whole = end - (end % HASH_BYTES)
-      for (let at = 0; at < whole; at += HASH_BYTES) yield buffer.toString('hex', at, at + HASH_BYTES)
-      // A read may end mid-hash: its start waits at the front for the rest.
-      buffer.copy(buffer, 0, whole, end)
-      kept = end - whole
+      this.end += bytesRead
     }
-  } finally {
-    await file.close()
+    this.head = this.end >= HASH_BYTES ? this.buffer.toString('hex', 0, HASH_BYTES) : undefined
   }
 }
