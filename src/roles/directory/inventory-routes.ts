@@ -3,9 +3,9 @@
 // only for itself.
 //
 // The pages have a route of their own (/inventory/pages) rather than a `page` field on the whole
-// list's route, which older file servers still send (one request, every hash): each route then
-// takes what it needs, a page a few MB and the whole list up to 256 MiB, and an older directory
-// answers a file server that pages with a plain 404 rather than taking a page for a whole list.
+// list's route, which older file servers still send (one request, every hash): each route then has
+// its own schema and body limit (a page a few MB, the whole list up to 256 MiB), and the whole
+// list's route stays exactly as older file servers know it.
 
 import type { FastifyInstance } from 'fastify'
 import { INVENTORY_PAGE_MAX, type InventoryChanges, type InventoryPage } from '../../protocol/types.ts'
@@ -20,8 +20,8 @@ const params = {
   properties: { id: { type: 'integer', minimum: 1, maximum: 1_000_000 } },
 } as const
 const clockTime = { type: 'integer', minimum: 0 } as const
-// A server with a million blobs sends 65 MB of hashes in the whole list of an older file server; so
-// may a change inventory after a burst of writes. Nothing else here is that large.
+// An older file server with a million blobs sends 65 MB of hashes in its whole list; so may a change
+// inventory after a burst of writes. Nothing else here is that large.
 const bodyLimit = 256 * 1024 * 1024
 /** A page of the most hashes, quoted and comma-separated, with room for the rest of its fields. */
 const pageBodyLimit = INVENTORY_PAGE_MAX * (64 + 3) + 64 * 1024
