@@ -22,17 +22,50 @@ export const nameOf = (i: number) =>
 export const versionsOf = (i: number) => (i % 10 === 0 ? 3 : 1)
 export const holdersOf = (i: number) => [SERVERS[i % 3]!, SERVERS[(i + 1) % 3]!]
 export const sizeOf = (i: number) => 1024 + (i % 4096)
-export const blobOf = (i: number, version: number) =>
-  createHash('sha256').update(`${i}.${version}`).digest('hex')
+const blobBytesOf = (i: number, version: number) => createHash('sha256').update(`${i}.${version}`).digest()
+export const blobOf = (i: number, version: number) => blobBytesOf(i, version).toString('hex')
 
-/** Every blob file server `server` holds, as it would list them. */
-export function blobsOn(server: number, size: number): string[] {
-  const blobs: string[] = []
-  for (let i = 0; i < size; i++) {
-    if (!holdersOf(i).includes(server)) continue
-    for (let v = 1; v <= versionsOf(i); v++) blobs.push(blobOf(i, v))
+/**
+ * Every blob file server `server` holds, 32 bytes each (ten million names' blobs on one server take
+ * 234 MB so, not the gigabyte their hex strings would), grouped by first byte so that they list in
+ * hash order one group at a time, as the disk store lists one prefix directory at a time.
+ */
+export class HeldBlobs {
+  readonly count: number
+  private readonly grouped: Buffer
+  /** Where each first byte's group starts, in hashes; the 257th is the end. */
+  private readonly starts: number[]
+
+  constructor(server: number, size: number) {
+    this.count = blobCountOn(server, size)
+    const flat = Buffer.allocUnsafe(this.count * 32)
+    const counts = new Array<number>(256).fill(0)
+    let at = 0
+    for (let i = 0; i < size; i++) {
+      if (!holdersOf(i).includes(server)) continue
+      for (let v = 1; v <= versionsOf(i); v++) {
+        blobBytesOf(i, v).copy(flat, at * 32)
+        counts[flat[at * 32]!]!++
+        at++
+      }
+    }
+    this.starts = [0]
+    for (const n of counts) this.starts.push(this.starts.at(-1)! + n)
+    this.grouped = Buffer.allocUnsafe(flat.length)
+    const next = this.starts.slice(0, 256)
+    for (let h = 0; h < this.count; h++)
+      flat.copy(this.grouped, next[flat[h * 32]!]!++ * 32, h * 32, h * 32 + 32)
   }
-  return blobs
+
+  /** The hashes in increasing order. */
+  *sorted(): Generator<string> {
+    for (let group = 0; group < 256; group++) {
+      const hashes: string[] = []
+      for (let h = this.starts[group]!; h < this.starts[group + 1]!; h++)
+        hashes.push(this.grouped.toString('hex', h * 32, h * 32 + 32))
+      yield* hashes.sort()
+    }
+  }
 }
 
 /** How many blobs file server `server` holds. */
@@ -42,8 +75,8 @@ export function blobCountOn(server: number, size: number): number {
   return count
 }
 
-/** A file server's blob store that only lists (from memory): an inventory needs nothing else. */
-export function listingOnly(blobs: string[]): BlobStore {
+/** A file server's blob store that only lists (from memory, in hash order): an inventory needs nothing else. */
+export function listingOnly(blobs: HeldBlobs): BlobStore {
   const unused = (): never => {
     throw new Error('not used by the benchmark')
   }
@@ -54,7 +87,7 @@ export function listingOnly(blobs: string[]): BlobStore {
     read: (): Readable => unused(),
     readRange: (): Readable => unused(),
     async *list() {
-      yield* blobs
+      yield* blobs.sorted()
     },
     remove: async () => unused(),
     quarantine: async () => unused(),

@@ -14,7 +14,8 @@
 // - ls of one 1,000-name directory: listFiles through the store, and GET /v1/list through HTTPS;
 // - a repair pass with nothing to repair: the real Repairer, with a copier that must not be called;
 // - an inventory with nothing changed (a change inventory after a full one), through HTTPS, alone
-//   and as a file server's whole run (its blobs listed from memory), next to the full inventory;
+//   and as a file server's whole run (its blobs listed from memory, its listing kept on disk), next
+//   to the full inventory, sent in pages as a file server sends it, at every size;
 // - the count of names and bytes `dfs status` shows: countFiles through the store.
 // Output: progress on stderr; a table (rows: measurements; columns: sizes, and the ratio of the
 // largest to the smallest), then one JSON line with the same figures, on stdout.
@@ -25,7 +26,7 @@ import { join } from 'node:path'
 import { makeAgent } from '../src/client/agent.ts'
 import { DirectoryClient, type UserDirectoryClient } from '../src/client/directory-client.ts'
 import type { MetadataStore } from '../src/metadata/store.ts'
-import type { InventoryAnswer } from '../src/protocol/types.ts'
+import { INVENTORY_PAGE, type InventoryPageAnswer } from '../src/protocol/types.ts'
 import { buildDirectoryApp } from '../src/roles/directory/app.ts'
 import { AuditLog } from '../src/roles/directory/audit-log.ts'
 import { JoinService } from '../src/roles/directory/join-service.ts'
@@ -40,8 +41,7 @@ import {
   NAMES_PER_DIR,
   SERVERS,
   USER,
-  blobCountOn,
-  blobsOn,
+  HeldBlobs,
   checkLoaded,
   listingOnly,
   nameOf,
@@ -156,7 +156,7 @@ async function measureSize(
       await checkLoaded(store, size)
       const directory = await startDirectory(store, work)
       try {
-        await measure(size, directory, note, progress)
+        await measure(size, directory, work, note, progress)
       } finally {
         await directory.close()
       }
@@ -168,7 +168,13 @@ async function measureSize(
   }
 }
 
-async function measure(size: number, directory: Directory, note: Note, progress: (line: string) => void) {
+async function measure(
+  size: number,
+  directory: Directory,
+  work: string,
+  note: Note,
+  progress: (line: string) => void,
+) {
   const { service, store, proxy, fileserver } = directory
   const random = lcg(size)
   const anyName = () => nameOf(Math.floor(random() * size))
@@ -226,7 +232,7 @@ async function measure(size: number, directory: Directory, note: Note, progress:
   note('status count p50: store countFiles', 'ms', percentile(counted, 50))
 
   progress(`${size} names: inventories`)
-  await inventories(size, fileserver, directory, note, progress)
+  await inventories(size, fileserver, directory, work, note)
 }
 
 /** The bytes of the current versions of `size` names. */
@@ -236,54 +242,79 @@ function totalBytes(size: number): number {
   return total
 }
 
-// The directory takes a full inventory of this many bytes at most (bodyLimit in
-// src/roles/directory/inventory-routes.ts): a file server with more blobs cannot send one.
-const FULL_INVENTORY_MAX_BYTES = 256 * 1024 * 1024
-/** A blob's hash in a JSON list: quoted, and a comma between two. */
-const LISTED_HASH_BYTES = 64 + 2 + 1
-
 async function inventories(
   size: number,
   client: DirectoryClient,
   directory: Directory,
+  work: string,
   note: Note,
-  progress: (line: string) => void,
 ) {
-  const held = blobCountOn(1, size)
-  note('blobs on file server 1', 'count', held)
+  const held = new HeldBlobs(1, size)
+  note('blobs on file server 1', 'count', held.count)
   const asOf = directory.service.now()
-  // Counted rather than serialised: ten million names' hashes pass the longest string V8 makes.
-  const fullBytes =
-    Buffer.byteLength(JSON.stringify({ blobs: [], asOf })) + Math.max(0, held * LISTED_HASH_BYTES - 1)
-  note('full inventory: request body', 'MB', fullBytes / MB)
-  if (fullBytes > FULL_INVENTORY_MAX_BYTES) {
-    // Its first full inventory refused, such a server never has a generation to send changes from.
-    progress(
-      `${size} names: a full inventory of ${Math.round(fullBytes / MB)} MB is over the directory's ` +
-        `${FULL_INVENTORY_MAX_BYTES / 2 ** 20} MiB limit: no file server can send it, nor send changes ` +
-        `after it; inventories left out`,
-    )
-    return
+  // The pages as a file server sends them: its blobs in hash order, INVENTORY_PAGE at a time.
+  let answer: InventoryPageAnswer | undefined
+  let pages = 0
+  let sent = 0
+  let largest = 0
+  let page: string[] = []
+  let after: string | undefined
+  const send = async (last: boolean) => {
+    const body = {
+      blobs: page,
+      after,
+      last: last ? undefined : page.at(-1),
+      inventory: answer?.inventory,
+      asOf,
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(body))
+    sent += bytes
+    largest = Math.max(largest, bytes)
+    pages++
+    answer = await client.inventoryPage(1, body)
+    if (answer.unreferenced.length > 0)
+      throw new Error('the full inventory found garbage where there is none')
+    after = body.last
+    page = []
   }
-  const blobs = blobsOn(1, size)
   let started = performance.now()
-  let answer: InventoryAnswer = await client.inventory(1, blobs, asOf)
+  for (const sha256 of held.sorted()) {
+    page.push(sha256)
+    if (page.length === INVENTORY_PAGE) await send(false)
+  }
+  await send(true)
   note('full inventory: directory (HTTPS)', 's', (performance.now() - started) / 1000)
-  if (answer.unreferenced.length > 0) throw new Error('the full inventory found garbage where there is none')
+  note(`full inventory: pages of ${INVENTORY_PAGE.toLocaleString('en')} blobs`, 'count', pages)
+  note('full inventory: request bodies (all pages)', 'MB', sent / MB)
+  note('full inventory: request body (largest page)', 'MB', largest / MB)
+  if (answer?.generation === undefined)
+    throw new Error('the last page of a full inventory gave no generation')
 
   let body = ''
+  let generation = answer.generation
+  let now = answer.now
   const unchanged = await samples(50, 5, async () => {
-    const changes = { base: answer.generation!, added: [], removed: [], check: [], asOf: answer.now }
+    const changes = { base: generation, added: [], removed: [], check: [], asOf: now }
     body = JSON.stringify(changes)
     const reply = await client.inventoryChanges(1, changes)
-    if ('needFull' in reply) throw new Error('the directory lost track of a change inventory')
-    answer = reply
+    if ('needFull' in reply || reply.generation === undefined)
+      throw new Error('the directory lost track of a change inventory')
+    generation = reply.generation
+    now = reply.now
   })
   note('inventory, nothing changed: directory (HTTPS)', 'ms', percentile(unchanged, 50))
   note('inventory, nothing changed: request body', 'bytes', Buffer.byteLength(body))
 
-  // The file server's own side: its listing (from memory here) against what it last reported.
-  const server = new FileServerService(1, listingOnly(blobs), client, directory.fileserverAgent, quiet)
+  // The file server's own side: its listing (from memory here) walked into its listing on disk,
+  // and compared with the one it last reported.
+  const server = new FileServerService(
+    1,
+    listingOnly(held),
+    client,
+    directory.fileserverAgent,
+    quiet,
+    join(work, 'fileserver-inventory'),
+  )
   const options = { graceMs: 3600_000, fullEveryMs: 24 * 3600_000 }
   started = performance.now()
   const first = await server.reconcile(Date.now(), options)

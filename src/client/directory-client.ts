@@ -16,6 +16,8 @@ import type {
   FileVersion,
   InventoryAnswer,
   InventoryChanges,
+  InventoryPage,
+  InventoryPageAnswer,
   InventoryResync,
   JobState,
   Lease,
@@ -152,9 +154,21 @@ export class DirectoryClient {
     return this.get('v1/clock')
   }
 
-  /** Reports every blob this server holds; the answer names those no kept version needs. */
+  /**
+   * Reports every blob this server holds in one request (as a file server from before pages did);
+   * the answer names those no kept version needs.
+   */
   inventory(id: number, blobs: string[], asOf?: number): Promise<InventoryAnswer> {
     return this.calls.send('post', `v1/servers/${id}/inventory`, { json: { blobs, asOf }, timeout: 120_000 })
+  }
+
+  /**
+   * Reports one page of a full inventory: the blobs this server holds in a hash range. Sent twice,
+   * a page is compared twice (the same answer, nothing done twice that matters), and the directory
+   * gives that inventory no generation: the next one is full again.
+   */
+  inventoryPage(id: number, page: InventoryPage): Promise<InventoryPageAnswer> {
+    return this.calls.send('post', `v1/servers/${id}/inventory/pages`, { json: page, timeout: 120_000 })
   }
 
   /** Reports what changed since the inventory the directory acknowledged, or hears it wants a full one. */

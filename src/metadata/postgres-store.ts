@@ -16,6 +16,7 @@ import type {
   BadCopyReport,
   ChangeEvent,
   FileVersion,
+  HashRange,
   Lease,
   LeaseOwner,
   ServerInfo,
@@ -200,6 +201,9 @@ const MIGRATIONS: readonly string[] = [
   // Each version's block list (protocol/blocks.ts), for files of more than one block, as the raw
   // digests (a quarter smaller than their base64). Versions committed before it have none.
   `ALTER TABLE versions ADD COLUMN blocks BYTEA;`,
+  // Hashes in byte order too, whatever the locale: a full inventory's pages are ranges of hashes in
+  // the order the file server sorts them (blobsHeldIn). Rebuilds the holders index by blob.
+  `ALTER TABLE holders ALTER COLUMN sha256 TYPE TEXT COLLATE "C";`,
 ]
 
 /** The channel directories hear each other's notices on (StoreNotice as JSON). */
@@ -818,6 +822,20 @@ export class PostgresMetadataStore implements MetadataStore {
         version,
       ])
     })
+  }
+
+  async blobsHeldIn(server: number, range: HashRange, limit: number): Promise<string[]> {
+    // The index by blob, read in order from the range's start (DISTINCT skips a blob's other versions).
+    const params: unknown[] = [server]
+    const param = (value: unknown) => `$${params.push(value)}`
+    const where = ['server = $1']
+    if (range.after !== undefined) where.push(`sha256 > ${param(range.after)}`)
+    if (range.last !== undefined) where.push(`sha256 <= ${param(range.last)}`)
+    const rows = await this.query<{ sha256: string }>(
+      `SELECT DISTINCT sha256 FROM holders WHERE ${where.join(' AND ')} ORDER BY sha256 LIMIT ${param(limit)}`,
+      params,
+    )
+    return rows.map((r) => r.sha256)
   }
 
   async unreferenced(server: number, candidates: string[]): Promise<string[]> {

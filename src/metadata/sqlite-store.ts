@@ -12,6 +12,7 @@ import type {
   BadCopyReport,
   ChangeEvent,
   FileVersion,
+  HashRange,
   Lease,
   LeaseOwner,
   ServerInfo,
@@ -791,6 +792,24 @@ export class SqliteMetadataStore implements MetadataStore {
         version,
       )
     })
+  }
+
+  async blobsHeldIn(server: number, range: HashRange, limit: number): Promise<string[]> {
+    // The index by blob, read in order from the range's start (DISTINCT skips a blob's other versions).
+    const where = ['server = ?']
+    const params: (string | number)[] = [server]
+    if (range.after !== undefined) {
+      where.push('sha256 > ?')
+      params.push(range.after)
+    }
+    if (range.last !== undefined) {
+      where.push('sha256 <= ?')
+      params.push(range.last)
+    }
+    const rows = this.prepare(
+      `SELECT DISTINCT sha256 FROM holders WHERE ${where.join(' AND ')} ORDER BY sha256 LIMIT ?`,
+    ).all(...params, limit) as { sha256: string }[]
+    return rows.map((r) => r.sha256)
   }
 
   async unreferenced(server: number, candidates: string[]): Promise<string[]> {

@@ -7,6 +7,7 @@ import type {
   ChangeEvent,
   CommitRequest,
   FileVersion,
+  HashRange,
   Lease,
   LeaseOwner,
   ServerInfo,
@@ -153,6 +154,12 @@ export interface MetadataStore {
   soleCopies(server: number): Promise<{ count: number; example?: string }>
   /** Kept versions whose blob `sha256` counts `server` as a holder. */
   versionsWithBlob(server: number, sha256: string): Promise<FileVersion[]>
+  /**
+   * The blobs in `range` that some kept version held by `server` names, each once, in hash order: at
+   * most `limit` (the next page starts after the last one). Read in order from the holders index by
+   * blob, so a full inventory's page is compared with a range of it, not looked up blob by blob.
+   */
+  blobsHeldIn(server: number, range: HashRange, limit: number): Promise<string[]>
   /** Blobs of `server` (among `candidates`) that no kept version on that server names. */
   unreferenced(server: number, candidates: string[]): Promise<string[]>
 

@@ -159,6 +159,40 @@ export interface InventoryAnswer {
 }
 
 /**
+ * Blob hashes after `after` and up to `last`, inclusive; an end left out is open (from the first
+ * hash, to the last). Hashes compare byte by byte, as lowercase hex sorts.
+ */
+export interface HashRange {
+  after?: string
+  last?: string
+}
+
+/**
+ * One page of a file server's full inventory: every blob it holds in the hash range (`after`,
+ * `last`], in increasing order. The pages of one inventory follow each other: the first has no
+ * `after`, each next one's `after` is the `last` of the one before, and the last page has no `last`.
+ * `inventory` is the number the first page's answer gave, sent with every later page.
+ */
+export interface InventoryPage extends HashRange {
+  blobs: string[]
+  inventory?: number
+  asOf?: number
+}
+
+/**
+ * The answer to a page: as to a full inventory, for the blobs in its range. `inventory` numbers
+ * the inventory the page belongs to; `generation` comes only with the last page, and only if the
+ * directory followed every page from the first (else the next inventory must be full again).
+ */
+export interface InventoryPageAnswer extends InventoryAnswer {
+  inventory: number
+}
+
+/** Most blobs one page may carry, and what a file server sends (a page is a few MB of JSON). */
+export const INVENTORY_PAGE_MAX = 100_000
+export const INVENTORY_PAGE = 50_000
+
+/**
  * A file server's inventory of changes: what its store gained and lost since the inventory the
  * directory acknowledged as `base`, and the unreferenced blobs it is still keeping for their grace
  * period (`check`: asked about again, since a commit may have named them meanwhile).

@@ -46,6 +46,7 @@ export interface BlobStore {
    * checks the range against the blob's size.
    */
   readRange(sha256: string, start: number, endInclusive: number): Readable
+  /** Every blob held, in increasing hash order (a full inventory is sent in ranges of it). */
   list(): AsyncIterable<string>
   remove(sha256: string): Promise<void>
   quarantine(sha256: string): Promise<void>

@@ -126,10 +126,15 @@ export class DiskBlobStore implements BlobStore {
     return createReadStream(this.pathOf(sha256), { start, end: endInclusive, highWaterMark })
   }
 
+  /**
+   * The prefix directories in order, each one's names sorted: in hash order overall, holding one
+   * directory's names at a time. (readdir sorts them already, as libuv does; a listing that stops
+   * doing so must not send a full inventory out of order.)
+   */
   async *list(): AsyncIterable<string> {
-    for (const prefix of await readdir(this.objects)) {
+    for (const prefix of (await readdir(this.objects)).sort()) {
       if (!/^[0-9a-f]{2}$/.test(prefix)) continue
-      for (const name of await readdir(join(this.objects, prefix))) {
+      for (const name of (await readdir(join(this.objects, prefix))).sort()) {
         if (SHA256_HEX.test(name) && name.startsWith(prefix)) yield name
       }
     }

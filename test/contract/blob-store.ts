@@ -1,7 +1,7 @@
 // The contract every BlobStore keeps, against the interface alone (blob-store-*.test.ts run it):
 // blobs named by the sha256 of their bytes, whole or absent, identical bytes stored once, aborted
-// writes leaving nothing, reads that stream, whole or a range, listing, removal and quarantine, and
-// a block list recorded with every blob of more than one block.
+// writes leaving nothing, reads that stream, whole or a range, listing in hash order, removal and
+// quarantine, and a block list recorded with every blob of more than one block.
 
 import { describe, test, beforeEach, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
@@ -136,6 +136,15 @@ export function blobStoreContract(kind: string, open: () => Promise<BlobStoreUnd
       assert.deepEqual(a, b)
       assert.deepEqual(await listAll(store), [a.sha256])
       assert.equal(await store.size('0'.repeat(64)), undefined)
+    })
+
+    test('the listing is in increasing hash order, across prefixes and within one', async () => {
+      // Enough blobs that several share a first byte (a prefix directory on disk) and most do not.
+      const stored: string[] = []
+      for (let i = 0; i < 600; i++) stored.push((await put(store, Buffer.from(`blob ${i}\n`))).sha256)
+      const listed: string[] = []
+      for await (const name of store.list()) listed.push(name)
+      assert.deepEqual(listed, stored.toSorted())
     })
 
     test('an aborted write leaves nothing, at any point, and abort may be called twice', async () => {

@@ -91,6 +91,52 @@ describe('PostgreSQL store: a database from before block lists', () => {
   })
 })
 
+describe('PostgreSQL store: a database from before hashes in byte order', () => {
+  test("its holders' hashes take the C collation, whatever the locale, and keep their rows", async () => {
+    const url = await server.createDatabase()
+    const perms = { owner: 'alice', group: 'users', mode: 0o664 }
+    const before = await PostgresMetadataStore.open(url)
+    for (const blob of ['f', '0'])
+      await before.commit(
+        {
+          name: blob,
+          expectedVersion: 0,
+          sha256: blob.repeat(64),
+          size: 1,
+          primary: 1,
+          holders: [1],
+          writer: 'alice',
+          perms,
+        },
+        10,
+      )
+    await before.close()
+    // As a database of schema 6 was: the hashes in the database's default collation.
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    const collation = async () =>
+      (
+        await client.query<{ collation_name: string | null }>(
+          `SELECT collation_name FROM information_schema.columns WHERE table_name = 'holders' AND column_name = 'sha256'`,
+        )
+      ).rows[0]?.collation_name
+    try {
+      await client.query('ALTER TABLE holders ALTER COLUMN sha256 TYPE TEXT COLLATE "default"')
+      await client.query('UPDATE dfs_schema SET version = 6')
+      assert.equal(await collation(), null)
+      const store = await PostgresMetadataStore.open(url)
+      try {
+        assert.equal(await collation(), 'C')
+        assert.deepEqual(await store.blobsHeldIn(1, {}, 10), ['0'.repeat(64), 'f'.repeat(64)])
+      } finally {
+        await store.close()
+      }
+    } finally {
+      await client.end()
+    }
+  })
+})
+
 describe('PostgreSQL store: the database restarted', () => {
   test('notices are heard again once it is back: polled meanwhile, then LISTEN again', async () => {
     const url = await server.createDatabase()

@@ -293,6 +293,44 @@ export function metadataStoreContract(kind: string, open: () => Promise<StoreUnd
       assert.deepEqual([...(await store.heldCounts())].sort(), [...counts].filter(([, n]) => n > 0).sort())
     })
 
+    test('the blobs one server holds in a hash range: each once, in byte order, a page at a time', async () => {
+      // Blob 3 is named by two versions on server 1, and once more on server 2 alone.
+      for (const [name, blob, holders] of [
+        ['h/a', 'a', [1, 2]],
+        ['h/3', '3', [1, 3]],
+        ['h/3-again', '3', [1, 3]],
+        ['h/3-elsewhere', '3', [2]],
+        ['h/f', 'f', [1]],
+        ['h/0', '0', [3]],
+        ['h/9', '9', [1]],
+      ] as const)
+        await store.commit(version(name, 0, { sha256: SHA(blob), holders: [...holders] }), 100)
+      const all = async (server: number, range: { after?: string; last?: string }, limit: number) => {
+        const found: string[] = []
+        for (let after = range.after; ;) {
+          const page = await store.blobsHeldIn(server, { ...range, after }, limit)
+          found.push(...page.map((sha256) => sha256[0]!))
+          if (page.length < limit) return found.join('')
+          after = page.at(-1)
+        }
+      }
+      assert.deepEqual(await store.blobsHeldIn(1, {}, 10), [SHA('3'), SHA('9'), SHA('a'), SHA('f')])
+      assert.equal(await all(1, {}, 1), '39af', 'one blob a page, however many versions name it')
+      assert.equal(await all(1, { after: SHA('3') }, 2), '9af', 'after is left out')
+      assert.equal(await all(1, { last: SHA('a') }, 2), '39a', 'last is in')
+      assert.equal(await all(1, { after: SHA('3'), last: SHA('a') }, 10), '9a')
+      assert.equal(await all(1, { after: SHA('4'), last: SHA('8') }, 10), '')
+      assert.equal(await all(3, {}, 10), '03')
+      // It follows holder changes and pruning.
+      await store.setHolders('h/9', 1, [2])
+      await store.setHolders('h/3', 1, [2])
+      assert.equal(await all(1, {}, 10), '3af', 'h/3-again still names blob 3 on server 1')
+      await store.commit(version('h/a', 1, { sha256: SHA('b'), holders: [2] }), 101)
+      await store.pruneVersions('h/a', 1)
+      assert.equal(await all(1, {}, 10), '3f', 'a pruned version is held by nobody')
+      assert.equal(await all(2, {}, 10), '39b')
+    })
+
     test('repair candidates: versions short of R or on a suspect server, each once across pages', async () => {
       // R = 2. Fully replicated on good servers: never a candidate.
       await store.commit(version('r/full', 0, { holders: [1, 2] }), 100)

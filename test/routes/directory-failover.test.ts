@@ -237,7 +237,14 @@ describe('directory failover', () => {
         const store = new DiskBlobStore(join(root, `fileserver-${id}`))
         await store.open()
         const client = new DirectoryClient(directories, agent)
-        const service = new FileServerService(id, store, client, agent, { warn: () => undefined })
+        const service = new FileServerService(
+          id,
+          store,
+          client,
+          agent,
+          { warn: () => undefined },
+          join(store.root, 'inventory'),
+        )
         const app = buildFileServerApp(service, { tls: { ...own, ca: directory.ca.cert } })
         const url = await listen(app, '127.0.0.1', 0)
         closers.push(async () => {

@@ -54,9 +54,8 @@ describe('file server routes', () => {
       store,
       new DirectoryClient('https://127.0.0.1:9', agent),
       agent,
-      {
-        warn: () => undefined,
-      },
+      { warn: () => undefined },
+      join(dir, 'inventory'),
     )
     // The calls here are a primary's replica writes and reads: another file server's.
     app = buildFileServerApp(service, { identify: identifyByHeader({ role: 'fileserver', id: 1 }) })
@@ -258,7 +257,7 @@ describe('file server as primary', () => {
     dir = await mkdtemp(join(tmpdir(), 'dfs-fs-primary-'))
     const store = new DiskBlobStore(dir)
     await store.open()
-    const service = new FileServerService(7, store, directory, agent, quietLog)
+    const service = new FileServerService(7, store, directory, agent, quietLog, join(dir, 'inventory'))
     app = buildFileServerApp(service, { identify: identifyByHeader({ role: 'proxy', id: 1 }) })
     await app.ready()
   })
@@ -309,7 +308,7 @@ describe('file server blob ranges over mutual TLS', () => {
     store = new DiskBlobStore(dir)
     await store.open()
     const directory = new DirectoryClient('https://127.0.0.1:9', agent)
-    const service = new FileServerService(7, store, directory, agent, quietLog)
+    const service = new FileServerService(7, store, directory, agent, quietLog, join(dir, 'inventory'))
     app = buildFileServerApp(service, { tls: { ...own, ca: ca.cert } })
     url = await listen(app, '127.0.0.1', 0)
   })

@@ -1,6 +1,8 @@
 // Inventories between a real file server service (a disk blob store in a temp dir) and a directory
-// app, through app.inject(): the first inventory lists every blob, later ones only what changed,
-// garbage is still found and collected after its grace, and a restarted directory gets a full list.
+// app, through app.inject(): the first inventory lists every blob, in pages of hash ranges, later
+// ones only what changed, garbage is still found and collected after its grace, a restarted
+// directory gets a full list, and a full list left midway leaves nothing wrong. (The directory's
+// side of the pages alone is in inventory-pages.test.ts.)
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -38,6 +40,8 @@ describe('inventories', () => {
   let now = 1_000_000
   /** The inventory calls the file server made in the last run, with their answers. */
   let sent: Sent[] = []
+  /** Counted down on each page sent: the page that brings it to 0 fails, as a directory's error. */
+  let failPage = 0
   const agent = makeAgent({ ca: '' })
 
   before(async () => {
@@ -55,6 +59,10 @@ describe('inventories', () => {
     const fetch: Fetch = async (input, init) => {
       const request = new Request(input, init)
       const body = await request.clone().text()
+      if (request.url.endsWith('/inventory/pages') && --failPage === 0) {
+        const error = { error: { code: 'DFS_INTERNAL', message: 'injected failure' } }
+        return Response.json(error, { status: 500 })
+      }
       const response = await injectFetch(directory.app, as('fileserver', ID))(request)
       const path = new URL(request.url).pathname
       if (request.method === 'POST') {
@@ -64,7 +72,14 @@ describe('inventories', () => {
       return response
     }
     const client = new DirectoryClient('https://directory.test', fetch)
-    server = new FileServerService(ID, blobs, client, agent, { warn: () => undefined })
+    server = new FileServerService(
+      ID,
+      blobs,
+      client,
+      agent,
+      { warn: () => undefined },
+      join(dir, 'inventory'),
+    )
   })
   after(async () => {
     await directory.close()
@@ -89,12 +104,27 @@ describe('inventories', () => {
     })
   const holders = async (name: string) => (await directory.store.getFile(name))?.holders
   /** One inventory run, a little later on the directory's clock; `later` moves the file server's. */
-  const inventory = async (later = 0, fullEveryMs = DAY): Promise<InventoryRun> => {
+  const inventory = async (later = 0, fullEveryMs = DAY, pageSize?: number): Promise<InventoryRun> => {
     now += 1000
     sent = []
-    return server.reconcile(Date.now() + later, { graceMs: GRACE, fullEveryMs })
+    return server.reconcile(Date.now() + later, { graceMs: GRACE, fullEveryMs, pageSize })
   }
   const paths = () => sent.map((s) => s.path.replace(`/v1/servers/${ID}/`, ''))
+  const listed = async () => {
+    const all: string[] = []
+    for await (const sha256 of blobs.list()) all.push(sha256)
+    return all
+  }
+  /** A name whose current version's blob this server holds, for the `n`th blob in hash order. */
+  const nameOfBlob = async (n: number) => {
+    const all = await listed()
+    for (let i = n; i < all.length; i++) {
+      const [version] = await directory.store.versionsWithBlob(ID, all[i]!)
+      if (version && (await directory.store.getFile(version.name))?.version === version.version)
+        return version.name
+    }
+    assert.fail(`no current version among blobs ${n} and after`)
+  }
   const changes = () => {
     const call = sent.find((s) => s.path.endsWith('/inventory/changes'))
     assert.ok(call, `no inventory of changes in ${paths().join(', ')}`)
@@ -111,8 +141,11 @@ describe('inventories', () => {
     }
     const first = await inventory()
     assert.deepEqual(first, { held: 50, collected: 0, full: true })
-    assert.deepEqual(paths(), ['inventory'])
-    assert.deepEqual((sent[0]!.body.blobs as string[]).toSorted(), all.toSorted())
+    assert.deepEqual(paths(), ['inventory/pages'], 'one page, from the first hash to the last')
+    const { blobs, after, last, inventory: number } = sent[0]!.body
+    assert.deepEqual(blobs, all.toSorted(), 'in hash order')
+    assert.deepEqual([after, last, number], [undefined, undefined, undefined])
+    assert.equal(typeof sent[0]!.answer.generation, 'number')
     assert.ok(sent[0]!.bytes > 50 * 64)
 
     const second = await inventory()
@@ -197,7 +230,7 @@ describe('inventories', () => {
     directory = await directory.restart()
     const run = await inventory()
     assert.equal(run.full, true)
-    assert.deepEqual(paths(), ['inventory/changes', 'inventory'])
+    assert.deepEqual(paths(), ['inventory/changes', 'inventory/pages'])
     assert.equal(sent[0]!.answer.needFull, true)
     assert.equal((sent[1]!.body.blobs as string[]).length, run.held)
     const next = await inventory()
@@ -208,7 +241,51 @@ describe('inventories', () => {
   test('the whole list is sent again once fullEveryMs has passed', async () => {
     assert.equal((await inventory(0, DAY)).full, false)
     assert.equal((await inventory(DAY, DAY)).full, true)
-    assert.deepEqual(paths(), ['inventory'])
+    assert.deepEqual(paths(), ['inventory/pages'])
+  })
+
+  test('a full inventory goes in pages of hash ranges, each taking up where the one before ended', async () => {
+    const lost = await nameOfBlob(20)
+    await blobs.remove((await directory.store.getFile(lost))!.sha256)
+    const run = await inventory(2 * DAY, DAY, 7)
+    assert.equal(run.full, true)
+    const pages = sent.filter((s) => s.path.endsWith('/inventory/pages'))
+    assert.equal(pages.length, Math.ceil(run.held / 7))
+    assert.ok(pages.length > 3)
+    const sentBlobs: string[] = []
+    let after: unknown
+    for (const [i, { body, answer }] of pages.entries()) {
+      const blobs = body.blobs as string[]
+      const lastPage = i === pages.length - 1
+      assert.equal(body.after, after, `page ${i} starts where page ${i - 1} ended`)
+      assert.equal(body.last, lastPage ? undefined : blobs.at(-1))
+      assert.equal(body.inventory, i === 0 ? undefined : pages[0]!.answer.inventory)
+      assert.equal(typeof answer.generation, lastPage ? 'number' : 'undefined')
+      sentBlobs.push(...blobs)
+      after = body.last
+    }
+    assert.deepEqual(sentBlobs, await listed(), 'every blob once, in hash order')
+    assert.deepEqual(await holders(lost), [8], 'the lost copy stops counting')
+    const next = await inventory()
+    assert.equal(next.full, false, 'changes build on the last page')
+    assert.deepEqual(changes().removed, [])
+  })
+
+  test('a full inventory left midway leaves nothing wrong, and the next one is full again', async () => {
+    // One lost copy in the first page's range, one in a range past the failed page's.
+    const early = await nameOfBlob(1)
+    const late = await nameOfBlob((await listed()).length - 3)
+    for (const name of [early, late]) await blobs.remove((await directory.store.getFile(name))!.sha256)
+    failPage = 3
+    await assert.rejects(inventory(4 * DAY, DAY, 7), /injected failure/)
+    assert.equal(paths().length, 2, 'two pages were taken')
+    assert.deepEqual(await holders(early), [8], 'what a page taken showed counts')
+    assert.deepEqual(await holders(late), [ID, 8], 'a range never sent is left as it was')
+    const again = await inventory(0, DAY, 7)
+    assert.equal(again.full, true)
+    assert.equal(paths()[0], 'inventory/pages', 'no generation to send changes from')
+    assert.deepEqual(await holders(late), [8])
+    assert.equal((await inventory()).full, false)
   })
 
   test('changes against a generation this directory never gave ask for a full inventory', async () => {

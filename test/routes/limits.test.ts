@@ -51,6 +51,7 @@ describe('bounded requests', () => {
       new DirectoryClient('https://127.0.0.1:9', agent),
       agent,
       { warn: () => undefined },
+      join(blobs, 'inventory'),
     )
     fileserver = buildFileServerApp(service, {
       identify: identifyByHeader({ role: 'fileserver', id: 1 }),

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { Agent, request } from 'undici'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { readCaCert } from '../../src/tls/ca-files.ts'
-import type { HeldLeaseView } from '../../src/protocol/types.ts'
+import { INVENTORY_PAGE_MAX, type HeldLeaseView } from '../../src/protocol/types.ts'
 import { TestCluster } from '../helpers/cluster.ts'
 import { BAD_ESCAPES, BAD_NAMES, queryValue } from '../helpers/bad-names.ts'
 import { testDirectory, type TestDirectory } from '../helpers/directory-app.ts'
@@ -607,6 +607,59 @@ describe('bad inputs', () => {
         send: () => post('/v1/servers/1/inventory', { blobs: ['nothex'] }, as('fileserver', 1)),
         status: 400,
         code: 'DFS_BAD_REQUEST',
+      },
+      {
+        what: 'directory: an inventory page with a bad hash',
+        send: () => post('/v1/servers/1/inventory/pages', { blobs: ['nothex'] }, as('fileserver', 1)),
+        status: 400,
+        code: 'DFS_BAD_REQUEST',
+      },
+      {
+        what: 'directory: an inventory page out of hash order',
+        send: () =>
+          post(
+            '/v1/servers/1/inventory/pages',
+            { blobs: ['b'.repeat(64), 'a'.repeat(64)] },
+            as('fileserver', 1),
+          ),
+        status: 400,
+        code: 'DFS_BAD_REQUEST',
+      },
+      {
+        what: 'directory: an inventory page of more blobs than a page may carry',
+        send: () =>
+          post(
+            '/v1/servers/1/inventory/pages',
+            {
+              blobs: Array.from({ length: INVENTORY_PAGE_MAX + 1 }, (_, i) =>
+                i.toString(16).padStart(64, '0'),
+              ),
+            },
+            as('fileserver', 1),
+          ),
+        status: 400,
+        code: 'DFS_BAD_REQUEST',
+      },
+      {
+        what: 'directory: an inventory page larger than a page of the most blobs',
+        send: () =>
+          post(
+            '/v1/servers/1/inventory/pages',
+            {
+              blobs: Array.from({ length: 1.5 * INVENTORY_PAGE_MAX }, (_, i) =>
+                i.toString(16).padStart(64, '0'),
+              ),
+            },
+            as('fileserver', 1),
+          ),
+        status: 413,
+        code: 'DFS_TOO_LARGE',
+      },
+      {
+        what: "directory: a file server sends another's inventory page",
+        send: () => post('/v1/servers/1/inventory/pages', { blobs: [] }, as('fileserver', 2)),
+        status: 403,
+        code: 'DFS_FORBIDDEN',
       },
       {
         what: 'directory: an inventory of changes with a bad hash',

@@ -100,6 +100,7 @@ test('a blob that cannot be read stays and fails the scrub pass; one that hashes
     directory,
     agent,
     log,
+    join(dir, 'inventory'),
   )
   const job = periodic('scrub', () => scrubAll(service, 1e12), { everyMs: 3_600_000, firstDelayMs: 0, log })
   try {

@@ -33,6 +33,7 @@ const ACCESS: AccessTable = {
   'POST /v1/certificates/renew': MEMBERS,
   'POST /v1/servers/heartbeat': FS,
   'POST /v1/servers/:id/inventory': FS,
+  'POST /v1/servers/:id/inventory/pages': FS,
   'POST /v1/servers/:id/inventory/changes': FS,
   'POST /v1/servers/:id/unreachable': MEMBERS,
   'GET /v1/servers': MEMBERS,

@@ -117,12 +117,7 @@ export class DirectoryService {
       defaultMode: config.defaultMode,
       whoMayRead,
     })
-    this.inventories = new Inventories({
-      store,
-      clock,
-      random,
-      dropCopies: (server, which) => this.dropCopies(server, which),
-    })
+    this.inventories = new Inventories({ store, clock, random })
   }
 
   now(): number {

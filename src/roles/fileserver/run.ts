@@ -38,7 +38,14 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
   const directory = new DirectoryClient(options.directories, agent, { log })
   const store = new DiskBlobStore(join(options.root, `fileserver-${options.id}`))
   await store.open()
-  const service = new FileServerService(options.id, store, directory, agent, log)
+  const service = new FileServerService(
+    options.id,
+    store,
+    directory,
+    agent,
+    log,
+    join(store.root, 'inventory'),
+  )
   // The directory names removed nodes in each heartbeat's answer; their certificates are refused here.
   let revoked = new Set<string>()
   const app = buildFileServerApp(service, {

@@ -50,13 +50,21 @@ export class FileServerService {
   private readonly log: Logger
   private readonly inventory: BlobInventory
 
-  constructor(id: number, store: BlobStore, directory: DirectoryClient, agent: Agent, log: Logger) {
+  /** `inventoryDir` keeps the inventory's listings of the store (see listing.ts). */
+  constructor(
+    id: number,
+    store: BlobStore,
+    directory: DirectoryClient,
+    agent: Agent,
+    log: Logger,
+    inventoryDir: string,
+  ) {
     this.id = id
     this.store = store
     this.directory = directory
     this.agent = agent
     this.log = log
-    this.inventory = new BlobInventory(id, store, directory)
+    this.inventory = new BlobInventory(id, store, directory, inventoryDir)
   }
 
   /**
