@@ -42,14 +42,20 @@ export function httpsRequest(
   return new Promise((resolve, reject) => {
     const req = request(url, { method, ca: options.ca, headers: options.headers, agent: false })
     const fail = (error: Error) => reject(networkFailure(options.what, error))
+    let answered = false
     req.once('response', (response) => {
+      answered = true
       if ((response.statusCode ?? 500) >= 400) {
         readJson(response).then((body) => fail(fromErrorBody(body, response.statusCode ?? 500)), fail)
       } else {
         resolve(response)
       }
     })
-    req.once('error', fail)
+    // Once the server has answered, a failure to send the rest of the body (it stopped reading, as
+    // after an early error) is not the outcome: the answer is.
+    req.on('error', (error) => {
+      if (!answered) fail(error)
+    })
     if (typeof options.body === 'string') {
       req.end(options.body)
     } else if (options.body) {
