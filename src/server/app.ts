@@ -13,6 +13,7 @@ import { describeIdentity, identityOf, ROLES, type NodeIdentity, type Role } fro
 import { answerClientErrors } from './client-errors.ts'
 import { nestsDeeperThan } from './json-depth.ts'
 import { discardRestOfBody } from './linger.ts'
+import { UnsatisfiableRange } from '../protocol/byte-range.ts'
 import { requestLimits, type RequestLimits } from './limits.ts'
 import { checkMediaType, hasBody } from './media-types.ts'
 
@@ -138,6 +139,8 @@ export function createApp(options: AppOptions): FastifyInstance {
     // A client that went quiet is not waited for again.
     if (dfsError.code === 'DFS_TIMEOUT') void reply.header('connection', 'close')
     if (dfsError.retryAfterSeconds !== undefined) void reply.header('retry-after', dfsError.retryAfterSeconds)
+    // A 416 names the size the range missed (RFC 9110 §15.5.17).
+    if (dfsError instanceof UnsatisfiableRange) void reply.header('content-range', `bytes */${dfsError.size}`)
     void reply.status(dfsError.status).send(body)
   })
   app.setNotFoundHandler((request, reply) => {

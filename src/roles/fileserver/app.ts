@@ -8,7 +8,7 @@ import { DfsError } from '../../protocol/errors.ts'
 import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
 import { normaliseName } from '../../protocol/names.ts'
 import { createApp, type AccessTable, type AppOptions } from '../../server/app.ts'
-import { contentRange, requestedRange, UnsatisfiableRange } from '../../protocol/byte-range.ts'
+import { contentRange, requestedRange } from '../../protocol/byte-range.ts'
 import type { ByteRange } from '../../streams/block-check.ts'
 import { declaredLength, uploadBody } from '../../server/upload-body.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
@@ -144,14 +144,8 @@ export function buildFileServerApp(
       if (request.headers['if-none-match'] === etag) return reply.status(304).send()
       // A blob never changes under its name, so If-Range can only fail for another blob's etag.
       const ifRange = request.headers['if-range']
-      let range: ByteRange | undefined
-      try {
-        range =
-          ifRange === undefined || ifRange === etag ? requestedRange(request.headers.range, size) : undefined
-      } catch (error) {
-        if (error instanceof UnsatisfiableRange) void reply.header('content-range', `bytes */${size}`)
-        throw error
-      }
+      const range: ByteRange | undefined =
+        ifRange === undefined || ifRange === etag ? requestedRange(request.headers.range, size) : undefined
       void reply.header('accept-ranges', 'bytes').type('application/octet-stream')
       let bytes: Readable
       if (range) {

@@ -3,7 +3,7 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { pipeline } from 'node:stream'
-import { contentRange, UnsatisfiableRange } from '../../protocol/byte-range.ts'
+import { contentRange } from '../../protocol/byte-range.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
@@ -175,16 +175,10 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
       // If-Range: the range is wanted only of the version the client names; of any other, the whole.
       const ifRange = headerValue(request.headers['if-range'])
       const range = ifRange === undefined || ifRange.startsWith('"') ? request.headers.range : undefined
-      let download: Download
-      try {
-        download = await service.download(request.caller, name, {
-          offline: request.query.offline,
-          ...(range === undefined ? {} : { range }),
-        })
-      } catch (error) {
-        if (error instanceof UnsatisfiableRange) void reply.header('content-range', `bytes */${error.size}`)
-        throw error
-      }
+      let download: Download = await service.download(request.caller, name, {
+        offline: request.query.offline,
+        ...(range === undefined ? {} : { range }),
+      })
       const { file } = download
       const tag = etag(file.sha256)
       const partial =
