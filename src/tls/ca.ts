@@ -45,7 +45,7 @@ export function makeCa(): CaPair {
   const { publicKey, privateKey } = newKeyPair()
   const cert = forge.pki.createCertificate()
   cert.publicKey = publicKey
-  cert.serialNumber = serial()
+  cert.serialNumber = certificateSerial()
   cert.validity.notBefore = new Date(Date.now() - 60_000)
   cert.validity.notAfter = new Date(Date.now() + 10 * YEAR_MS)
   const subject = [
@@ -126,7 +126,7 @@ function buildNodeCert(
   const caKey = forge.pki.privateKeyFromPem(ca.key)
   const cert = forge.pki.createCertificate()
   cert.publicKey = publicKey
-  cert.serialNumber = serial()
+  cert.serialNumber = certificateSerial()
   cert.validity.notBefore = new Date(Date.now() - 60_000)
   cert.validity.notAfter = new Date(Date.now() + lifetimeMs)
   cert.setSubject([
@@ -164,10 +164,12 @@ function newKeyPair(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.p
   }
 }
 
-function serial(): string {
-  // A positive 128-bit serial: clear the top bit so DER does not read it as negative.
+export function certificateSerial(): string {
+  // A positive serial of 16 bytes: the top bit clear so DER does not read it as negative, and the
+  // next one set so the first byte is never zero (DER's minimal INTEGER: a serial starting 00 7f was
+  // written as it came, and OpenSSL refused the certificate with "illegal padding", 1 time in 256).
   const bytes = randomBytes(16)
-  bytes[0] = (bytes[0] ?? 0) & 0x7f
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x40
   return bytes.toString('hex')
 }
 
