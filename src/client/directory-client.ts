@@ -25,6 +25,10 @@ import type {
   HeldLeaseView,
   ListPage,
   Located,
+  CopyRequest,
+  DeadProps,
+  MoveRequest,
+  PropsChange,
   Placement,
   PrefixRuleView,
   AccountView,
@@ -273,6 +277,45 @@ export class UserDirectoryClient {
   remove(name: string): Promise<FileVersion> {
     // Sent twice, a removal that landed would be refused as DFS_NOT_FOUND: once only.
     return this.calls.send('delete', 'v1/files', { searchParams: { name }, headers: this.headers }, 'once')
+  }
+
+  /** Renames `from` to `to` in one transaction (WebDAV MOVE); no bytes move. */
+  move(request: MoveRequest): Promise<{ from: FileVersion; to: FileVersion }> {
+    // Sent twice, a move that landed would be refused as DFS_NOT_FOUND: once only.
+    return this.post('v1/move', request, { resend: 'once' })
+  }
+
+  /** Copies `from` to `to` (WebDAV COPY): a new version of `to` naming the same blob. */
+  copy(request: CopyRequest): Promise<{ to: FileVersion }> {
+    return this.post('v1/copy', request, { resend: 'once' })
+  }
+
+  /** Makes an empty folder (a prefix ending in '/') that lasts until removed. */
+  makeFolder(prefix: string): Promise<{ prefix: string; created: boolean }> {
+    return this.post('v1/folders', { prefix }, { resend: 'once' })
+  }
+
+  removeFolder(prefix: string): Promise<{ removed: boolean }> {
+    return this.calls.send(
+      'delete',
+      'v1/folders',
+      { searchParams: { prefix }, headers: this.headers },
+      'once',
+    )
+  }
+
+  folderExists(prefix: string): Promise<{ exists: boolean }> {
+    return this.get('v1/folders', { prefix })
+  }
+
+  /** The dead properties of a name, or of a folder (a prefix ending in '/'). */
+  props(name: string): Promise<DeadProps> {
+    return this.get('v1/props', { name })
+  }
+
+  /** Removes then sets dead properties, all or nothing (setting the same again does the same). */
+  setProps(change: PropsChange): Promise<DeadProps> {
+    return this.post('v1/props', change)
   }
 
   history(name: string): Promise<FileVersion[]> {

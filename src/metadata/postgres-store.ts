@@ -10,6 +10,7 @@
 
 import { EventEmitter } from 'node:events'
 import pg from 'pg'
+import { applyPropChange, checkPropChange, checkPropTotals } from '../protocol/dead-props.ts'
 import { DfsError } from '../protocol/errors.ts'
 import type { Perms } from '../protocol/permissions.ts'
 import type {
@@ -22,6 +23,7 @@ import type {
   ServerInfo,
 } from '../protocol/types.ts'
 import type {
+  ChildEntry,
   GroupRecord,
   JoinTokenRecord,
   LeaseKey,
@@ -29,6 +31,7 @@ import type {
   NewVersion,
   NodeCertRecord,
   PrefixRule,
+  RelinkRequest,
   SessionRecord,
   StoredChange,
   StoredLease,
@@ -36,6 +39,7 @@ import type {
   UserRecord,
 } from './store.ts'
 import { changeOf, holdsLease } from './store.ts'
+import { pastPrefix, walkChildren, type Bound, type ChildReader, type NameRow } from './child-walk.ts'
 import {
   CURRENT,
   VERSION_COLUMNS,
@@ -204,6 +208,15 @@ const MIGRATIONS: readonly string[] = [
   // Hashes in byte order too, whatever the locale: a full inventory's pages are ranges of hashes in
   // the order the file server sorts them (blobsHeldIn). Rebuilds the holders index by blob.
   `ALTER TABLE holders ALTER COLUMN sha256 TYPE TEXT COLLATE "C";`,
+  // Empty folders' markers (WebDAV MKCOL) and dead properties per name or folder (PROPPATCH). (IF
+  // NOT EXISTS: a database set back to an older schema number to test an earlier step has them.)
+  `CREATE TABLE IF NOT EXISTS folders (prefix TEXT COLLATE "C" PRIMARY KEY);
+  CREATE TABLE IF NOT EXISTS props (
+    name TEXT COLLATE "C" NOT NULL,
+    prop TEXT COLLATE "C" NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (name, prop)
+  );`,
 ]
 
 /** The channel directories hear each other's notices on (StoreNotice as JSON). */
@@ -554,10 +567,12 @@ export class PostgresMetadataStore implements MetadataStore {
       }
       return { ...record, owner: perms.owner, group: perms.group, mode: perms.mode }
     })
-    await this.appendChange(changeOf('put', committed, now), {
-      files: replaced ? 0 : 1,
-      bytes: committed.size - (replaced?.size ?? 0),
-    })
+    await this.appendChanges([
+      {
+        change: changeOf('put', committed, now),
+        counts: { files: replaced ? 0 : 1, bytes: committed.size - (replaced?.size ?? 0) },
+      },
+    ])
     return committed
   }
 
@@ -677,11 +692,115 @@ export class PostgresMetadataStore implements MetadataStore {
       if (lease && lease.expires > now) {
         throw new DfsError('DFS_LOCKED', `${name} is locked by ${lease.user_name} (proxy ${lease.proxy})`)
       }
-      await query('DELETE FROM files WHERE name = $1', [name])
-      return toCurrent(row)
+      return unlink(query, row)
     })
-    await this.appendChange(changeOf('rm', removed, now), { files: -1, bytes: -removed.size })
+    await this.appendChanges([{ change: changeOf('rm', removed, now), counts: removedCounts(removed) }])
     return removed
+  }
+
+  async moveFile(request: RelinkRequest, now: number): Promise<{ from: FileVersion; to: FileVersion }> {
+    let replaced: { size: number } | undefined
+    const moved = await this.transaction(async (query) => {
+      const made = await relink(query, request, now, 'move')
+      replaced = made.replaced
+      return { from: await unlink(query, made.source), to: made.to }
+    })
+    await this.appendChanges([
+      { change: changeOf('put', moved.to, now), counts: addedCounts(moved.to, replaced) },
+      { change: changeOf('rm', moved.from, now), counts: removedCounts(moved.from) },
+    ])
+    return moved
+  }
+
+  async copyFile(request: Omit<RelinkRequest, 'fromLease'>, now: number): Promise<{ to: FileVersion }> {
+    let replaced: { size: number } | undefined
+    const copied = await this.transaction(async (query) => {
+      const made = await relink(query, request, now, 'copy')
+      replaced = made.replaced
+      return { to: made.to }
+    })
+    await this.appendChanges([
+      { change: changeOf('put', copied.to, now), counts: addedCounts(copied.to, replaced) },
+    ])
+    return copied
+  }
+
+  async listChildren(prefix: string, limit: number, after?: string): Promise<ChildEntry[]> {
+    return walkChildren(this.childReader, prefix, limit, after)
+  }
+
+  private readonly childReader: ChildReader = {
+    names: async (from: Bound, end: string | undefined, limit: number) => {
+      // Each side cut to the batch in index order before the two are merged.
+      const op = from.inclusive ? '>=' : '>'
+      const upTo = (column: string) => (end === undefined ? '' : ` AND ${column} < $3`)
+      const rows = await this.query<NameRow>(
+        `(SELECT name, FALSE AS marker FROM files WHERE name ${op} $1${upTo('name')} ORDER BY name LIMIT $2)
+         UNION ALL
+         (SELECT prefix, TRUE FROM folders WHERE prefix ${op} $1${upTo('prefix')} ORDER BY prefix LIMIT $2)
+         ORDER BY 1 LIMIT $2`,
+        end === undefined ? [from.name, limit] : [from.name, limit, end],
+      )
+      return rows
+    },
+    markedBelow: async (below: string) =>
+      (
+        await this.query('SELECT 1 FROM folders WHERE prefix >= $1 AND prefix < $2 LIMIT 1', [
+          below,
+          pastPrefix(below),
+        ])
+      ).length > 0,
+    files: async (names: string[]) =>
+      (await this.query<CurrentRow>(`${CURRENT} WHERE f.name = ANY($1::TEXT[])`, [names])).map(toCurrent),
+  }
+
+  async makeFolder(prefix: string): Promise<boolean> {
+    return (
+      (await this.rowCount('INSERT INTO folders (prefix) VALUES ($1) ON CONFLICT (prefix) DO NOTHING', [
+        prefix,
+      ])) === 1
+    )
+  }
+
+  async removeFolder(prefix: string): Promise<boolean> {
+    return this.transaction(async (query) => {
+      const removed = await query('DELETE FROM folders WHERE prefix = $1 RETURNING prefix', [prefix])
+      if (removed.length === 0) return false
+      await query('DELETE FROM props WHERE name = $1', [prefix])
+      return true
+    })
+  }
+
+  async folderExists(prefix: string): Promise<boolean> {
+    return (await this.query('SELECT 1 FROM folders WHERE prefix = $1', [prefix])).length > 0
+  }
+
+  async getProps(name: string): Promise<Record<string, string>> {
+    return readProps((sql, params) => this.query(sql, params), name)
+  }
+
+  async changeProps(
+    name: string,
+    set: Record<string, string>,
+    remove: string[],
+  ): Promise<Record<string, string>> {
+    checkPropChange(set, remove)
+    return this.transaction(async (query) => {
+      if (!(await propsHolder(query, name)))
+        throw new DfsError('DFS_NOT_FOUND', `no such file or folder: ${name}`)
+      const props = applyPropChange(await readProps(query, name), set, remove)
+      checkPropTotals(name, props)
+      if (remove.length > 0)
+        await query('DELETE FROM props WHERE name = $1 AND prop = ANY($2::TEXT[])', [name, remove])
+      const entries = Object.entries(set)
+      if (entries.length > 0)
+        await query(
+          `INSERT INTO props (name, prop, value) SELECT $1, k, v FROM unnest($2::TEXT[], $3::TEXT[]) AS s (k, v)
+           ON CONFLICT (name, prop) DO UPDATE SET value = excluded.value`,
+          [name, entries.map(([k]) => k), entries.map(([, v]) => v)],
+        )
+      return props
+    })
   }
 
   async countFiles(): Promise<{ files: number; bytes: number }> {
@@ -1074,36 +1193,38 @@ export class PostgresMetadataStore implements MetadataStore {
    * event (caches check every read against the directory anyway). A failure here is not the
    * commit's: it landed, and saying otherwise would make its writer retry a write that is done.
    */
-  private async appendChange(
-    change: Omit<ChangeEvent, 'seq'>,
-    counts: { files: number; bytes: number },
+  private async appendChanges(
+    appends: { change: Omit<ChangeEvent, 'seq'>; counts: { files: number; bytes: number } }[],
   ): Promise<void> {
     await this.withClient(async (client) => {
       try {
         await client.query('BEGIN ISOLATION LEVEL READ COMMITTED')
-        // The head row also counts the current names and bytes for `dfs status` (a counter in the
-        // commit's own transaction would make every commit conflict with every other).
-        const { rows } = await client.query<{ seq: number }>(
-          'UPDATE change_head SET seq = seq + 1, files = files + $1, bytes = bytes + $2 WHERE id = 1 RETURNING seq',
-          [counts.files, counts.bytes],
-        )
-        await client.query(
-          `INSERT INTO changes (seq, type, name, version, sha256, size, writer, at, owner, grp, mode)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-          [
-            rows[0]!.seq,
-            change.type,
-            change.name,
-            change.version,
-            change.sha256,
-            change.size,
-            change.writer,
-            change.at,
-            change.owner,
-            change.group,
-            change.mode,
-          ],
-        )
+        // A rename's two changes in one of these: numbered one after the other, seen together.
+        for (const { change, counts } of appends) {
+          // The head row also counts the current names and bytes for `dfs status` (a counter in the
+          // commit's own transaction would make every commit conflict with every other).
+          const { rows } = await client.query<{ seq: number }>(
+            'UPDATE change_head SET seq = seq + 1, files = files + $1, bytes = bytes + $2 WHERE id = 1 RETURNING seq',
+            [counts.files, counts.bytes],
+          )
+          await client.query(
+            `INSERT INTO changes (seq, type, name, version, sha256, size, writer, at, owner, grp, mode)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+            [
+              rows[0]!.seq,
+              change.type,
+              change.name,
+              change.version,
+              change.sha256,
+              change.size,
+              change.writer,
+              change.at,
+              change.owner,
+              change.group,
+              change.mode,
+            ],
+          )
+        }
         await client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ kind: 'changes' })])
         await client.query('COMMIT')
       } catch {
@@ -1197,17 +1318,131 @@ export class PostgresMetadataStore implements MetadataStore {
  * grant that lands meanwhile a serialization failure, and the commit runs again and sees it.)
  */
 async function checkFence(query: Query, request: NewVersion, now: number): Promise<void> {
-  const lease = await leaseRow(query, request.name)
-  if (request.lease !== undefined) {
-    if (!lease || !holdsLease(toStoredLease(lease), request.lease, request.writer)) {
+  await fence(query, request.name, request.lease, request.writer, now)
+}
+
+async function fence(
+  query: Query,
+  name: string,
+  key: LeaseKey | undefined,
+  writer: string,
+  now: number,
+): Promise<void> {
+  const lease = await leaseRow(query, name)
+  if (key !== undefined) {
+    if (!lease || !holdsLease(toStoredLease(lease), key, writer)) {
       throw new DfsError(
         'DFS_CONFLICT',
-        `the write lease on ${request.name} was lost (token ${request.lease.token} is not the holder's): another writer took it`,
+        `the write lease on ${name} was lost (token ${key.token} is not the holder's): another writer took it`,
       )
     }
   } else if (lease && lease.expires > now) {
-    throw new DfsError('DFS_LOCKED', `${request.name} is locked by ${lease.user_name} (proxy ${lease.proxy})`)
+    throw new DfsError('DFS_LOCKED', `${name} is locked by ${lease.user_name} (proxy ${lease.proxy})`)
   }
+}
+
+/** Removes a current name with its dead properties, inside the caller's transaction. */
+async function unlink(query: Query, row: CurrentRow): Promise<FileVersion> {
+  await query('DELETE FROM files WHERE name = $1', [row.name])
+  await query('DELETE FROM props WHERE name = $1', [row.name])
+  return toCurrent(row)
+}
+
+/** What a new version adds to the counts of current names and bytes. */
+function addedCounts(file: FileVersion, replaced: { size: number } | undefined) {
+  return { files: replaced ? 0 : 1, bytes: file.size - (replaced?.size ?? 0) }
+}
+
+function removedCounts(file: FileVersion) {
+  return { files: -1, bytes: -file.size }
+}
+
+/**
+ * A new version of `to` with the blob, block list and holders of `from`'s current version, indexed
+ * as a commit's are, with the owner and dead properties a move or copy gives it (see the SQLite
+ * store). `replaced`: the version of `to` it replaces, if any.
+ */
+async function relink(
+  query: Query,
+  request: RelinkRequest,
+  now: number,
+  how: 'move' | 'copy',
+): Promise<{ source: CurrentRow; to: FileVersion; replaced?: { size: number } }> {
+  const { from, to, writer } = request
+  if (from === to) throw new DfsError('DFS_BAD_REQUEST', `cannot ${how} ${from} onto itself`)
+  const [source] = await query<CurrentRow>(`${CURRENT} WHERE f.name = $1`, [from])
+  if (!source) throw new DfsError('DFS_NOT_FOUND', `no such file: ${from}`)
+  if (how === 'move') await fence(query, from, request.fromLease, writer, now)
+  await fence(query, to, request.toLease, writer, now)
+  const [target] = await query<{ size: number }>(
+    'SELECT v.size FROM files f JOIN versions v ON v.name = f.name AND v.version = f.version WHERE f.name = $1',
+    [to],
+  )
+  if (target && !request.overwrite)
+    throw new DfsError('DFS_EXISTS', `${to} already exists (and overwriting was not asked for)`)
+  const [last] = await query<{ v: number | null }>('SELECT MAX(version) AS v FROM versions WHERE name = $1', [
+    to,
+  ])
+  const version = (last?.v ?? 0) + 1
+  await query(
+    `INSERT INTO versions (name, version, sha256, size, primary_id, holders, writer, mtime, blocks)
+     SELECT $1, $2, sha256, size, primary_id, holders, $3, $4, blocks FROM versions WHERE name = $5 AND version = $6`,
+    [to, version, writer, now, from, source.version],
+  )
+  await indexHolders(query, to, version, source.sha256, JSON.parse(source.holders) as number[])
+  await query(
+    'INSERT INTO files (name, version) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET version = excluded.version',
+    [to, version],
+  )
+  const perms = await relinkedPerms(query, request, how)
+  await query('DELETE FROM props WHERE name = $1', [to])
+  await query('INSERT INTO props (name, prop, value) SELECT $1, prop, value FROM props WHERE name = $2', [
+    to,
+    from,
+  ])
+  const file: FileVersion = {
+    ...toVersion(source),
+    name: to,
+    version,
+    writer,
+    mtime: now,
+    owner: perms.owner,
+    group: perms.group,
+    mode: perms.mode,
+  }
+  return { source, to: file, ...(target ? { replaced: target } : {}) }
+}
+
+/** A renamed name keeps its owner, group and mode; a copy's target keeps its own, if it has them. */
+async function relinkedPerms(query: Query, request: RelinkRequest, how: 'move' | 'copy'): Promise<Perms> {
+  if (how === 'move') {
+    const perms = (await readPerms(query, request.from)) ?? request.perms
+    await writePerms(query, request.to, perms)
+    return perms
+  }
+  const own = await readPerms(query, request.to)
+  if (own) return own
+  await writePerms(query, request.to, request.perms)
+  return request.perms
+}
+
+async function readProps(query: Query, name: string): Promise<Record<string, string>> {
+  const rows = await query<{ prop: string; value: string }>(
+    'SELECT prop, value FROM props WHERE name = $1 ORDER BY prop',
+    [name],
+  )
+  return Object.fromEntries(rows.map((r) => [r.prop, r.value]))
+}
+
+/** Whether `name` may have dead properties: a current file, or a folder marked or with names below. */
+async function propsHolder(query: Query, name: string): Promise<boolean> {
+  if (!name.endsWith('/')) return (await query('SELECT 1 FROM files WHERE name = $1', [name])).length > 0
+  const [row] = await query(
+    `SELECT 1 WHERE EXISTS (SELECT 1 FROM folders WHERE prefix = $1)
+       OR EXISTS (SELECT 1 FROM files WHERE name >= $1 AND name < $2)`,
+    [name, pastPrefix(name)],
+  )
+  return row !== undefined
 }
 
 async function leaseRow(query: Query, name: string): Promise<LeaseRow | undefined> {

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { applyPropChange, checkPropChange, checkPropTotals } from '../protocol/dead-props.ts'
 import { DfsError } from '../protocol/errors.ts'
 import type { Perms } from '../protocol/permissions.ts'
 import type {
@@ -18,6 +19,7 @@ import type {
   ServerInfo,
 } from '../protocol/types.ts'
 import type {
+  ChildEntry,
   GroupRecord,
   JoinTokenRecord,
   LeaseKey,
@@ -25,6 +27,7 @@ import type {
   NewVersion,
   NodeCertRecord,
   PrefixRule,
+  RelinkRequest,
   SessionRecord,
   StoredChange,
   StoredLease,
@@ -32,6 +35,7 @@ import type {
   UserRecord,
 } from './store.ts'
 import { changeOf, holdsLease } from './store.ts'
+import { pastPrefix, walkChildren, type Bound, type ChildReader, type NameRow } from './child-walk.ts'
 import {
   CURRENT,
   VERSION_COLUMNS,
@@ -271,6 +275,19 @@ export class SqliteMetadataStore implements MetadataStore {
         this.db.exec('PRAGMA user_version = 5')
       })
     }
+    if (schema < 6) {
+      // Empty folders' markers (WebDAV MKCOL) and dead properties per name or folder (PROPPATCH).
+      this.transactionNow(() => {
+        this.db.exec(`CREATE TABLE IF NOT EXISTS folders (prefix TEXT PRIMARY KEY);
+          CREATE TABLE IF NOT EXISTS props (
+            name TEXT NOT NULL,
+            prop TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (name, prop)
+          );
+          PRAGMA user_version = 6;`)
+      })
+    }
   }
 
   /** Adds `delta` to a counter (files, bytes), inside the caller's transaction. */
@@ -485,16 +502,20 @@ export class SqliteMetadataStore implements MetadataStore {
    * no lease must not race a holder.
    */
   private checkFence(request: NewVersion, now: number): void {
-    const lease = this.leaseRow(request.name)
-    if (request.lease !== undefined) {
-      if (!lease || !holds(lease, request.lease, request.writer)) {
+    this.fence(request.name, request.lease, request.writer, now)
+  }
+
+  private fence(fileName: string, key: LeaseKey | undefined, writer: string, now: number): void {
+    const lease = this.leaseRow(fileName)
+    if (key !== undefined) {
+      if (!lease || !holds(lease, key, writer)) {
         throw new DfsError(
           'DFS_CONFLICT',
-          `the write lease on ${request.name} was lost (token ${request.lease.token} is not the holder's): another writer took it`,
+          `the write lease on ${fileName} was lost (token ${key.token} is not the holder's): another writer took it`,
         )
       }
     } else if (lease && lease.expires > now) {
-      throw new DfsError('DFS_LOCKED', `${request.name} is locked by ${lease.user} (proxy ${lease.proxy})`)
+      throw new DfsError('DFS_LOCKED', `${fileName} is locked by ${lease.user} (proxy ${lease.proxy})`)
     }
   }
 
@@ -633,14 +654,198 @@ export class SqliteMetadataStore implements MetadataStore {
       if (lease && lease.expires > now) {
         throw new DfsError('DFS_LOCKED', `${fileName} is locked by ${lease.user} (proxy ${lease.proxy})`)
       }
-      this.prepare('DELETE FROM files WHERE name = ?').run(fileName)
-      this.bump('files', -1)
-      this.bump('bytes', -row.size)
-      const file = toCurrent(row)
-      this.appendChange(changeOf('rm', file, now))
-      return file
+      return this.unlink(row, now)
     })
     return this.told(removed)
+  }
+
+  /** Removes a current name with its dead properties, inside the caller's transaction. */
+  private unlink(row: CurrentRow, now: number): FileVersion {
+    this.prepare('DELETE FROM files WHERE name = ?').run(row.name)
+    this.prepare('DELETE FROM props WHERE name = ?').run(row.name)
+    this.bump('files', -1)
+    this.bump('bytes', -row.size)
+    const file = toCurrent(row)
+    this.appendChange(changeOf('rm', file, now))
+    return file
+  }
+
+  async moveFile(request: RelinkRequest, now: number): Promise<{ from: FileVersion; to: FileVersion }> {
+    const moved = await this.transaction(() => {
+      const { source, to } = this.relink(request, now, 'move')
+      return { from: this.unlink(source, now), to }
+    })
+    return this.told(moved)
+  }
+
+  async copyFile(request: Omit<RelinkRequest, 'fromLease'>, now: number): Promise<{ to: FileVersion }> {
+    const copied = await this.transaction(() => ({ to: this.relink(request, now, 'copy').to }))
+    return this.told(copied)
+  }
+
+  /**
+   * A new version of `to` with the blob, block list and holders of `from`'s current version,
+   * indexed as a commit's are, with the owner and dead properties a move or copy gives it.
+   */
+  private relink(
+    request: RelinkRequest,
+    now: number,
+    how: 'move' | 'copy',
+  ): { source: CurrentRow; to: FileVersion } {
+    const { from, to, writer } = request
+    if (from === to) throw new DfsError('DFS_BAD_REQUEST', `cannot ${how} ${from} onto itself`)
+    const source = this.prepare(`${CURRENT} WHERE f.name = ?`).get(from) as CurrentRow | undefined
+    if (!source) throw new DfsError('DFS_NOT_FOUND', `no such file: ${from}`)
+    if (how === 'move') this.fence(from, request.fromLease, writer, now)
+    this.fence(to, request.toLease, writer, now)
+    const target = this.prepare(
+      'SELECT v.size FROM files f JOIN versions v ON v.name = f.name AND v.version = f.version WHERE f.name = ?',
+    ).get(to) as { size: number } | undefined
+    if (target && !request.overwrite)
+      throw new DfsError('DFS_EXISTS', `${to} already exists (and overwriting was not asked for)`)
+    const last = this.prepare('SELECT MAX(version) AS v FROM versions WHERE name = ?').get(to) as {
+      v: number | null
+    }
+    const version = (last.v ?? 0) + 1
+    this.prepare(
+      `INSERT INTO versions (name, version, sha256, size, primary_id, holders, writer, mtime, blocks)
+       SELECT ?, ?, sha256, size, primary_id, holders, ?, ?, blocks FROM versions WHERE name = ? AND version = ?`,
+    ).run(to, version, writer, now, from, source.version)
+    const holders = JSON.parse(source.holders) as number[]
+    this.indexHolders(to, version, source.sha256, holders)
+    this.prepare(
+      'INSERT INTO files (name, version) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version',
+    ).run(to, version)
+    this.bump('files', target ? 0 : 1)
+    this.bump('bytes', source.size - (target?.size ?? 0))
+    const perms = this.relinkedPerms(request, how)
+    this.prepare('DELETE FROM props WHERE name = ?').run(to)
+    this.prepare('INSERT INTO props (name, prop, value) SELECT ?, prop, value FROM props WHERE name = ?').run(
+      to,
+      from,
+    )
+    const file: FileVersion = {
+      ...toVersion(source),
+      name: to,
+      version,
+      writer,
+      mtime: now,
+      owner: perms.owner,
+      group: perms.group,
+      mode: perms.mode,
+    }
+    this.appendChange(changeOf('put', file, now))
+    return { source, to: file }
+  }
+
+  /** A renamed name keeps its owner, group and mode; a copy's target keeps its own, if it has them. */
+  private relinkedPerms(request: RelinkRequest, how: 'move' | 'copy'): Perms {
+    if (how === 'move') {
+      const perms = this.readPerms(request.from) ?? request.perms
+      this.writePerms(request.to, perms)
+      return perms
+    }
+    const own = this.readPerms(request.to)
+    if (own) return own
+    this.writePerms(request.to, request.perms)
+    return request.perms
+  }
+
+  async listChildren(prefix: string, limit: number, after?: string): Promise<ChildEntry[]> {
+    return walkChildren(this.childReader, prefix, limit, after)
+  }
+
+  private readonly childReader: ChildReader = {
+    names: async (from: Bound, end: string | undefined, limit: number) => {
+      // Each side cut to the batch in index order before the two are merged.
+      const op = from.inclusive ? '>=' : '>'
+      const upTo = (column: string) => (end === undefined ? '' : ` AND ${column} < ?`)
+      const bounds = end === undefined ? [from.name] : [from.name, end]
+      return this.prepare(
+        `SELECT name, marker FROM (SELECT name, 0 AS marker FROM files WHERE name ${op} ?${upTo('name')}
+           ORDER BY name LIMIT ?)
+         UNION ALL SELECT name, marker FROM (SELECT prefix AS name, 1 AS marker FROM folders
+           WHERE prefix ${op} ?${upTo('prefix')} ORDER BY prefix LIMIT ?)
+         ORDER BY name LIMIT ?`,
+      )
+        .all(...bounds, limit, ...bounds, limit, limit)
+        .map((row) => {
+          const { name, marker } = row as { name: string; marker: number }
+          return { name, marker: marker === 1 } satisfies NameRow
+        })
+    },
+    markedBelow: async (below: string) =>
+      this.prepare('SELECT 1 FROM folders WHERE prefix >= ? AND prefix < ? LIMIT 1').get(
+        below,
+        pastPrefix(below),
+      ) !== undefined,
+    files: async (names: string[]) =>
+      (
+        this.prepare(`${CURRENT} WHERE f.name IN (SELECT value FROM json_each(?))`).all(
+          JSON.stringify(names),
+        ) as unknown as CurrentRow[]
+      ).map(toCurrent),
+  }
+
+  async makeFolder(prefix: string): Promise<boolean> {
+    const result = await this.transaction(() =>
+      this.prepare('INSERT OR IGNORE INTO folders (prefix) VALUES (?)').run(prefix),
+    )
+    return result.changes === 1
+  }
+
+  async removeFolder(prefix: string): Promise<boolean> {
+    return this.transaction(() => {
+      if (this.prepare('DELETE FROM folders WHERE prefix = ?').run(prefix).changes !== 1) return false
+      this.prepare('DELETE FROM props WHERE name = ?').run(prefix)
+      return true
+    })
+  }
+
+  async folderExists(prefix: string): Promise<boolean> {
+    return this.prepare('SELECT 1 FROM folders WHERE prefix = ?').get(prefix) !== undefined
+  }
+
+  async getProps(name: string): Promise<Record<string, string>> {
+    return this.readProps(name)
+  }
+
+  private readProps(name: string): Record<string, string> {
+    const rows = this.prepare('SELECT prop, value FROM props WHERE name = ? ORDER BY prop').all(name) as {
+      prop: string
+      value: string
+    }[]
+    return Object.fromEntries(rows.map((r) => [r.prop, r.value]))
+  }
+
+  async changeProps(
+    name: string,
+    set: Record<string, string>,
+    remove: string[],
+  ): Promise<Record<string, string>> {
+    checkPropChange(set, remove)
+    return this.transaction(() => {
+      if (!this.propsHolder(name)) throw new DfsError('DFS_NOT_FOUND', `no such file or folder: ${name}`)
+      const props = applyPropChange(this.readProps(name), set, remove)
+      checkPropTotals(name, props)
+      const drop = this.prepare('DELETE FROM props WHERE name = ? AND prop = ?')
+      for (const key of remove) drop.run(name, key)
+      const put = this.prepare(
+        'INSERT INTO props (name, prop, value) VALUES (?, ?, ?) ON CONFLICT (name, prop) DO UPDATE SET value = excluded.value',
+      )
+      for (const [key, value] of Object.entries(set)) put.run(name, key, value)
+      return props
+    })
+  }
+
+  /** Whether `name` may have dead properties: a current file, or a folder marked or with names below. */
+  private propsHolder(name: string): boolean {
+    if (!name.endsWith('/')) return this.prepare('SELECT 1 FROM files WHERE name = ?').get(name) !== undefined
+    return (
+      this.prepare('SELECT 1 FROM folders WHERE prefix = ?').get(name) !== undefined ||
+      this.prepare('SELECT 1 FROM files WHERE name >= ? AND name < ? LIMIT 1').get(name, pastPrefix(name)) !==
+        undefined
+    )
   }
 
   async countFiles(): Promise<{ files: number; bytes: number }> {

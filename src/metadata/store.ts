@@ -52,6 +52,33 @@ export interface NewVersion extends Omit<CommitRequest, 'lease' | 'client'> {
   perms: Perms
 }
 
+/**
+ * A rename or copy as the store makes it: a new version of `to` with the bytes of `from`'s current
+ * version, and (a rename) `from` removed, in one transaction.
+ */
+export interface RelinkRequest {
+  from: string
+  to: string
+  /** Whether `to` may exist already; if not, DFS_EXISTS. */
+  overwrite: boolean
+  /** The acting user: the new version's writer, and who must hold a lease given here. */
+  writer: string
+  /** Keys of the leases on `from` (renames only) and `to`, if the writer holds them. */
+  fromLease?: LeaseKey
+  toLease?: LeaseKey
+  /**
+   * Owner, group and mode for a `to` that has none yet (a copy), or for a renamed source that has
+   * none of its own (a name from before permissions).
+   */
+  perms: Perms
+}
+
+/** An entry of a delimited listing: a name directly under the prefix, or a prefix one level down. */
+export type ChildEntry =
+  | { kind: 'file'; file: FileVersion }
+  /** `marked`: a folder marker is at or below it (it shows to everyone, names below it or not). */
+  | { kind: 'prefix'; prefix: string; marked: boolean }
+
 /** Default owner, group and mode for new names below a prefix (`dfs chmod -R`). */
 export interface PrefixRule extends Perms {
   prefix: string
@@ -112,10 +139,43 @@ export interface MetadataStore {
   commit(request: NewVersion, now: number): Promise<FileVersion>
   /**
    * Removes the current name; its versions stay in history. DFS_NOT_FOUND if absent, DFS_LOCKED if leased.
-   * Like commit, it appends its change ('rm', 'put') to the feed in the same transaction.
+   * Like commit, it appends its change ('rm', 'put') to the feed in the same transaction. Its dead
+   * properties go with it (a restore does not bring them back).
    */
   removeFile(name: string, now: number): Promise<FileVersion>
   countFiles(): Promise<{ files: number; bytes: number }>
+  /**
+   * Renames `from` to `to` (see RelinkRequest): `to` takes `from`'s owner, group, mode and dead
+   * properties; `from` is removed, its history kept. Both changes ('put' of `to`, then 'rm' of
+   * `from`) are appended to the feed. DFS_NOT_FOUND, DFS_EXISTS, DFS_LOCKED, DFS_CONFLICT as commit.
+   */
+  moveFile(request: RelinkRequest, now: number): Promise<{ from: FileVersion; to: FileVersion }>
+  /**
+   * Copies `from` to `to`: the new version of `to` names the same blob (no bytes move); a new `to`
+   * gets `perms`, an existing one keeps its own; dead properties are copied over `to`'s.
+   */
+  copyFile(request: Omit<RelinkRequest, 'fromLease'>, now: number): Promise<{ to: FileVersion }>
+
+  /**
+   * The current names directly under `prefix` and the prefixes one level down (each ending in '/'),
+   * folder markers counted as names, in name order after `after`, at most `limit`. A prefix one
+   * level down costs an index seek past it, however many names it holds.
+   */
+  listChildren(prefix: string, limit: number, after?: string): Promise<ChildEntry[]>
+  /** Makes an empty folder's marker (a prefix ending in '/'); false if it was there already. */
+  makeFolder(prefix: string): Promise<boolean>
+  /** Removes a folder's marker, and its dead properties; false if there was none. */
+  removeFolder(prefix: string): Promise<boolean>
+  folderExists(prefix: string): Promise<boolean>
+
+  /** The dead properties of a name or folder prefix (none: an empty record). */
+  getProps(name: string): Promise<Record<string, string>>
+  /**
+   * Removes then sets dead properties of a name, or of a prefix ending in '/', all or nothing, within
+   * the bounds of protocol/dead-props.ts: its properties after. DFS_NOT_FOUND unless the name is a
+   * current file, or the prefix a folder marker or one with names below it.
+   */
+  changeProps(name: string, set: Record<string, string>, remove: string[]): Promise<Record<string, string>>
 
   /** The versions of one name kept in history, newest first (also after the name was removed). */
   listVersions(name: string): Promise<FileVersion[]>

@@ -112,6 +112,8 @@ export const listQuery = {
     prefix: { type: 'string', maxLength: 4096 },
     after: { type: 'string', maxLength: 4096 },
     limit: { type: 'integer', minimum: 1, maximum: 10_000 },
+    // Only '/' splits names into levels.
+    delimiter: { type: 'string', enum: ['/'] },
   },
 } as const
 
@@ -119,4 +121,6 @@ export interface ListQuery {
   prefix?: string
   after?: string
   limit?: number
+  /** Immediate children only: the names directly under `prefix`, and the prefixes one level down. */
+  delimiter?: '/'
 }

@@ -377,6 +377,11 @@ export type AuditAction =
   | 'write'
   | 'rm'
   | 'restore'
+  | 'move'
+  | 'copy'
+  | 'folder.add'
+  | 'folder.rm'
+  | 'props'
   | 'chmod'
   | 'chown'
   | 'rule'
@@ -421,5 +426,44 @@ export interface AuditQuery {
 /** One page of a listing: `next`, if present, is the cursor (`after`) for the rest. */
 export interface ListPage {
   files: FileVersion[]
+  /**
+   * With a delimiter: the next-level prefixes under the listed one, each ending in '/', paged in
+   * name order together with `files`.
+   */
+  prefixes?: string[]
   next?: string
+}
+
+/**
+ * A rename (WebDAV MOVE): `to` becomes a new version with the bytes of `from`'s current version,
+ * and `from` is removed, in one transaction. Either name's lease key, if someone holds it.
+ */
+export interface MoveRequest {
+  from: string
+  to: string
+  /** May `to` exist already (default true)? */
+  overwrite?: boolean
+  lease?: string
+  toLease?: string
+}
+
+/** A copy (WebDAV COPY): like a move, but `from` stays. */
+export interface CopyRequest {
+  from: string
+  to: string
+  overwrite?: boolean
+  toLease?: string
+}
+
+/** A name's dead properties (WebDAV PROPPATCH): Clark-notation keys, XML fragments kept verbatim. */
+export interface DeadProps {
+  name: string
+  props: Record<string, string>
+}
+
+/** A change of dead properties, applied whole or not at all. */
+export interface PropsChange {
+  name: string
+  set?: Record<string, string>
+  remove?: string[]
 }

@@ -9,7 +9,8 @@ import { DfsError } from '../../src/protocol/errors.ts'
 import { PostgresMetadataStore } from '../../src/metadata/postgres-store.ts'
 import { eventually } from '../helpers/eventually.ts'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts'
-import { metadataStoreContract } from './metadata-store.ts'
+import { collectionsContract } from './metadata-store-collections.ts'
+import { metadataStoreContract, type StoreUnderTest } from './metadata-store.ts'
 
 let server: TestPostgres
 before(async () => {
@@ -19,10 +20,13 @@ after(async () => {
   await server.stop()
 })
 
-metadataStoreContract('PostgreSQL', async () => {
+async function open(): Promise<StoreUnderTest> {
   const store = await PostgresMetadataStore.open(await server.createDatabase())
   return { store, destroy: () => store.close() }
-})
+}
+
+metadataStoreContract('PostgreSQL', open)
+collectionsContract('PostgreSQL', open)
 
 describe('PostgreSQL store: two directories on one database', () => {
   test('both start at once on a new database: the schema is made once, and a commit race across them has one winner', async () => {

@@ -4,9 +4,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
-import { metadataStoreContract } from './metadata-store.ts'
+import { collectionsContract } from './metadata-store-collections.ts'
+import { metadataStoreContract, type StoreUnderTest } from './metadata-store.ts'
 
-metadataStoreContract('SQLite', async () => {
+async function open(): Promise<StoreUnderTest> {
   const dir = await mkdtemp(join(tmpdir(), 'dfs-contract-'))
   const store = new SqliteMetadataStore(join(dir, 'metadata.sqlite'))
   return {
@@ -16,4 +17,7 @@ metadataStoreContract('SQLite', async () => {
       await rm(dir, { recursive: true, force: true })
     },
   }
-})
+}
+
+metadataStoreContract('SQLite', open)
+collectionsContract('SQLite', open)

@@ -123,3 +123,30 @@ test('a store from before block lists gains them: its versions have none, new ve
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('a store from before folders and dead properties gains them, its names listed as before', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dfs-migrate-'))
+  const path = join(dir, 'metadata.sqlite')
+  const perms = { owner: 'alice', group: 'users', mode: 0o664 }
+  const commit = { sha256: 'a'.repeat(64), size: 1, primary: 1, holders: [1, 2], writer: 'alice', perms }
+  const before = new SqliteMetadataStore(path)
+  await before.commit({ ...commit, name: 'd/old', expectedVersion: 0 }, 10)
+  await before.close()
+  // As a store of schema 5 was: neither table.
+  const old = new DatabaseSync(path)
+  old.exec('DROP TABLE folders; DROP TABLE props; PRAGMA user_version = 5;')
+  old.close()
+  const store = new SqliteMetadataStore(path)
+  try {
+    assert.equal(await store.makeFolder('d/new/'), true)
+    assert.deepEqual(await store.changeProps('d/old', { '{}k': 'v' }, []), { '{}k': 'v' })
+    const entries = await store.listChildren('d/', 10)
+    assert.deepEqual(
+      entries.map((e) => (e.kind === 'file' ? e.file.name : e.prefix)),
+      ['d/new/', 'd/old'],
+    )
+  } finally {
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+})

@@ -13,6 +13,7 @@ import { registerAccountRoutes } from './account-routes.ts'
 import { adminOf, registerActingUser } from './acting-user.ts'
 import type { AuditLog } from './audit-log.ts'
 import { registerAuditRoutes } from './audit-routes.ts'
+import { registerCollectionRoutes } from './collection-routes.ts'
 import { registerInventoryRoutes } from './inventory-routes.ts'
 import type { JoinService } from './join-service.ts'
 import { registerMembershipRoutes } from './membership-routes.ts'
@@ -56,6 +57,13 @@ const ACCESS: AccessTable = {
   'GET /v1/blocks': PROXY,
   'DELETE /v1/files': PROXY,
   'GET /v1/list': PROXY,
+  'POST /v1/folders': PROXY,
+  'DELETE /v1/folders': PROXY,
+  'GET /v1/folders': PROXY,
+  'POST /v1/move': PROXY,
+  'POST /v1/copy': PROXY,
+  'GET /v1/props': PROXY,
+  'POST /v1/props': PROXY,
   'POST /v1/login': PROXY,
   'POST /v1/sessions/check': PROXY,
   'POST /v1/logout': PROXY,
@@ -97,6 +105,7 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
   registerMembershipRoutes(app, { join, nodes, audit })
   registerAccountRoutes(app, service.accounts, audit)
   registerNamespaceRoutes(app, service, audit)
+  registerCollectionRoutes(app, service, audit)
   registerAuditRoutes(app, audit)
   registerInventoryRoutes(app, service.inventories)
 

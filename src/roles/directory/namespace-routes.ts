@@ -197,10 +197,11 @@ export function registerNamespaceRoutes(
     },
   )
 
-  // One page of names; `next` is the `after` of the next page.
+  // One page of names; `next` is the `after` of the next page. With delimiter=/, only the names
+  // directly under the prefix, and the prefixes one level down.
   app.get<{ Querystring: ListQuery }>('/v1/list', { schema: { querystring: listQuery } }, async (request) => {
-    const { prefix, limit, after } = request.query
-    return service.list(actorOf(request), normalisePrefix(prefix), limit ?? 1000, after)
+    const { prefix, limit, after, delimiter } = request.query
+    return service.list(actorOf(request), normalisePrefix(prefix), limit ?? 1000, after, delimiter)
   })
 
   app.get<{ Querystring: { name: string } }>(

@@ -15,6 +15,8 @@ import type {
   HeldLeaseView,
   Lease,
   ListPage,
+  CopyRequest,
+  MoveRequest,
   Placement,
   ServerView,
   VersionBlocks,
@@ -26,6 +28,8 @@ import { NamespaceAccess } from './access.ts'
 import { Accounts, DEFAULT_ACCOUNTS_CONFIG, type AccountsConfig } from './accounts.ts'
 import { CallbackTable, PROMISE_MS } from './callbacks.ts'
 import { ChangeLog } from './change-log.ts'
+import { listChildren } from './child-listing.ts'
+import { Collections } from './collections.ts'
 import { Inventories } from './inventory.ts'
 import { LeaseTable, leaseKey } from './lease-table.ts'
 import type { Repairer } from './repairer.ts'
@@ -91,6 +95,8 @@ export class DirectoryService {
   /** Proxies' promises that what they cache is current (callbacks.ts): changes wait for them. */
   readonly callbacks: CallbackTable
   readonly inventories: Inventories
+  /** Folders and dead properties (the WebDAV gateway's). */
+  readonly collections: Collections
   /** Servers a node could not connect to: not placed on until they heartbeat again. */
   private readonly unreachable = new Set<number>()
   /** Each server's background jobs as of its last heartbeat here: for `dfs status`. */
@@ -118,6 +124,7 @@ export class DirectoryService {
       whoMayRead,
     })
     this.inventories = new Inventories({ store, clock, random })
+    this.collections = new Collections(store, this.access)
   }
 
   now(): number {
@@ -266,16 +273,76 @@ export class DirectoryService {
   private async record(request: NewVersion): Promise<FileVersion> {
     const version = await this.store.commit(request, this.clock.now())
     await this.changesHeard()
+    await this.prune(version)
+    return version
+  }
+
+  /** Drops the versions of a name past --keep-versions, once `version` is its newest. */
+  private async prune(version: FileVersion): Promise<void> {
     const keep = Math.max(this.config.keepVersions, 1)
     // Versions numbered up to `keep` leave nothing to prune (a name has at most as many versions as
     // its newest number), and cost no look-up and no second transaction: a small write's commit is
     // one fsync of the metadata store, not two.
-    if (version.version <= keep) return version
-    const pruned = (await this.store.listVersions(request.name)).slice(keep)
-    await this.store.pruneVersions(request.name, keep)
+    if (version.version <= keep) return
+    const pruned = (await this.store.listVersions(version.name)).slice(keep)
+    await this.store.pruneVersions(version.name, keep)
     // Their blobs may be garbage now: the holders hear so in their next inventory of changes.
     this.inventories.released(pruned)
-    return version
+  }
+
+  /**
+   * Renames `from` to `to` in one transaction: `to` gets a new version naming the same blob (no
+   * byte moves), with `from`'s owner, mode and dead properties, and `from` is removed (its history
+   * stays, as after rm). Needs read and write on `from`, write on `to`; `to` is replaced unless
+   * `overwrite` is false.
+   */
+  async move(actor: Actor, request: MoveRequest): Promise<{ from: FileVersion; to: FileVersion }> {
+    const { from, to, lease, toLease } = request
+    if (from === to) throw new DfsError('DFS_BAD_REQUEST', `cannot move ${from} onto itself`)
+    await this.access.require(actor, from, 'read')
+    await this.access.require(actor, from, 'write')
+    const perms = await this.access.forWrite(actor, to)
+    const moved = await this.store.moveFile(
+      {
+        from,
+        to,
+        overwrite: request.overwrite ?? true,
+        writer: actor.user,
+        perms,
+        ...(lease === undefined ? {} : { fromLease: leaseKey(lease) }),
+        ...(toLease === undefined ? {} : { toLease: leaseKey(toLease) }),
+      },
+      this.clock.now(),
+    )
+    await this.changesHeard()
+    await this.prune(moved.to)
+    return moved
+  }
+
+  /**
+   * Copies `from` to `to`: a new version of `to` naming the same blob, with `from`'s dead
+   * properties; a new `to` gets the owner and mode a write would give it. Needs read on `from`,
+   * write on `to`.
+   */
+  async copy(actor: Actor, request: CopyRequest): Promise<{ to: FileVersion }> {
+    const { from, to, toLease } = request
+    if (from === to) throw new DfsError('DFS_BAD_REQUEST', `cannot copy ${from} onto itself`)
+    await this.access.require(actor, from, 'read')
+    const perms = await this.access.forWrite(actor, to)
+    const copied = await this.store.copyFile(
+      {
+        from,
+        to,
+        overwrite: request.overwrite ?? true,
+        writer: actor.user,
+        perms,
+        ...(toLease === undefined ? {} : { toLease: leaseKey(toLease) }),
+      },
+      this.clock.now(),
+    )
+    await this.changesHeard()
+    await this.prune(copied.to)
+    return copied
   }
 
   /** The kept versions of a name, newest first; a removed name keeps its history until GC. */
@@ -347,7 +414,21 @@ export class DirectoryService {
    * cursor for the rest. One call scans a bounded number of names, so a user who may read few of
    * many gets short pages (with a cursor), never a long stall.
    */
-  async list(actor: Actor, prefix: string, limit: number, after?: string): Promise<ListPage> {
+  async list(
+    actor: Actor,
+    prefix: string,
+    limit: number,
+    after?: string,
+    delimiter?: '/',
+  ): Promise<ListPage> {
+    if (delimiter !== undefined)
+      return listChildren(
+        { store: this.store, access: this.access, scan: LIST_SCAN },
+        actor,
+        prefix,
+        limit,
+        after,
+      )
     const files: FileVersion[] = []
     let cursor = after
     for (let scanned = 0; scanned < LIST_SCAN;) {
