@@ -21,6 +21,10 @@ export default class Proxy extends BaseCommand {
       description: 'bound of the whole-file cache (e.g. 1GiB, 500MB)',
       default: 1024 ** 3,
     }),
+    webdav: Flags.boolean({
+      description: 'also serve the namespace over WebDAV at /dav/ (rclone, davfs2, file managers)',
+      default: false,
+    }),
   }
 
   async run(): Promise<void> {
@@ -41,6 +45,7 @@ export default class Proxy extends BaseCommand {
       ownPki: ownPki(flags),
       renewEveryMs: flags['renew-every'],
       cacheBytes: flags['cache-size'],
+      webdav: flags.webdav,
     })
     this.log(listeningLine('proxy', flags.id, running.url, root))
     compactHeap()

@@ -11,7 +11,7 @@ import { ProxyClient } from '../client/proxy-client.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { USER_NAME } from '../roles/directory/accounts.ts'
 import { dataRoot, privateDataRoot } from '../server/data-root.ts'
-import { readCaCert } from '../tls/ca-files.ts'
+import { caCertPath, readCaCert } from '../tls/ca-files.ts'
 
 export default class Up extends BaseCommand {
   static override summary = 'Start a whole local cluster (directory, file servers, a proxy) and log in'
@@ -80,11 +80,15 @@ export default class Up extends BaseCommand {
         '0',
         '--directory',
         directory.url,
+        '--webdav',
       ])
       const user = await this.loginLocalUser(root, proxy.url, flags.fileservers)
 
       this.log(`dfs is up: directory ${directory.url}, ${flags.fileservers} file servers, proxy ${proxy.url}`)
       this.log(`data in ${root}, logs in ${logs}; logged in as ${user}`)
+      this.log(
+        `WebDAV (rclone, davfs2, file managers): ${proxy.url}/dav/ as ${user}, password in ${join(root, 'up-password')}, CA ${caCertPath(root)}`,
+      )
       this.log('')
       this.log('In another terminal, try:')
       this.log('  echo hello | dfs put - hello.txt')

@@ -10,8 +10,12 @@ export const ERRORS = {
   DFS_NOT_FOUND: 404,
   /** A request that stopped arriving: its headers, or its body, went quiet for too long. */
   DFS_TIMEOUT: 408,
+  /** A method the resource does not take (WebDAV: MKCOL where something exists, a lock on a folder). */
+  DFS_NOT_ALLOWED: 405,
   DFS_EXISTS: 409,
   DFS_CONFLICT: 409,
+  /** A condition the request set does not hold (WebDAV: If, Overwrite: F, If-Match). */
+  DFS_PRECONDITION: 412,
   /** A JSON body over its limit. */
   DFS_TOO_LARGE: 413,
   /** A body of the wrong kind: JSON routes take application/json, file bytes application/octet-stream. */
@@ -22,6 +26,8 @@ export const ERRORS = {
   DFS_RATE_LIMITED: 429,
   DFS_HEADERS_TOO_LARGE: 431,
   DFS_CORRUPT: 502,
+  /** A WebDAV COPY or MOVE whose Destination is not on this server's /dav/. */
+  DFS_BAD_DESTINATION: 502,
   DFS_UNAVAILABLE: 503,
   DFS_NO_SPACE: 507,
   DFS_INTERNAL: 500,

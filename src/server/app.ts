@@ -101,6 +101,14 @@ export function createApp(options: AppOptions): FastifyInstance {
     bodyLimit: limits.jsonBytes,
     clientErrorHandler: answerClientErrors(limits),
     return503OnClosing: true,
+    // A URL that is not valid percent-encoding gets the one error shape too.
+    frameworkErrors: (error: Error & { code?: string }, _request: FastifyRequest, reply: FastifyReply) => {
+      const bad =
+        error.code === 'FST_ERR_BAD_URL'
+          ? new DfsError('DFS_BAD_NAME', 'the URL is not valid percent-encoded UTF-8')
+          : toDfsError(error, limits)
+      void reply.status(bad.status).send(bad.toJSON())
+    },
     forceCloseConnections: true,
     // WHATWG decoding: a %-escape that is not valid UTF-8 becomes U+FFFD, which every check of names
     // refuses, instead of being kept as literal text that looks like another name.

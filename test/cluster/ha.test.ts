@@ -91,6 +91,9 @@ describe('two directories on one PostgreSQL', () => {
       env: {
         ...process.env,
         DFS_PROXY: cluster.proxies[1]!.url,
+        // This cluster's CA, not that of a dfs up in the default data root (proxy 2 is not the
+        // saved login's proxy, so the local data root's CA comes first).
+        DFS_DATA: cluster.data,
         DFS_CONFIG_DIR: `${cluster.root}/cli-config`,
         DFS_USER: 'tester',
         DFS_PASSWORD: 'test-password',

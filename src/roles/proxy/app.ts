@@ -2,8 +2,6 @@
 // need no certificate of their own, only trust in the cluster CA.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { pipeline } from 'node:stream'
-import { contentRange } from '../../protocol/byte-range.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import { normaliseName, normalisePrefix } from '../../protocol/names.ts'
 import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
@@ -11,10 +9,11 @@ import { allowed } from '../../protocol/permissions.ts'
 import { listQuery, loginBody, nameQuery, type ListQuery } from '../../protocol/schemas.ts'
 import { abortOnHangUp, createApp, streamEvents, type AppOptions } from '../../server/app.ts'
 import { declaredLength, uploadBody } from '../../server/upload-body.ts'
-import { boundedMemory } from '../../streams/bounded-memory.ts'
 import type { ChangeEvent, ChangeFeedState, NewTokenRequest, NodeRemoval } from '../../protocol/types.ts'
 import { registerAccessRoutes } from './access-routes.ts'
-import type { Caller, Download, ProxyService } from './service.ts'
+import type { Caller, ProxyService } from './service.ts'
+import { sendFile } from './send-file.ts'
+import { registerWebDav } from './webdav/gateway.ts'
 
 export const DEFAULT_TTL_MS = 30_000
 export const DEFAULT_WAIT_MS = 5 * 60_000
@@ -41,6 +40,8 @@ declare module 'fastify' {
 export interface ProxyAppOptions extends Omit<AppOptions, 'role' | 'nodes'> {
   /** The subscription to the directory's changes (a ChangeFeed), shown in /v1/status. */
   changeFeed: { readonly state: ChangeFeedState }
+  /** Serve the namespace over WebDAV at /dav/ too (dfs proxy --webdav). */
+  webdav?: boolean
 }
 
 export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): FastifyInstance {
@@ -161,50 +162,10 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
         },
       },
     },
-    async (request, reply) => {
-      const name = normaliseName(request.query.name)
-      const etag = (sha256: string) => `"${sha256}"`
-      const wanted = request.headers['if-none-match']
-      if (wanted && !request.query.offline) {
-        // The client already has some version: if it is the current one, no bytes need to move.
-        const current = await service.current(request.caller, name)
-        if (wanted === etag(current.sha256)) {
-          return reply.status(304).header('etag', wanted).header('dfs-version', current.version).send()
-        }
-      }
-      // If-Range: the range is wanted only of the version the client names; of any other, the whole.
-      const ifRange = headerValue(request.headers['if-range'])
-      const range = ifRange === undefined || ifRange.startsWith('"') ? request.headers.range : undefined
-      let download: Download = await service.download(request.caller, name, {
-        offline: request.query.offline,
-        ...(range === undefined ? {} : { range }),
-      })
-      const { file } = download
-      const tag = etag(file.sha256)
-      const partial =
-        download.range && (ifRange === undefined || ifRange === tag) ? download.range : undefined
-      if (download.range && !partial) {
-        // If-Range named another version: this one goes whole (the range was read for nothing).
-        download.body.destroy()
-        download = await service.download(request.caller, name, { offline: request.query.offline })
-      }
-      void reply
-        .header('etag', tag)
-        .header('accept-ranges', 'bytes')
-        .header('dfs-sha256', file.sha256)
-        .header('dfs-version', file.version)
-        .header('dfs-served-by', String(download.from))
-        .header('content-length', partial ? partial.end - partial.start : file.size)
-        .type('application/octet-stream')
-      if (partial) void reply.header('content-range', contentRange(partial, file.size))
-      if (download.stale) void reply.header('dfs-stale', 'true')
-      reply.hijack()
-      reply.raw.writeHead(partial ? 206 : 200, reply.getHeaders() as Record<string, string>)
-      // A bad block no holder can replace cuts the connection: the client sees a short, failed transfer.
-      pipeline(download.body, boundedMemory(), reply.raw, (error) => {
-        if (error) request.log.warn({ err: error }, 'download cut')
-      })
-    },
+    async (request, reply) =>
+      sendFile(service, request, reply, request.caller, normaliseName(request.query.name), {
+        ...(request.query.offline === undefined ? {} : { offline: request.query.offline }),
+      }),
   )
 
   // A version's block list, for clients that check each block as it arrives (dfs get).
@@ -393,6 +354,7 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
   }))
 
   registerAccessRoutes(app, service, authenticated)
+  if (options.webdav) registerWebDav(app, service)
   return app
 }
 
@@ -419,9 +381,4 @@ function metrics(service: ProxyService): string {
     ['dfs_proxy_bad_copies_reported_total', 'counter', service.reports],
   ]
   return lines.map(([name, type, value]) => `# TYPE ${name} ${type}\n${name} ${value}\n`).join('')
-}
-
-/** A header sent once; one sent several times counts as absent. */
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return typeof value === 'string' ? value : undefined
 }

@@ -16,6 +16,7 @@ import { ProxyService } from './service.ts'
 
 export interface ProxyOptions extends MemberOptions {
   cacheBytes: number
+  webdav?: boolean
 }
 
 export async function startProxy(options: ProxyOptions): Promise<Running> {
@@ -40,7 +41,7 @@ export async function startProxy(options: ProxyOptions): Promise<Running> {
     log,
   })
   const feed = new ChangeFeed(directory.failover, agent, systemClock)
-  const app = buildProxyApp(service, { tls: live.current, changeFeed: feed })
+  const app = buildProxyApp(service, { tls: live.current, changeFeed: feed, webdav: options.webdav ?? false })
   feed.on('change', (event) => service.changed(event))
   feed.on('resync', () => service.resynced())
   feed.on('epoch', (epoch) => service.promise.epochSeen(epoch))

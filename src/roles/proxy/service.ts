@@ -40,7 +40,7 @@ const PLACEMENT_TRIES = 3
 
 export interface Download {
   /** The version served; for an offline read, what this proxy last knew of it. */
-  file: Pick<FileVersion, 'name' | 'version' | 'sha256' | 'size'>
+  file: Pick<FileVersion, 'name' | 'version' | 'sha256' | 'size'> & { mtime?: number }
   body: Readable
   /** 'cache', or the id of the file server the bytes came from. */
   from: 'cache' | number
