@@ -6,6 +6,8 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Agent as HttpsAgent } from 'node:https'
 import { connect } from 'node:tls'
+import { createHash } from 'node:crypto'
+import { Readable } from 'node:stream'
 import { spawn } from 'node:child_process'
 import { Agent, request } from 'undici'
 import { createClient, type FileStat, type WebDAVClient } from 'webdav'
@@ -69,6 +71,36 @@ describe('WebDAV gateway', () => {
       headers: { authorization: basic('tester', 'nope'), depth: '0' },
     })
     assert.equal(wrong.status, 401)
+  })
+
+  test('failed Basic logins are throttled at the directory, as dfs login is', async () => {
+    await cluster.run(['ls'], { env: cluster.as('mallory') })
+    const statuses: number[] = []
+    for (let i = 0; i < 5; i++) {
+      const response = await dav('PROPFIND', '', {
+        headers: { authorization: basic('mallory', `guess-${i}`), depth: '0' },
+      })
+      statuses.push(response.status)
+      if (response.status === 429) assert.match(String(response.headers['retry-after']), /^[1-9][0-9]*$/)
+    }
+    assert.deepEqual(statuses.slice(0, 3), [401, 401, 401])
+    assert.equal(statuses.at(-1), 429, `statuses ${statuses.join(' ')}`)
+  })
+
+  test('a PUT of unknown length (chunked) streams in like any other', async () => {
+    await client.createDirectory('chunked')
+    const parts = Array.from({ length: 64 }, (_, i) => Buffer.alloc(64 * 1024, i))
+    const response = await request(`${cluster.proxy}/dav/chunked/stream.bin`, {
+      method: 'PUT',
+      dispatcher: agent,
+      headers: { authorization: tester },
+      body: Readable.from(parts),
+    })
+    await response.body.dump()
+    assert.equal(response.statusCode, 201)
+    const stat = await cluster.stat('chunked/stream.bin')
+    assert.equal(stat.size, 64 * 64 * 1024)
+    assert.equal(stat.sha256, createHash('sha256').update(Buffer.concat(parts)).digest('hex'))
   })
 
   test('a file written over WebDAV is read by dfs get at once, and one put by dfs is read over WebDAV', async () => {
