@@ -21,6 +21,7 @@ import Put from './commands/put.ts'
 import Repair from './commands/repair.ts'
 import Restore from './commands/restore.ts'
 import Rm from './commands/rm.ts'
+import ShellCommand from './commands/shell.ts'
 import Stat from './commands/stat.ts'
 import Status from './commands/status.ts'
 import NodeDrain from './commands/node/drain.ts'
@@ -57,6 +58,7 @@ export const COMMANDS = {
   restore: Restore,
   repair: Repair,
   watch: Watch,
+  shell: ShellCommand,
   'token:create': TokenCreate,
   'token:list': TokenList,
   'token:revoke': TokenRevoke,
