@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { BROKEN_PIPE_STATUS } from '../../src/cli/broken-pipe.ts'
@@ -40,6 +40,16 @@ describe('help and versions', () => {
     assert.equal(out(longFlag), out(helpPut))
     assert.equal(out(shortFlag), out(helpPut))
     assert.equal(shortFlag.code, 0, shortFlag.stderr)
+  })
+
+  test('every command has examples, and its help shows them', async () => {
+    for (const [id, command] of Object.entries(COMMANDS))
+      assert.ok((command.examples ?? []).length > 0, `dfs ${id.replaceAll(':', ' ')} has no examples`)
+    for (const args of [['user', 'add'], ['token', 'create'], ['lock'], ['status']]) {
+      const help = await dfs([...args, '--help'])
+      const examples = out(help).split(/^EXAMPLES\n/m)[1] ?? ''
+      assert.ok(examples.includes(`$ dfs ${args.join(' ')} `), `dfs ${args.join(' ')} --help`)
+    }
   })
 
   test('a group alone, or after help, lists its commands', async () => {
@@ -280,7 +290,7 @@ describe('the Node version check', () => {
   )
 })
 
-describe('get into a directory', () => {
+describe('with a cluster', () => {
   let cluster: TestCluster
 
   before(async () => {
@@ -309,5 +319,73 @@ describe('get into a directory', () => {
     const missing = await cluster.run(['get', 'docs/report.txt', join(cluster.root, 'no-such-dir') + '/'])
     assert.equal(missing.code, 1)
     assert.match(missing.stderr, /no-such-dir/)
+  })
+
+  /** Runs a shell line as the README shows it, with this checkout's dfs first on PATH. */
+  async function shell(line: string): Promise<RunResult> {
+    const bin = join(cluster.root, 'bin')
+    await mkdir(bin, { recursive: true })
+    await writeFile(join(bin, 'dfs'), `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`, {
+      mode: 0o755,
+    })
+    return cluster.run([], {
+      invocation: { command: '/bin/sh', prefix: ['-c', line] },
+      env: { PATH: `${bin}:${process.env.PATH ?? ''}` },
+    })
+  }
+
+  test("the README's lock example runs as written on a fresh name, and counts", async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
+    const block = /### Write mode[^]*?```sh\n([^]*?)```/.exec(readme)?.[1] ?? ''
+    const lines = block
+      .split('\n')
+      .filter((line) => /^(echo 0 \| dfs put - counter|dfs lock counter|dfs stat counter)/.test(line))
+    assert.equal(lines.length, 3, block)
+    for (const line of lines) {
+      const run = await shell(line)
+      assert.equal(run.code, 0, `${line}: ${run.stderr}`)
+    }
+    assert.equal((await shell('dfs get counter -')).stdout.toString(), '1\n')
+    const again = await shell(lines[1]!)
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal((await shell('dfs get counter -')).stdout.toString(), '2\n')
+  })
+
+  test('dfs lock --json prints one document after the command, whose output goes to stderr', async () => {
+    const run = await cluster.run([
+      'lock',
+      'counter',
+      '--json',
+      '--',
+      'sh',
+      '-c',
+      'echo "$DFS_LOCK_NAME"; exit 3',
+    ])
+    assert.equal(run.code, 3, run.stderr)
+    assert.equal(run.stderr, 'counter\n')
+    const result = JSON.parse(run.stdout.toString()) as Record<string, unknown>
+    assert.deepEqual(Object.keys(result).sort(), ['name', 'since', 'status', 'token'])
+    assert.equal(result.name, 'counter')
+    assert.equal(result.status, 3)
+    assert.equal(typeof result.token, 'number')
+  })
+
+  test('dfs status words the cache by its counters: 1 miss, not 1 misses, and bytes read out of it, not "from hits"', async () => {
+    const put = await cluster.run(['put', '-', 'cache/one.txt'], { input: 'cached once\n' })
+    assert.equal(put.code, 0, put.stderr)
+    assert.equal((await cluster.run(['get', 'cache/one.txt', '-'])).code, 0)
+    const json = JSON.parse((await cluster.run(['status', '--json'])).stdout.toString()) as {
+      proxy: { cache: { hits: number; misses: number; entries: number } }
+    }
+    const { hits, misses, entries } = json.proxy.cache
+    const line =
+      out(await cluster.run(['status']))
+        .split('\n')
+        .find((l) => l.startsWith('proxy cache:')) ?? ''
+    const noun = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
+    assert.ok(line?.startsWith(`proxy cache: ${noun(entries, 'file', 'files')}, `), line)
+    assert.ok(line.includes(`; ${noun(hits, 'hit', 'hits')}, ${noun(misses, 'miss', 'misses')}; `), line)
+    assert.match(line, /fetched into it from file servers, [\d.]+ [KMG]?i?B read out of it; /)
+    assert.ok(!line.includes('served from cache'), line)
   })
 })
