@@ -34,15 +34,30 @@ export async function cliPackageJson(target: string): Promise<CliPackageJson> {
     description: pkg.description,
     license: pkg.license,
     type: 'module',
-    oclif: { ...pkg.oclif, commands: { strategy: 'explicit', target, identifier: 'COMMANDS' } },
+    oclif: {
+      ...pkg.oclif,
+      commands: { strategy: 'explicit', target, identifier: 'COMMANDS' },
+      hooks: bundledHooks(pkg.oclif.hooks, target),
+    },
   }
+}
+
+type HookTargets = Record<string, { target: string; identifier: string }>
+
+/** package.json's hooks (exported by the command target, src/index.ts), with the bundle as target. */
+function bundledHooks(hooks: unknown, target: string): HookTargets {
+  return Object.fromEntries(
+    Object.entries((hooks ?? {}) as HookTargets).map(([event, hook]) => [event, { ...hook, target }]),
+  )
 }
 
 /**
  * The entry module's source: `dfs --version` answered at once, else oclif started with `pjson` on the
- * package root `rootFromHere` (a URL relative to the bundle). When the entry is itself the command
- * target (the binary's single file), oclif imports it while it runs, so it must not be awaited at top
- * level: that self-import would wait for the very evaluation that waits for it.
+ * package root `rootFromHere` (a URL relative to the bundle). oclif is started without a top-level
+ * await: a command still waiting when the event loop empties (on a 'drain' from a reader that went
+ * away) would otherwise end with Node's "Detected unsettled top-level await" and status 13; and when
+ * the entry is itself the command target (the binary's single file), oclif imports it while it
+ * runs, and awaiting would wait on that self-import for the very evaluation that waits for it.
  */
 export function cliEntry(options: {
   pjson: CliPackageJson
@@ -55,13 +70,13 @@ export function cliEntry(options: {
     import { fileURLToPath } from 'node:url'
     import { stopWhenStdoutCloses } from './src/cli/broken-pipe.ts'
     import { quickVersion } from './src/cli/quick-version.ts'
-    ${options.selfTarget ? "export { COMMANDS } from './src/index.ts'" : ''}
+    ${options.selfTarget ? "export { COMMANDS, commandNotFound } from './src/index.ts'" : ''}
     stopWhenStdoutCloses()
     const pjson = ${JSON.stringify(options.pjson)}
     const root = resolve(fileURLToPath(new URL(${JSON.stringify(options.rootFromHere)}, import.meta.url)))
     const version = quickVersion(process.argv.slice(2), pjson)
     if (version) process.stdout.write(version + '\\n')
-    else ${options.selfTarget ? 'void' : 'await'} ${start}
+    else void ${start}
   `
 }
 

@@ -1,4 +1,5 @@
-// The explicit oclif command map: no discovery from disk, so the program bundles into one binary.
+// The explicit oclif command map, and the hooks package.json names: no discovery from disk, so the
+// program bundles into one binary.
 
 import Audit from './commands/audit.ts'
 import Bench from './commands/bench.ts'
@@ -8,6 +9,7 @@ import Directory from './commands/directory.ts'
 import Edit from './commands/edit.ts'
 import FileServer from './commands/fileserver.ts'
 import Get from './commands/get.ts'
+import Help from './commands/help.ts'
 import Lock from './commands/lock.ts'
 import Log from './commands/log.ts'
 import GroupAdd from './commands/group/add.ts'
@@ -35,10 +37,15 @@ import UserAdd from './commands/user/add.ts'
 import UserList from './commands/user/list.ts'
 import UserPasswd from './commands/user/passwd.ts'
 import UserRm from './commands/user/rm.ts'
+import Version from './commands/version.ts'
 import Watch from './commands/watch.ts'
 import Write from './commands/write.ts'
 
+export { commandNotFound } from './cli/command-not-found.ts'
+
 export const COMMANDS = {
+  help: Help,
+  version: Version,
   directory: Directory,
   fileserver: FileServer,
   proxy: Proxy,

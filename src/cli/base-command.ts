@@ -2,8 +2,9 @@
 // for usage), and, for user commands, finding the proxy, the CA to trust and the session.
 
 import { Command, Interfaces } from '@oclif/core'
-import { chalkStderr } from 'chalk'
 import { DfsError, isErrorCode, type ErrorCode } from '../protocol/errors.ts'
+import { colourFlag, stderrChalk } from './colour.ts'
+import { plainLines, usageMessage } from './usage-message.ts'
 
 /**
  * A command that did part of its work and then failed (some repair copies failed, say): it exits
@@ -20,43 +21,40 @@ export class PartialFailure extends DfsError {
 
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
+  static override baseFlags = { color: colourFlag }
 
   protected override async catch(error: Interfaces.CommandError): Promise<void> {
     const { code, message, exit } = describe(error)
     process.exitCode = exit
     const output = error instanceof PartialFailure ? error.output : {}
     if (this.jsonEnabled()) this.logJson({ ...output, error: { code, message } })
-    // chalkStderr colours only when stderr is a terminal that wants colour (NO_COLOR is honoured).
-    process.stderr.write(`${chalkStderr.red(`dfs: ${code}:`)} ${message}\n`)
+    const hint = code === 'DFS_USAGE' ? ` (see ${this.helpCommand()})` : ''
+    process.stderr.write(`${stderrChalk(this.argv).red(`dfs: ${code}:`)} ${message}${hint}\n`)
     if (process.env.DEBUG?.includes('dfs') && error.stack) process.stderr.write(`${error.stack}\n`)
+  }
+
+  /** `dfs token create --help`: where a usage error points. */
+  private helpCommand(): string {
+    return [this.config.bin, ...(this.id?.split(':') ?? []), '--help'].join(' ')
   }
 }
 
 function describe(error: Interfaces.CommandError): { code: string; message: string; exit: number } {
-  if (error instanceof DfsError)
-    return { code: error.code, message: oneLine(error.message), exit: error.code === 'DFS_USAGE' ? 2 : 1 }
-  const exit = (error as { oclif?: { exit?: number } }).oclif?.exit
-  const code = (error as { code?: unknown }).code
+  const code = error instanceof DfsError ? error.code : (error as { code?: unknown }).code
+  // A flag's own parser that throws DFS_USAGE comes back from oclif with its text ("Parsing --wait").
+  if (code === 'DFS_USAGE' || isUsageError(error))
+    return { code: 'DFS_USAGE', message: usageMessage(error), exit: 2 }
   if (isErrorCode(code)) return { code, message: oneLine(error.message), exit: 1 }
-  if (
-    exit === 2 ||
-    error.name.includes('Parse') ||
-    error.name.includes('Flag') ||
-    error.name.includes('Arg')
-  ) {
-    return { code: 'DFS_USAGE', message: oneLine(error.message), exit: 2 }
-  }
   return { code: 'DFS_INTERNAL', message: oneLine(error.message || String(error)), exit: 1 }
 }
 
+/** oclif's parse errors: exit status 2, or a parser error class (which oclif does not export). */
+function isUsageError(error: Interfaces.CommandError): boolean {
+  if (error instanceof DfsError) return false
+  const exit = (error as { oclif?: { exit?: number } }).oclif?.exit
+  return exit === 2 || ['Parse', 'Flag', 'Arg'].some((part) => error.name.includes(part))
+}
+
 function oneLine(message: string): string {
-  // oclif's parse errors carry help text and ANSI colour; keep the first meaningful line.
-  // eslint-disable-next-line no-control-regex
-  const plain = message.replace(/\u001b\[[0-9;]*m/g, '')
-  return plain
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .join(' ')
-    .slice(0, 500)
+  return plainLines(message).join(' ').slice(0, 500)
 }

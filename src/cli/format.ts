@@ -17,3 +17,8 @@ export function time(ms: number): string {
     .replace('T', ' ')
     .replace(/\.\d+Z$/, 'Z')
 }
+
+/** `1 miss`, `2 misses`, `0 hits`: a count with its noun in the right number. */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`
+}

@@ -7,17 +7,19 @@ import { arch, release } from 'node:os'
 interface Package {
   name: string
   version: string
-  oclif: { hooks?: unknown }
+  oclif: { hooks?: Record<string, unknown>; additionalVersionFlags?: string[] }
 }
 
 /**
  * The version line when dfs can print it itself, else undefined and oclif answers: for other
- * arguments, with oclif hooks (an init hook runs before oclif prints it), or on a Linux that may be
+ * arguments, with an oclif init hook (it runs before oclif prints it), or on a Linux that may be
  * WSL, which oclif names `wsl` by checks not worth copying.
  */
 export function quickVersion(argv: readonly string[], pkg: Package): string | undefined {
   // oclif looks at the first argument only: `dfs --version anything` prints the version too.
-  if (argv[0] !== '--version' || pkg.oclif.hooks) return undefined
+  const flags = ['--version', ...(pkg.oclif.additionalVersionFlags ?? [])]
+  if (argv[0] === undefined || !flags.includes(argv[0]) || pkg.oclif.hooks?.init !== undefined)
+    return undefined
   if (process.platform === 'linux' && mayBeWsl()) return undefined
   const cpu = arch() === 'ia32' ? 'x86' : arch()
   return `${pkg.name}/${pkg.version} ${process.platform}-${cpu} node-${process.version}`

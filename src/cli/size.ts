@@ -1,4 +1,5 @@
-// Byte sizes on the command line: 1GiB, 500MB, 64KiB, or a plain number of bytes.
+// Byte sizes on the command line, one parser for every size flag: 1GiB, 500MB, 64KiB, or a plain
+// number of bytes.
 
 import { Flags } from '@oclif/core'
 import { DfsError } from '../protocol/errors.ts'
@@ -24,4 +25,18 @@ export function parseSize(text: string): number {
   return Math.floor(Number(match[1]) * unit)
 }
 
-export const size = Flags.custom<number>({ parse: async (input) => parseSize(input) })
+/** Bytes as the shortest text parseSize reads back exactly, in binary units: 4194304 is 4MiB. */
+export function formatSize(n: number): string {
+  for (const unit of ['tib', 'gib', 'mib', 'kib'] as const) {
+    const bytes = UNITS[unit]!
+    if (n > 0 && n % bytes === 0) return `${n / bytes}${unit.slice(0, -2).toUpperCase()}iB`
+  }
+  return `${n}`
+}
+
+/** An oclif flag holding a number of bytes; help shows its default as 1GiB, not 1073741824. */
+export const size = Flags.custom<number>({
+  parse: async (input) => parseSize(input),
+  defaultHelp: async ({ options }) =>
+    typeof options.default === 'number' ? formatSize(options.default) : undefined,
+})

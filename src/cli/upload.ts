@@ -1,7 +1,7 @@
 // Uploading a local file or stdin through the proxy, with a progress spinner on a terminal: shared by
 // put, write and edit.
 
-import { chalkStderr } from 'chalk'
+import { stderrChalk } from './colour.ts'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { pipeline, type Readable } from 'node:stream'
@@ -47,7 +47,7 @@ function warnIfShort(version: CommittedVersion): void {
   const { holders, wanted } = version
   if (holders.length >= wanted) return
   process.stderr.write(
-    `${chalkStderr.yellow('dfs: warning:')} ${version.name} is on ${holders.length} of ${wanted} file servers; repair adds the missing ${wanted - holders.length === 1 ? 'copy' : 'copies'} as soon as a server can take ${wanted - holders.length === 1 ? 'it' : 'them'}\n`,
+    `${stderrChalk().yellow('dfs: warning:')} ${version.name} is on ${holders.length} of ${wanted} file servers; repair adds the missing ${wanted - holders.length === 1 ? 'copy' : 'copies'} as soon as a server can take ${wanted - holders.length === 1 ? 'it' : 'them'}\n`,
   )
 }
 

@@ -7,6 +7,7 @@ import { connect } from './connection.ts'
 
 export abstract class UserCommand extends BaseCommand {
   static override baseFlags = {
+    ...BaseCommand.baseFlags,
     proxy: Flags.string({
       description: 'proxy URL (default: $DFS_PROXY, then the saved login)',
       helpGroup: 'GLOBAL',

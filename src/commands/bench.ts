@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { runDfsBench, renderFigures, type Figure } from '../cli/bench/dfs-bench.ts'
 import { DfsWorkload } from '../cli/bench/dfs-workload.ts'
 import { selfInvocation } from '../cli/children.ts'
+import { duration } from '../cli/duration.ts'
 import { size } from '../cli/size.ts'
 import { UserCommand } from '../cli/user-command.ts'
 import { normalisePrefix } from '../protocol/names.ts'
@@ -41,7 +42,11 @@ export default class Bench extends UserCommand {
     }),
     'version-runs': Flags.integer({ description: 'dfs --version runs timed', default: 10, min: 1 }),
     prefix: Flags.string({ description: 'where to write (under PREFIX<random>/)', default: 'bench/' }),
-    timeout: Flags.integer({ description: 'seconds one transfer may take', default: 600, min: 1 }),
+    timeout: duration({
+      description: 'how long one transfer may take (e.g. 10m)',
+      default: 600_000,
+      min: 1000,
+    }),
   }
 
   async run(): Promise<{ proxy: string; prefix: string; figures: Figure[] }> {
@@ -60,7 +65,7 @@ export default class Bench extends UserCommand {
         cli: await selfInvocation(),
         env: process.env,
         userArgs,
-        timeoutMs: flags.timeout * 1000,
+        timeoutMs: flags.timeout,
       },
       prefix,
     )

@@ -44,7 +44,7 @@ export default class Directory extends BaseCommand {
       description: 'silence after which a file server is dead and its copies are replaced (e.g. 10m)',
       default: 10 * 60_000,
     }),
-    'repair-every': duration({ description: 'pause between repair passes', default: 5000 }),
+    'repair-every': duration({ description: 'pause between repair passes (e.g. 5s)', default: 5000 }),
     'repair-rate': Flags.integer({
       description: 'copies started per second at most by repair',
       default: 5,
@@ -79,10 +79,10 @@ export default class Directory extends BaseCommand {
       description: 'a session ends this long after login (e.g. 7d)',
       default: 7 * 24 * 3600_000,
     }),
-    'live-after': Flags.integer({
-      description: 'seconds without a heartbeat before a file server is not used',
-      default: 15,
-      min: 1,
+    'live-after': duration({
+      description: 'silence after which a file server is not used, until it heartbeats again (e.g. 15s)',
+      default: 15_000,
+      min: 1000,
     }),
   }
 
@@ -110,7 +110,7 @@ export default class Directory extends BaseCommand {
       advertise: flags.advertise,
       replicas: flags.replicas,
       minCopies,
-      liveAfterMs: flags['live-after'] * 1000,
+      liveAfterMs: flags['live-after'],
       deadAfterMs: flags['dead-after'],
       repairRate: flags['repair-rate'],
       repairEveryMs: flags['repair-every'],

@@ -23,7 +23,11 @@ export default class FileServer extends BaseCommand {
       max: 1_000_000,
     }),
     ...memberFlags,
-    heartbeat: Flags.integer({ description: 'seconds between heartbeats', default: 2, min: 1 }),
+    heartbeat: duration({
+      description: 'time between heartbeats to the directory',
+      default: 2000,
+      min: 100,
+    }),
     'inventory-every': duration({
       description:
         'how often to report the blobs added and removed since the last report, and collect garbage',
@@ -61,7 +65,7 @@ export default class FileServer extends BaseCommand {
       join: flags.join,
       ownPki: ownPki(flags),
       renewEveryMs: flags['renew-every'],
-      heartbeatMs: flags.heartbeat * 1000,
+      heartbeatMs: flags.heartbeat,
       inventoryMs: flags['inventory-every'],
       fullInventoryMs: flags['full-inventory-every'],
       gcGraceMs: flags['gc-grace'],

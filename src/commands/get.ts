@@ -7,6 +7,7 @@ import type { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { boundedMemory } from '../streams/bounded-memory.ts'
 import { alignedRangeHeader, checkedBody, type CheckedBody } from '../cli/block-checked.ts'
+import { localTarget } from '../cli/local-target.ts'
 import { progress } from '../cli/progress.ts'
 import { UserCommand } from '../cli/user-command.ts'
 import { rangeFlag } from '../protocol/byte-range.ts'
@@ -18,13 +19,14 @@ export default class Get extends UserCommand {
   static override summary = 'Fetch NAME into a local file, or to stdout with - (or when piped)'
   static override examples = [
     '<%= config.bin %> get docs/report.pdf ./report.pdf',
+    '<%= config.bin %> get docs/report.pdf ~/Downloads/   # writes ~/Downloads/report.pdf',
     '<%= config.bin %> get backups/photos.tar - | tar x',
     '<%= config.bin %> get --range 0-1023 logs/big.log -',
   ]
 
   static override args = {
     name: Args.string({ description: 'name in dfs', required: true }),
-    local: Args.string({ description: 'local file, or - for stdout' }),
+    local: Args.string({ description: 'local file, or a directory to write NAME into, or - for stdout' }),
   }
 
   static override flags = {
@@ -43,7 +45,7 @@ export default class Get extends UserCommand {
     const toStdout = args.local === '-' || (args.local === undefined && !process.stdout.isTTY)
     if (toStdout && this.jsonEnabled())
       throw new DfsError('DFS_USAGE', '--json needs a local file to write to')
-    const path = toStdout ? '-' : (args.local ?? basename(name))
+    const path = toStdout ? '-' : await localTarget(args.local, name)
     const client = await this.proxy(flags)
     const wanted = flags.range === undefined ? undefined : rangeFlag(flags.range)
     // A local copy that is already the current version is left alone: no bytes move (ETag).

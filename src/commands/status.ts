@@ -1,7 +1,7 @@
 // `dfs status`: the cluster as the proxy and the directory see it, and what went wrong in the
 // background (repair, each file server's inventory and scrub, the proxy's change feed).
 
-import { bytes, time } from '../cli/format.ts'
+import { bytes, count, time } from '../cli/format.ts'
 import { UserCommand } from '../cli/user-command.ts'
 import type { ProxyStatus } from '../client/proxy-client.ts'
 import type { ChangeFeedState, JobError, JobState } from '../protocol/types.ts'
@@ -21,19 +21,18 @@ export default class Status extends UserCommand {
     if (directory) this.say(directory)
     const feed = feedLine(status.proxy.changeFeed)
     if (feed) this.say(feed)
-    this.say(`${status.files} files, ${bytes(status.bytes)}, ${status.replicas} copies each`)
-    const cache = status.proxy.cache
     this.say(
-      `proxy cache: ${cache.entries} files, ${bytes(cache.bytes)} of ${bytes(cache.maxBytes)}; ${cache.hits} hits, ${cache.misses} misses, ${bytes(cache.bytesFromCache)} served from cache, ${cache.evictions} evictions, ${cache.corrupt} corrupt dropped`,
+      `${count(status.files, 'file')}, ${bytes(status.bytes)}, ${count(status.replicas, 'copy', 'copies')} each`,
     )
+    this.say(cacheLine(status.proxy.cache))
     const { repair } = status
     this.say(
-      `repair: ${repair.underReplicated} versions under-replicated, ${repair.lost} lost, ${repair.repaired} copies made, ${repair.failed} failed`,
+      `repair: ${count(repair.underReplicated, 'version')} under-replicated, ${repair.lost} lost, ${count(repair.repaired, 'copy', 'copies')} made, ${repair.failed} failed`,
     )
     if (repair.lastError) this.say(`  repair ${errorLine(repair.lastError)}`)
     if (status.reports.length > 0) {
       this.say(
-        `${status.reports.length} bad copies reported (latest: server ${status.reports.at(-1)?.server})`,
+        `${count(status.reports.length, 'bad copy', 'bad copies')} reported (latest: server ${status.reports.at(-1)?.server})`,
       )
     }
     for (const s of status.servers) {
@@ -44,6 +43,19 @@ export default class Status extends UserCommand {
     }
     return status
   }
+}
+
+/**
+ * The proxy's cache. Bytes read out of it count every read it served, a miss's too once the blob was
+ * fetched into it, so they are not "bytes from hits": they are named for what they are.
+ */
+function cacheLine(cache: ProxyStatus['proxy']['cache']): string {
+  return [
+    `proxy cache: ${count(cache.entries, 'file')}, ${bytes(cache.bytes)} of ${bytes(cache.maxBytes)}`,
+    `${count(cache.hits, 'hit')}, ${count(cache.misses, 'miss', 'misses')}`,
+    `${bytes(cache.bytesFetched)} fetched into it from file servers, ${bytes(cache.bytesFromCache)} read out of it`,
+    `${count(cache.evictions, 'eviction')}, ${count(cache.corrupt, 'corrupt copy', 'corrupt copies')} dropped`,
+  ].join('; ')
 }
 
 function errorLine(error: JobError): string {

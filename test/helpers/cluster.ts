@@ -173,12 +173,21 @@ export class TestCluster {
     return child
   }
 
-  /** Runs the dfs CLI against this cluster's first proxy, as a logged-in test user. */
+  /**
+   * Runs the dfs CLI against this cluster's first proxy, as a logged-in test user (or, with
+   * `invocation`, another program, a shell say, in the same environment).
+   */
   async run(
     args: string[],
-    options: { input?: Buffer | string; env?: NodeJS.ProcessEnv; proxy?: string; closeStdout?: boolean } = {},
+    options: {
+      input?: Buffer | string
+      env?: NodeJS.ProcessEnv
+      proxy?: string
+      closeStdout?: boolean
+      invocation?: Invocation
+    } = {},
   ): Promise<RunResult> {
-    return runCli(this.invocation, args, {
+    return runCli(options.invocation ?? this.invocation, args, {
       input: options.input,
       closeStdout: options.closeStdout,
       env: {

@@ -22,3 +22,13 @@ test('--version first gives the version line; anything else is left to oclif', (
 test('with oclif hooks, oclif answers (an init hook runs before it prints the version)', () => {
   assert.equal(quickVersion(['--version'], { ...pkg, oclif: { hooks: { init: './hook.js' } } }), undefined)
 })
+
+test("package.json's additional version flags (-v) are answered too; hooks other than init do not matter", () => {
+  const withV = {
+    ...pkg,
+    oclif: { additionalVersionFlags: ['-v'], hooks: { command_not_found: './hook.js' } },
+  }
+  const line = quickVersion(['--version'], withV)
+  if (line !== undefined) assert.equal(quickVersion(['-v'], withV), line)
+  assert.equal(quickVersion(['-h'], withV), undefined)
+})
