@@ -49,8 +49,21 @@ export function parseDirectoryUrls(text: string): string[] {
   return urls
 }
 
+/** pino's levels, most to least severe. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export const logFlags = {
+  'log-level': Flags.string({
+    description: 'what the log says: info has a line a request; debug adds clients that went away',
+    options: [...LOG_LEVELS],
+    default: 'info',
+    env: 'DFS_LOG',
+  }),
+}
+
 export const memberFlags = {
   ...pkiFlags,
+  ...logFlags,
   port: Flags.integer({
     description: 'port to listen on (0: any free port)',
     required: true,

@@ -1,11 +1,11 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.ts'
-import { ownPki, pkiFlags } from '../cli/role-flags.ts'
+import { logFlags, ownPki, pkiFlags } from '../cli/role-flags.ts'
 import { duration } from '../cli/duration.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { parseMode } from '../protocol/permissions.ts'
 import { dataRoot, privateDataRoot } from '../server/data-root.ts'
-import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
+import { announce, closeOnSignals, listeningLine } from '../server/lifecycle.ts'
 import { boundHeap, compactHeap } from '../streams/bounded-memory.ts'
 import { redact } from '../metadata/redact.ts'
 
@@ -18,6 +18,7 @@ export default class Directory extends BaseCommand {
   ]
 
   static override flags = {
+    ...logFlags,
     port: Flags.integer({
       description: 'port to listen on (0: any free port)',
       default: 5050,
@@ -89,6 +90,8 @@ export default class Directory extends BaseCommand {
   async run(): Promise<void> {
     boundHeap()
     const { flags } = await this.parse(Directory)
+    // The roles' loggers read it (log-format.ts), as they do when DFS_LOG is set.
+    process.env.DFS_LOG = flags['log-level']
     const minCopies = flags['min-copies'] ?? flags.replicas
     if (minCopies > flags.replicas)
       throw new DfsError('DFS_USAGE', `--min-copies ${minCopies} is more than --replicas ${flags.replicas}`)
@@ -121,13 +124,13 @@ export default class Directory extends BaseCommand {
       sessionMaxMs: flags['session-max'],
       ...(own ? { ownPki: { ...own, ...(flags['ca-key'] ? { caKey: flags['ca-key'] } : {}) } } : {}),
     })
-    this.log(
+    const log = await announce('directory', undefined, flags['log-level'], [
       listeningLine('directory', undefined, running.url, root) +
         (metadata ? ` (metadata ${redact(metadata)})` : ''),
-    )
-    if (running.firstToken) this.log(firstTokenHelp(running.firstToken, running.url, root))
+      ...(running.firstToken ? [firstTokenHelp(running.firstToken, running.url, root)] : []),
+    ])
     compactHeap()
-    await closeOnSignals(running)
+    await closeOnSignals(running, log)
   }
 }
 

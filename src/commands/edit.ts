@@ -9,6 +9,7 @@ import { HeldLease } from '../cli/lease.ts'
 import { leaseFlags } from '../cli/lease-flags.ts'
 import { describe, upload } from '../cli/upload.ts'
 import { UserCommand } from '../cli/user-command.ts'
+import { transferFlags } from '../cli/transfer-flags.ts'
 import type { ProxyClient } from '../client/proxy-client.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { normaliseName } from '../protocol/names.ts'
@@ -28,7 +29,7 @@ export default class Edit extends UserCommand {
     name: Args.string({ description: 'name in dfs (new names are created)', required: true }),
   }
 
-  static override flags = { ...leaseFlags }
+  static override flags = { ...leaseFlags, ...transferFlags }
 
   async run(): Promise<{ name: string; changed: boolean; version?: FileVersion; conflict?: string }> {
     const { args, flags } = await this.parse(Edit)
@@ -48,7 +49,7 @@ export default class Edit extends UserCommand {
       if (!lease.lost) {
         try {
           const { version, shown } = await upload(client, file, name, {
-            show: !this.jsonEnabled(),
+            show: !this.jsonEnabled() && !flags.quiet,
             lease: lease.key,
             create: true,
           })

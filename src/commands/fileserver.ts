@@ -4,7 +4,7 @@ import { memberFlags, ownPki, parseDirectoryUrls } from '../cli/role-flags.ts'
 import { duration } from '../cli/duration.ts'
 import { size } from '../cli/size.ts'
 import { dataRoot, privateDataRoot } from '../server/data-root.ts'
-import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
+import { announce, closeOnSignals, listeningLine } from '../server/lifecycle.ts'
 import { boundHeap, compactHeap } from '../streams/bounded-memory.ts'
 
 export default class FileServer extends BaseCommand {
@@ -51,6 +51,8 @@ export default class FileServer extends BaseCommand {
   async run(): Promise<void> {
     boundHeap()
     const { flags } = await this.parse(FileServer)
+    // The roles' loggers read it (log-format.ts), as they do when DFS_LOG is set.
+    process.env.DFS_LOG = flags['log-level']
     const directories = parseDirectoryUrls(flags.directory)
     const root = privateDataRoot(dataRoot(flags.data))
     // Loaded on demand, so user commands do not pay for the server code at start-up.
@@ -72,8 +74,10 @@ export default class FileServer extends BaseCommand {
       scrubMs: flags['scrub-every'],
       scrubRate: Math.max(flags['scrub-rate'], 1),
     })
-    this.log(listeningLine('fileserver', flags.id, running.url, root))
+    const log = await announce('fileserver', flags.id, flags['log-level'], [
+      listeningLine('fileserver', flags.id, running.url, root),
+    ])
     compactHeap()
-    await closeOnSignals(running)
+    await closeOnSignals(running, log)
   }
 }

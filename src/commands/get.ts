@@ -10,6 +10,7 @@ import { alignedRangeHeader, checkedBody, type CheckedBody } from '../cli/block-
 import { localTarget } from '../cli/local-target.ts'
 import { progress } from '../cli/progress.ts'
 import { UserCommand } from '../cli/user-command.ts'
+import { transferFlags } from '../cli/transfer-flags.ts'
 import { rangeFlag } from '../protocol/byte-range.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { normaliseName } from '../protocol/names.ts'
@@ -30,6 +31,7 @@ export default class Get extends UserCommand {
   }
 
   static override flags = {
+    ...transferFlags,
     offline: Flags.boolean({
       description: "if the directory cannot be reached, serve the proxy's cached copy (it may be stale)",
       default: false,
@@ -83,7 +85,7 @@ export default class Get extends UserCommand {
     }
     const { sha256 } = body
     const length = body.range.end - body.range.start
-    const shown = await progress(`get ${name}`, length, !this.jsonEnabled())
+    const shown = await progress(`get ${name}`, length, !this.jsonEnabled() && !flags.quiet)
     const [check, count] = body.stages
     try {
       if (toStdout) {

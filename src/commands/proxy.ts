@@ -3,7 +3,7 @@ import { BaseCommand } from '../cli/base-command.ts'
 import { memberFlags, ownPki, parseDirectoryUrls } from '../cli/role-flags.ts'
 import { size } from '../cli/size.ts'
 import { dataRoot, privateDataRoot } from '../server/data-root.ts'
-import { closeOnSignals, listeningLine } from '../server/lifecycle.ts'
+import { announce, closeOnSignals, listeningLine } from '../server/lifecycle.ts'
 import { boundHeap, compactHeap } from '../streams/bounded-memory.ts'
 
 export default class Proxy extends BaseCommand {
@@ -30,6 +30,8 @@ export default class Proxy extends BaseCommand {
   async run(): Promise<void> {
     boundHeap()
     const { flags } = await this.parse(Proxy)
+    // The roles' loggers read it (log-format.ts), as they do when DFS_LOG is set.
+    process.env.DFS_LOG = flags['log-level']
     const directories = parseDirectoryUrls(flags.directory)
     const root = privateDataRoot(dataRoot(flags.data))
     // Loaded on demand, so user commands do not pay for the server code at start-up.
@@ -47,8 +49,10 @@ export default class Proxy extends BaseCommand {
       cacheBytes: flags['cache-size'],
       webdav: flags.webdav,
     })
-    this.log(listeningLine('proxy', flags.id, running.url, root))
+    const log = await announce('proxy', flags.id, flags['log-level'], [
+      listeningLine('proxy', flags.id, running.url, root),
+    ])
     compactHeap()
-    await closeOnSignals(running)
+    await closeOnSignals(running, log)
   }
 }

@@ -3,6 +3,7 @@ import { HeldLease } from '../cli/lease.ts'
 import { leaseFlags } from '../cli/lease-flags.ts'
 import { describe, upload } from '../cli/upload.ts'
 import { UserCommand } from '../cli/user-command.ts'
+import { transferFlags } from '../cli/transfer-flags.ts'
 import { normaliseName } from '../protocol/names.ts'
 import type { FileVersion } from '../protocol/types.ts'
 
@@ -25,13 +26,14 @@ export default class Put extends UserCommand {
       default: false,
     }),
     ...leaseFlags,
+    ...transferFlags,
   }
 
   async run(): Promise<FileVersion> {
     const { args, flags } = await this.parse(Put)
     const name = normaliseName(args.name)
     const client = await this.proxy(flags)
-    const show = !this.jsonEnabled()
+    const show = !this.jsonEnabled() && !flags.quiet
     const lease = flags.force ? await HeldLease.acquire(client, name, flags.wait, flags.ttl) : undefined
     try {
       const { version, shown } = await upload(client, args.local, name, {

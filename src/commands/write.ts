@@ -3,6 +3,7 @@ import { HeldLease } from '../cli/lease.ts'
 import { leaseFlags } from '../cli/lease-flags.ts'
 import { describe, upload } from '../cli/upload.ts'
 import { UserCommand } from '../cli/user-command.ts'
+import { transferFlags } from '../cli/transfer-flags.ts'
 import { LEASE_KEY } from '../protocol/lease-key.ts'
 import { normaliseName } from '../protocol/names.ts'
 import type { FileVersion } from '../protocol/types.ts'
@@ -23,6 +24,7 @@ export default class Write extends UserCommand {
   static override flags = {
     create: Flags.boolean({ description: 'allow NAME to be new', default: false }),
     ...leaseFlags,
+    ...transferFlags,
   }
 
   async run(): Promise<FileVersion> {
@@ -34,7 +36,7 @@ export default class Write extends UserCommand {
       inherited === undefined ? await HeldLease.acquire(client, name, flags.wait, flags.ttl) : undefined
     try {
       const { version, shown } = await upload(client, '-', name, {
-        show: !this.jsonEnabled(),
+        show: !this.jsonEnabled() && !flags.quiet,
         lease: inherited ?? lease?.key,
         create: flags.create,
       })

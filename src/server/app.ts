@@ -4,7 +4,7 @@
 
 import type { Server as HttpsServer } from 'node:https'
 import type { PeerCertificate, TLSSocket } from 'node:tls'
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { codeForStatus, DfsError, type ErrorBody } from '../protocol/errors.ts'
 import { idleTimeout } from '../streams/idle-timeout.ts'
 import type { TlsMaterial } from '../tls/ca-files.ts'
@@ -16,6 +16,8 @@ import { discardRestOfBody } from './linger.ts'
 import { UnsatisfiableRange } from '../protocol/byte-range.ts'
 import { requestLimits, type RequestLimits } from './limits.ts'
 import { checkMediaType, hasBody } from './media-types.ts'
+import { Metrics, serveMetrics } from './metrics.ts'
+import { logOptions } from './log-format.ts'
 
 /**
  * Which node roles may call each route, as `METHOD /url` (the route's pattern): one table per
@@ -49,6 +51,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The node that called, as its certificate says (node-to-node routes only). */
     node?: NodeIdentity
+  }
+  interface FastifyInstance {
+    /** The role's Prometheus metrics (GET /metrics): a role adds its own figures here. */
+    metrics: Metrics
   }
 }
 
@@ -93,7 +99,9 @@ export function createApp(options: AppOptions): FastifyInstance {
     maxHeaderSize: limits.headerBytes,
   }
   const base = {
-    logger: { level: options.logLevel ?? process.env.DFS_LOG ?? 'warn' },
+    logger: logOptions(options.role, options.id, options.logLevel),
+    // One line a request, when it is answered (below), not two.
+    logController: new LogController({ disableRequestLogging: true }),
     // Not in total: a body is bounded by its progress (idleTimeout below), a 10 GiB upload by nothing else.
     requestTimeout: 0,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
@@ -133,12 +141,26 @@ export function createApp(options: AppOptions): FastifyInstance {
   if (options.tls) app.server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation())
 
   acceptBodies(app, limits)
+  const metrics = new Metrics(options.role, options.id)
+  app.decorate('metrics', metrics)
+  serveMetrics(app, metrics)
+  app.addHook('onResponse', async (request, reply) => {
+    // The path only: a query may carry a lease key, which is a secret.
+    const path = request.url.split('?')[0]
+    request.log.info(
+      { method: request.method, path, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    )
+  })
 
   app.setErrorHandler((error, request, reply) => {
     const dfsError = toDfsError(error, limits)
+    metrics.error(dfsError.code)
     // A client that hung up mid-request is no failure of ours.
-    if (dfsError.status >= 500)
-      request.log[request.raw.aborted ? 'info' : 'error']({ err: error }, 'request failed')
+    // A client that hung up mid-request is no failure of ours: a debug line, without a stack.
+    if (request.raw.aborted || isHangUp(error))
+      request.log.debug(`client went away: ${(error as Error).message}`)
+    else if (dfsError.status >= 500) request.log.error({ err: error }, 'request failed')
     const body: ErrorBody = dfsError.toJSON()
     // A body abandoned part way (an upload that failed early) would leave the socket paused
     // mid-request, and one refused unread (DFS_AUTH, say) would be read by Node for as long as the
@@ -159,6 +181,8 @@ export function createApp(options: AppOptions): FastifyInstance {
 
   if (options.nodes) authoriseNodes(app, options.nodes, options.identify ?? peerIdentity)
 
+  // For load balancers and probes: no certificate, no session, no details.
+  app.get('/healthz', async () => ({ ok: true }))
   app.get('/health', async () => ({
     ok: true,
     role: options.role,
@@ -174,7 +198,12 @@ function authoriseNodes(
   nodes: NonNullable<AppOptions['nodes']>,
   identify: (request: FastifyRequest) => NodeIdentity | undefined,
 ): void {
-  const table: AccessTable = { 'GET /health': ROLES, ...nodes.access }
+  const table: AccessTable = {
+    'GET /health': ROLES,
+    'GET /healthz': 'public',
+    'GET /metrics': 'public',
+    ...nodes.access,
+  }
   app.addHook('onRequest', async (request) => {
     const allowed = table[`${request.method} ${request.routeOptions.url ?? ''}`]
     if (allowed === 'public') return
@@ -220,6 +249,17 @@ function acceptBodies(app: FastifyInstance, limits: RequestLimits): void {
     checkMediaType(request)
     return hasBody(request.headers) ? idleTimeout(payload, limits.bodyTimeoutMs) : payload
   })
+}
+
+/** A connection the client closed (reset, or ended before the body did). */
+export function isHangUp(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code
+  return (
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    code === 'ECONNABORTED'
+  )
 }
 
 function toDfsError(error: unknown, limits: RequestLimits): DfsError {

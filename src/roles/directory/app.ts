@@ -7,7 +7,8 @@
 import type { FastifyInstance } from 'fastify'
 import { DfsError } from '../../protocol/errors.ts'
 import { jobState } from '../../protocol/schemas.ts'
-import type { CallbackGrant, Heartbeat } from '../../protocol/types.ts'
+import type { CallbackGrant, DirectoryStatus, Heartbeat } from '../../protocol/types.ts'
+import { snapshot, type RoleMetric } from '../../server/metrics.ts'
 import { createApp, speaksFor, streamEvents, type AccessTable, type AppOptions } from '../../server/app.ts'
 import { registerAccountRoutes } from './account-routes.ts'
 import { adminOf, registerActingUser } from './acting-user.ts'
@@ -101,6 +102,7 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
     role: 'directory',
     nodes: { access: ACCESS, certificates: 'optional', revoked: (serial) => revocations.has(serial) },
   })
+  for (const metric of directoryMetrics(service)) app.metrics.add(metric)
   registerActingUser(app, service.accounts)
   registerMembershipRoutes(app, { join, nodes, audit })
   registerAccountRoutes(app, service.accounts, audit)
@@ -273,4 +275,41 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
   )
 
   return app
+}
+
+/** The directory's own figures for /metrics: the namespace, the file servers and repair. */
+function directoryMetrics(service: DirectoryService): RoleMetric[] {
+  const status = snapshot(() => service.status())
+  const gauge = (name: string, help: string, value: (s: DirectoryStatus) => number): RoleMetric => ({
+    name,
+    help,
+    type: 'gauge',
+    value: async () => value(await status()),
+  })
+  const counter = (name: string, help: string, value: (s: DirectoryStatus) => number): RoleMetric => ({
+    ...gauge(name, help, value),
+    type: 'counter',
+  })
+  return [
+    gauge('dfs_directory_files', 'Current names in the namespace', (s) => s.files),
+    gauge('dfs_directory_bytes', 'Bytes of the current versions (one copy each)', (s) => s.bytes),
+    gauge('dfs_directory_fileservers', 'File servers known', (s) => s.servers.length),
+    gauge(
+      'dfs_directory_fileservers_live',
+      'File servers live now',
+      (s) => s.servers.filter((x) => x.live).length,
+    ),
+    gauge('dfs_directory_free_bytes', 'Free bytes on the live file servers, together', (s) =>
+      s.servers.filter((x) => x.live).reduce((sum, x) => sum + x.freeBytes, 0),
+    ),
+    gauge(
+      'dfs_repair_under_replicated',
+      'Versions with fewer copies than R',
+      (s) => s.repair.underReplicated,
+    ),
+    gauge('dfs_repair_lost', 'Versions with no good copy left', (s) => s.repair.lost),
+    counter('dfs_repair_copies_made_total', 'Copies repair has made', (s) => s.repair.repaired),
+    counter('dfs_repair_copies_failed_total', 'Copies repair failed to make', (s) => s.repair.failed),
+    gauge('dfs_bad_copies_reported', 'Bad copies reported and kept for dfs status', (s) => s.reports.length),
+  ]
 }

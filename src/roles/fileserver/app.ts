@@ -38,7 +38,9 @@ export function buildFileServerApp(
     ...rest,
     role: 'fileserver',
     id: service.id,
-    nodes: { access: ACCESS, certificates: 'required', ...(revoked ? { revoked } : {}) },
+    // 'optional': the handshake lets a caller without a certificate through to /healthz and /metrics;
+    // every other route wants one from the cluster CA (the access table).
+    nodes: { access: ACCESS, certificates: 'optional', ...(revoked ? { revoked } : {}) },
   })
 
   app.put<{

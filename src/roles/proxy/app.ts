@@ -14,6 +14,7 @@ import { registerAccessRoutes } from './access-routes.ts'
 import type { Caller, ProxyService } from './service.ts'
 import { sendFile } from './send-file.ts'
 import { registerWebDav } from './webdav/gateway.ts'
+import type { RoleMetric } from '../../server/metrics.ts'
 
 export const DEFAULT_TTL_MS = 30_000
 export const DEFAULT_WAIT_MS = 5 * 60_000
@@ -307,9 +308,7 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
     request.caller.directory.repairRun(),
   )
 
-  app.get('/metrics', async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4').send(metrics(service)),
-  )
+  for (const metric of proxyMetrics(service)) app.metrics.add(metric)
 
   app.get<{ Querystring: { name: string } }>(
     '/v1/stat',
@@ -365,20 +364,56 @@ function bearer(request: FastifyRequest): string {
   return match[1]
 }
 
-/** Prometheus text exposition of the proxy's cache and read counters. */
-function metrics(service: ProxyService): string {
-  const stats = service.cache.stats()
-  const lines: [string, string, number][] = [
-    ['dfs_proxy_cache_hits_total', 'counter', stats.hits],
-    ['dfs_proxy_cache_misses_total', 'counter', stats.misses],
-    ['dfs_proxy_cache_bytes_served_total', 'counter', stats.bytesFromCache],
-    ['dfs_proxy_cache_bytes_fetched_total', 'counter', stats.bytesFetched],
-    ['dfs_proxy_cache_evictions_total', 'counter', stats.evictions],
-    ['dfs_proxy_cache_corrupt_total', 'counter', stats.corrupt],
-    ['dfs_proxy_cache_entries', 'gauge', stats.entries],
-    ['dfs_proxy_cache_bytes', 'gauge', stats.bytes],
-    ['dfs_proxy_cache_max_bytes', 'gauge', stats.maxBytes],
-    ['dfs_proxy_bad_copies_reported_total', 'counter', service.reports],
+/** The proxy's own figures for /metrics: its cache, and the bad copies it reported. */
+function proxyMetrics(service: ProxyService): RoleMetric[] {
+  const stats = () => service.cache.stats()
+  const counter = (name: string, help: string, value: () => number): RoleMetric => ({
+    name,
+    help,
+    type: 'counter',
+    value,
+  })
+  const gauge = (name: string, help: string, value: () => number): RoleMetric => ({
+    name,
+    help,
+    type: 'gauge',
+    value,
+  })
+  return [
+    counter('dfs_proxy_cache_hits_total', 'Reads served from the cache', () => stats().hits),
+    counter('dfs_proxy_cache_misses_total', 'Reads the cache could not serve', () => stats().misses),
+    counter(
+      'dfs_proxy_cache_bytes_served_total',
+      'Bytes read out of the cache for clients',
+      () => stats().bytesFromCache,
+    ),
+    counter(
+      'dfs_proxy_cache_bytes_fetched_total',
+      'Bytes fetched from file servers into the cache',
+      () => stats().bytesFetched,
+    ),
+    counter(
+      'dfs_proxy_cache_evictions_total',
+      'Cache entries evicted to stay under its bound',
+      () => stats().evictions,
+    ),
+    counter(
+      'dfs_proxy_cache_corrupt_total',
+      'Cache entries dropped because their bytes did not match',
+      () => stats().corrupt,
+    ),
+    gauge('dfs_proxy_cache_entries', 'Blobs in the cache', () => stats().entries),
+    gauge('dfs_proxy_cache_bytes', 'Bytes in the cache', () => stats().bytes),
+    gauge('dfs_proxy_cache_max_bytes', "The cache's bound (--cache-size)", () => stats().maxBytes),
+    counter(
+      'dfs_proxy_bad_copies_reported_total',
+      'Copies whose bytes did not match, reported to the directory',
+      () => service.reports,
+    ),
+    counter(
+      'dfs_proxy_trusted_reads_total',
+      'Reads served without asking the directory (its callback promise held)',
+      () => service.trustedReads,
+    ),
   ]
-  return lines.map(([name, type, value]) => `# TYPE ${name} ${type}\n${name} ${value}\n`).join('')
 }

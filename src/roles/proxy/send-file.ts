@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { pipeline } from 'node:stream'
 import { contentRange } from '../../protocol/byte-range.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
+import { isHangUp } from '../../server/app.ts'
 import type { Caller, Download, ProxyService } from './service.ts'
 
 export interface SendOptions {
@@ -68,7 +69,10 @@ export async function sendFile(
   reply.raw.writeHead(partial ? 206 : 200, reply.getHeaders() as Record<string, string>)
   // A bad block no holder can replace cuts the connection: the client sees a short, failed transfer.
   pipeline(download.body, boundedMemory(), reply.raw, (error) => {
-    if (error) request.log.warn({ err: error }, 'download cut')
+    if (!error) return
+    if (isHangUp(error) || reply.raw.destroyed)
+      request.log.debug(`download cut: the client went away (${error.message})`)
+    else request.log.warn({ err: error }, 'download cut')
   })
 }
 
