@@ -21,6 +21,11 @@ export function serverState(s) {
   return extra.length > 0 ? `${state} (${extra.join(', ')})` : state
 }
 
+/** "1 file", "2 files". @param {number} n @param {string} noun */
+function plural(n, noun) {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
+}
+
 /** Admin-only routes answer DFS_FORBIDDEN to others: the page shows less instead of failing. */
 async function nodesIfAllowed() {
   try {
@@ -53,7 +58,7 @@ function renderSummary(status) {
   const live = status.servers.filter((s) => s.live).length
   fill(
     byId('cluster-summary'),
-    `${status.files} files, ${bytes(status.bytes)}; ${live} of ${status.servers.length} file servers live; ${status.replicas} copies of each file (a write needs ${status.minCopies}).`,
+    `${plural(status.files, 'file')}, ${bytes(status.bytes)}; ${live} of ${status.servers.length} file servers live; ${status.replicas} copies of each file (a write needs ${status.minCopies}).`,
   )
   const feed = status.proxy.changeFeed
   const directories = status.proxy.directories ?? []
@@ -96,7 +101,7 @@ function renderServers(status, nodes) {
           `file server ${s.id}`,
           h('span', { class: `state ${s.live ? 'ok' : 'bad'}` }, serverState(s)),
           bytes(s.freeBytes),
-          held === undefined ? (nodes ? '—' : 'admins see this') : `${held} versions`,
+          held === undefined ? (nodes ? '—' : 'admins see this') : plural(held, 'version'),
           h('span', { title: new Date(s.lastHeartbeat).toLocaleString() }, ago(s.lastHeartbeat)),
           s.url,
           jobSummary(s.jobs ?? {}),
@@ -160,9 +165,9 @@ function renderRates(history) {
     ...series.map((s) =>
       h(
         'li',
-        {},
+        { 'data-series': s.tone },
         h('span', { class: `swatch ${s.tone}`, 'aria-hidden': 'true' }),
-        `${s.label}: ${perSecond(s.points.at(-1)?.v ?? 0)} now`,
+        `${s.label}: ${perSecond(s.points.at(-1)?.v ?? 0)} now, peak ${perSecond(Math.max(0, ...s.points.map((p) => p.v)))}`,
       ),
     ),
   )

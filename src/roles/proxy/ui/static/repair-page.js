@@ -106,7 +106,7 @@ function renderQueue(plan) {
           t.target ? `file server ${t.target.id}` : '—',
           t.waiting ?? '',
         ],
-        { 'data-name': t.name },
+        { 'data-name': t.name, 'data-version': t.version },
       ),
     ),
   )
@@ -114,7 +114,7 @@ function renderQueue(plan) {
 
 function renderRecent() {
   const list = byId('repair-recent')
-  if (recent.length === 0) return fill(list, h('li', {}, 'Nothing yet.'))
+  if (recent.length === 0) return fill(list, h('li', { class: 'empty' }, 'Nothing yet.'))
   fill(list, ...recent.map((r) => h('li', {}, time(r.at), ' ', r.text)))
 }
 
