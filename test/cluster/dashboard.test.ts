@@ -230,6 +230,15 @@ describe('the web dashboard in a browser', { skip: missing }, () => {
     await shot('8-repair-done')
   })
 
+  test('the pages are reached by keyboard, and each opens with the focus on its heading', async () => {
+    for (const hash of ['files', 'repair', 'feed', 'cluster']) {
+      await page.focus(`nav a[href="#${hash}"]`)
+      await page.keyboard.press('Enter')
+      await page.waitForFunction((id) => document.activeElement?.id === id, `${hash}-title`)
+      assert.equal(await page.locator(`nav a[aria-current=page]`).getAttribute('href'), `#${hash}`)
+    }
+  })
+
   test('the rates chart has drawn both series; nothing broke the page; the token was never in a URL', async () => {
     await go('cluster')
     // Both lines are drawn, and the download above (from the cache or fetched) shows as a peak.
