@@ -12,6 +12,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild'
+import { embedUi } from './embed-ui.ts'
 
 export const root = resolve(import.meta.dirname, '..')
 
@@ -105,7 +106,7 @@ export async function bundleCli(
   const { entryPoints, ...rest } = options
   const result = await build({
     entryPoints: { dfs: 'dfs-entry', ...entryPoints },
-    plugins: [virtualEntry(entry)],
+    plugins: [virtualEntry(entry), embedUi()],
     ...rest,
     absWorkingDir: root,
     bundle: true,

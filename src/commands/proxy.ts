@@ -25,6 +25,11 @@ export default class Proxy extends BaseCommand {
       description: 'also serve the namespace over WebDAV at /dav/ (rclone, davfs2, file managers)',
       default: false,
     }),
+    ui: Flags.boolean({
+      description: 'serve the web dashboard at /ui/ (--no-ui: not)',
+      default: true,
+      allowNo: true,
+    }),
   }
 
   async run(): Promise<void> {
@@ -48,6 +53,7 @@ export default class Proxy extends BaseCommand {
       renewEveryMs: flags['renew-every'],
       cacheBytes: flags['cache-size'],
       webdav: flags.webdav,
+      ui: flags.ui,
     })
     const log = await announce('proxy', flags.id, flags['log-level'], [
       listeningLine('proxy', flags.id, running.url, root),

@@ -89,6 +89,9 @@ export default class Up extends BaseCommand {
       this.log(
         `WebDAV (rclone, davfs2, file managers): ${proxy.url}/dav/ as ${user}, password in ${join(root, 'up-password')}, CA ${caCertPath(root)}`,
       )
+      this.log(
+        `Web dashboard: ${proxy.url}/ui/ as ${user}, the same password (the browser must trust that CA)`,
+      )
       this.log('')
       this.log('In another terminal, try:')
       this.log('  echo hello | dfs put - hello.txt')

@@ -5,10 +5,13 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { chmod, copyFile, mkdtemp, readdir, rm } from 'node:fs/promises'
+import { chmod, copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
+import { request } from 'undici'
 import { BROKEN_PIPE_STATUS } from '../../src/cli/broken-pipe.ts'
+import { makeAgent } from '../../src/client/agent.ts'
+import { caCertPath } from '../../src/tls/ca-files.ts'
 import type { Located } from '../../src/protocol/types.ts'
 import { runCli, TestCluster, type Invocation } from '../helpers/cluster.ts'
 import { randomFile, sha256, sha256File } from '../helpers/files.ts'
@@ -25,6 +28,7 @@ function newestSource(): number {
     join(ROOT, 'package-lock.json'),
     join(ROOT, 'scripts', 'package.ts'),
     join(ROOT, 'scripts', 'bundle.ts'),
+    join(ROOT, 'scripts', 'embed-ui.ts'),
   ]
   return Math.max(...files.filter((f) => existsSync(f)).map((f) => statSync(f).mtimeMs))
 }
@@ -89,6 +93,25 @@ describe('the standalone binary', () => {
     for (const role of roles) {
       assert.equal(role.process.spawnfile, invocation.command, role.name)
       assert.equal(role.process.exitCode, null, `${role.name} is running`)
+    }
+  })
+
+  test('the proxy serves the web dashboard from inside the binary: no file of it is on disk', async () => {
+    const agent = makeAgent({ ca: await readFile(caCertPath(cluster.data), 'utf8') })
+    try {
+      for (const [path, type] of [
+        ['/ui/', 'text/html'],
+        ['/ui/app.js', 'text/javascript'],
+        ['/ui/style.css', 'text/css'],
+      ]) {
+        const response = await request(`${cluster.proxy}${path}`, { dispatcher: agent })
+        const body = await response.body.text()
+        assert.equal(response.statusCode, 200, path)
+        assert.match(String(response.headers['content-type']), new RegExp(`^${type};`), path)
+        assert.ok(body.length > 100, path)
+      }
+    } finally {
+      await agent.close()
     }
   })
 

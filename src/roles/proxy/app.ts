@@ -15,6 +15,7 @@ import type { Caller, ProxyService } from './service.ts'
 import { sendFile } from './send-file.ts'
 import { registerWebDav } from './webdav/gateway.ts'
 import type { RoleMetric } from '../../server/metrics.ts'
+import { registerUi } from './ui/routes.ts'
 
 export const DEFAULT_TTL_MS = 30_000
 export const DEFAULT_WAIT_MS = 5 * 60_000
@@ -43,6 +44,8 @@ export interface ProxyAppOptions extends Omit<AppOptions, 'role' | 'nodes'> {
   changeFeed: { readonly state: ChangeFeedState }
   /** Serve the namespace over WebDAV at /dav/ too (dfs proxy --webdav). */
   webdav?: boolean
+  /** Serve the web dashboard at /ui/ (default on; dfs proxy --no-ui). */
+  ui?: boolean
 }
 
 export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): FastifyInstance {
@@ -320,11 +323,12 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
     '/v1/list',
     { onRequest: authenticated, schema: { querystring: listQuery } },
     async (request) => {
-      const { prefix, after, limit } = request.query
+      const { prefix, after, limit, delimiter } = request.query
       return request.caller.directory.list({
         prefix: normalisePrefix(prefix),
         ...(after === undefined ? {} : { after }),
         ...(limit === undefined ? {} : { limit }),
+        ...(delimiter === undefined ? {} : { delimiter }),
       })
     },
   )
@@ -354,6 +358,7 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
 
   registerAccessRoutes(app, service, authenticated)
   if (options.webdav) registerWebDav(app, service)
+  if (options.ui !== false) registerUi(app)
   return app
 }
 

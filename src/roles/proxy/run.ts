@@ -17,6 +17,8 @@ import { ProxyService } from './service.ts'
 export interface ProxyOptions extends MemberOptions {
   cacheBytes: number
   webdav?: boolean
+  /** The web dashboard at /ui/ (default on). */
+  ui?: boolean
 }
 
 export async function startProxy(options: ProxyOptions): Promise<Running> {
@@ -41,7 +43,12 @@ export async function startProxy(options: ProxyOptions): Promise<Running> {
     log,
   })
   const feed = new ChangeFeed(directory.failover, agent, systemClock)
-  const app = buildProxyApp(service, { tls: live.current, changeFeed: feed, webdav: options.webdav ?? false })
+  const app = buildProxyApp(service, {
+    tls: live.current,
+    changeFeed: feed,
+    webdav: options.webdav ?? false,
+    ui: options.ui ?? true,
+  })
   feed.on('change', (event) => service.changed(event))
   feed.on('resync', () => service.resynced())
   feed.on('epoch', (epoch) => service.promise.epochSeen(epoch))
