@@ -144,6 +144,10 @@ export function createApp(options: AppOptions): FastifyInstance {
   const metrics = new Metrics(options.role, options.id)
   app.decorate('metrics', metrics)
   serveMetrics(app, metrics)
+  // At debug, a line when a request starts too: a long transfer shows in the log while it runs.
+  app.addHook('onRequest', async (request) => {
+    request.log.debug({ method: request.method, path: request.url.split('?')[0] }, 'request started')
+  })
   app.addHook('onResponse', async (request, reply) => {
     // The path only: a query may carry a lease key, which is a secret.
     const path = request.url.split('?')[0]

@@ -128,8 +128,8 @@ describe('the seconds after a file server dies', () => {
 describe('a replica killed mid-upload of 200 MiB', () => {
   let cluster: TestCluster
   before(async () => {
-    // info: every request is logged, so the test can tell which server is the replica.
-    cluster = await TestCluster.start({ fileservers: 3, logLevel: 'info' })
+    // debug: every request is logged as it starts, so the test can tell which server is the replica.
+    cluster = await TestCluster.start({ fileservers: 3, logLevel: 'debug' })
   })
   after(async () => {
     await cluster?.stop()

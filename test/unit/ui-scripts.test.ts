@@ -29,6 +29,21 @@ test('the event-stream parser finds the same events whatever the stream is cut i
   }
 })
 
+test('metrics text: series with labels (role, id) are read under their name, summed', () => {
+  const text = [
+    '# HELP dfs_proxy_cache_bytes_served_total Bytes read out of the cache for clients',
+    '# TYPE dfs_proxy_cache_bytes_served_total counter',
+    'dfs_proxy_cache_bytes_served_total{role="proxy",id="1"} 4096',
+    'dfs_http_requests_total{method="GET",route="/v1/files",status="200",role="proxy",id="1"} 3',
+    'dfs_http_requests_total{method="PUT",route="/v1/files",status="200",role="proxy",id="1"} 2',
+    'plain 7',
+  ].join('\n')
+  const values = parseMetrics(text)
+  assert.equal(values.get('dfs_proxy_cache_bytes_served_total'), 4096)
+  assert.equal(values.get('dfs_http_requests_total'), 5)
+  assert.equal(values.get('plain'), 7)
+})
+
 test('rates are bytes a second between samples; a counter that goes back gives no point; old samples go', () => {
   const history = new RateHistory()
   const sample = (t: number, v: number) =>

@@ -11,14 +11,18 @@ export const RATES = [
 /** How long a history the chart shows. */
 export const WINDOW_MS = 10 * 60_000
 
-/** Prometheus text exposition to name → value (labels are not used by these counters). @param {string} text */
+/**
+ * Prometheus text exposition to name → value: the series of one name (its labels: role, id, ...)
+ * summed. @param {string} text
+ */
 export function parseMetrics(text) {
   /** @type {Map<string, number>} */
   const values = new Map()
   for (const line of text.split('\n')) {
-    if (line.startsWith('#') || line.trim() === '') continue
-    const [name, value] = line.trim().split(/\s+/)
-    if (name && value !== undefined && Number.isFinite(Number(value))) values.set(name, Number(value))
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(line.trim())
+    if (!match || line.startsWith('#')) continue
+    const [, name, value] = match
+    if (name && Number.isFinite(Number(value))) values.set(name, (values.get(name) ?? 0) + Number(value))
   }
   return values
 }
