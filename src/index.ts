@@ -2,9 +2,11 @@
 // program bundles into one binary.
 
 import Audit from './commands/audit.ts'
+import Autocomplete from './commands/autocomplete.ts'
 import Bench from './commands/bench.ts'
 import Chmod from './commands/chmod.ts'
 import Chown from './commands/chown.ts'
+import CompleteNames from './commands/complete-names.ts'
 import ConfigGet from './commands/config/get.ts'
 import ConfigList from './commands/config/list.ts'
 import ConfigSet from './commands/config/set.ts'
@@ -91,4 +93,6 @@ export const COMMANDS = {
   'config:unset': ConfigUnset,
   audit: Audit,
   bench: Bench,
+  autocomplete: Autocomplete,
+  '__complete-names': CompleteNames,
 }
