@@ -76,10 +76,15 @@ function argLine(arg: ArgCompletion): string {
 // $@ is the words after dfs up to the one being completed (the last). Prints what to offer: a line
 // saying what (words, names, files or none), then for words the words, one a line.
 const CORE = `_dfs_candidates() {
-  local id='' word position=0 value=0
+  local id='' word position=0 value=0 glued=0
   while [ $# -gt 1 ]; do
     word=$1
     shift
+    # bash splits --wait=5s into --wait, =, 5s, and alice:staff into alice, :, staff.
+    case $word in
+      =) value=1; continue ;;
+      :) glued=1; continue ;;
+    esac
     if [ "$value" = 1 ]; then value=0; continue; fi
     if [ "$(_dfs_kind "$id")" = topic ]; then
       case $(_dfs_kind "\${id:+$id:}$word") in
@@ -92,11 +97,11 @@ const CORE = `_dfs_candidates() {
       --) echo none; return ;;
       --*=*) ;;
       -*) case " $(_dfs_valued "$id") " in *" $word "*) value=1 ;; esac ;;
-      *) position=$((position + 1)) ;;
+      *) if [ "$glued" = 1 ]; then glued=0; else position=$((position + 1)); fi ;;
     esac
   done
-  # A flag's value: a duration, a URL, a path; nothing to offer that would not mislead.
-  if [ "$value" = 1 ]; then echo none; return; fi
+  # A flag's value (a duration, a URL, a path) or the part after a colon: nothing that would not mislead.
+  if [ "$value" = 1 ] || [ "$glued" = 1 ]; then echo none; return; fi
   if [ "$(_dfs_kind "$id")" = topic ]; then echo words; _dfs_children "$id"; return; fi
   case $1 in
     -*) echo words; _dfs_flags "$id" ;;

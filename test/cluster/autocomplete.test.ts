@@ -107,6 +107,9 @@ describe('dfs autocomplete', () => {
     await writeFile(join(dir, 'report.txt'), 'r\n')
     assert.deepEqual(complete(['dfs', 'put', 'rep']), ['report.txt'])
     assert.deepEqual(complete(['dfs', 'put', '--wait', 'rep']), [])
+    // bash's own split of --wait=5s rep: the value is no argument.
+    assert.deepEqual(complete(['dfs', 'put', '--wait', '=', '5s', 'rep']), ['report.txt'])
+    assert.deepEqual(complete(['dfs', 'put', '--wait', '=', 'rep']), [])
     assert.deepEqual(complete(['dfs', 'lock', 'counter', '--', 'rep']), [])
   })
 
@@ -174,6 +177,9 @@ describe('dfs names in completions', () => {
     assert.deepEqual(await complete(['dfs', 'put', 'x', 'do']), ['docs/', 'dogs.txt'])
     assert.deepEqual(await complete(['dfs', 'put', '--wait', '5s', 'x', 'oth']), ['other.txt'])
     assert.ok(!(await complete(['dfs', 'put', 'do'])).includes('docs/'))
+    // chown alice:staff NAME, as bash splits it: alice, :, staff are one argument.
+    assert.deepEqual(await complete(['dfs', 'chown', 'alice', ':', 'staff', 'do']), ['docs/', 'dogs.txt'])
+    assert.deepEqual(await complete(['dfs', 'chown', 'alice', ':', 'st']), [])
   })
 
   test('__complete-names prints at most 50 names', async () => {
