@@ -2,9 +2,15 @@
 // program bundles into one binary.
 
 import Audit from './commands/audit.ts'
+import Autocomplete from './commands/autocomplete.ts'
 import Bench from './commands/bench.ts'
 import Chmod from './commands/chmod.ts'
 import Chown from './commands/chown.ts'
+import CompleteNames from './commands/complete-names.ts'
+import ConfigGet from './commands/config/get.ts'
+import ConfigList from './commands/config/list.ts'
+import ConfigSet from './commands/config/set.ts'
+import ConfigUnset from './commands/config/unset.ts'
 import Directory from './commands/directory.ts'
 import Edit from './commands/edit.ts'
 import FileServer from './commands/fileserver.ts'
@@ -81,6 +87,12 @@ export const COMMANDS = {
   'group:add': GroupAdd,
   'group:rm': GroupRm,
   'group:list': GroupList,
+  'config:get': ConfigGet,
+  'config:set': ConfigSet,
+  'config:list': ConfigList,
+  'config:unset': ConfigUnset,
   audit: Audit,
   bench: Bench,
+  autocomplete: Autocomplete,
+  '__complete-names': CompleteNames,
 }

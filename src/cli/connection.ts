@@ -11,6 +11,7 @@ import { readCaCert } from '../tls/ca-files.ts'
 import { discoverCa, presentedCas } from '../tls/discovery.ts'
 import { showFingerprint } from '../tls/join-token.ts'
 import { confirm } from './prompt.ts'
+import { checkProxyUrl } from './proxy-url.ts'
 import { openSettings } from './settings.ts'
 
 export interface ConnectOptions {
@@ -23,9 +24,7 @@ export async function resolveProxy(flag?: string): Promise<string> {
   if (!url) {
     throw new DfsError('DFS_USAGE', 'no proxy known: start one with dfs up, or give --proxy URL / DFS_PROXY')
   }
-  if (!/^https:\/\/[^/\s]+\/?$/.test(url))
-    throw new DfsError('DFS_USAGE', `a proxy is an https:// URL, not ${url}`)
-  return url.replace(/\/$/, '')
+  return checkProxyUrl(url)
 }
 
 export async function resolveCa(proxyUrl: string, data?: string): Promise<string> {

@@ -16,7 +16,9 @@ export default class Login extends BaseCommand {
 
   static override flags = {
     proxy: Flags.string({ description: 'proxy URL (default: $DFS_PROXY, then the saved login)' }),
-    user: Flags.string({ description: 'user name (default: $DFS_USER, then your login name)' }),
+    user: Flags.string({
+      description: 'user name (default: $DFS_USER, then the saved user, then your login name)',
+    }),
     data: Flags.string({ description: 'local data root, to find the cluster CA' }),
     'ca-fingerprint': Flags.string({
       description: "the cluster CA's SHA-256 fingerprint, to trust it without asking (as openssl prints it)",
@@ -27,7 +29,7 @@ export default class Login extends BaseCommand {
     const { flags } = await this.parse(Login)
     const url = await resolveProxy(flags.proxy)
     const ca = await trustCa(url, { data: flags.data, fingerprint: flags['ca-fingerprint'] })
-    const user = flags.user ?? process.env.DFS_USER ?? userInfo().username
+    const user = flags.user ?? process.env.DFS_USER ?? openSettings().get('user') ?? userInfo().username
     const password = process.env.DFS_PASSWORD ?? (await readPassword(`password for ${user}: `))
     const client = new ProxyClient(url, ca)
     try {
