@@ -8,6 +8,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 const LINGER_MS = 2_000
 
 export function discardRestOfBody(request: IncomingMessage, response: ServerResponse): void {
+  // A client that asked for `Connection: close` (the CLI does: it keeps no connections) would
+  // otherwise have its socket closed by Node as soon as the answer is written, with its body still
+  // coming: the reset that follows can discard the answer before the client reads it, which it
+  // then reports as a closed connection. The socket stays open for the linger below instead.
+  if (!response.headersSent) response.shouldKeepAlive = true
   response.once('finish', () => {
     request.resume()
     if (request.readableEnded) return
