@@ -146,7 +146,9 @@ export function createApp(options: AppOptions): FastifyInstance {
   serveMetrics(app, metrics)
   // At debug, a line when a request starts too: a long transfer shows in the log while it runs.
   app.addHook('onRequest', async (request) => {
-    request.log.debug({ method: request.method, path: request.url.split('?')[0] }, 'request started')
+    // Checked first: the path is not worth splitting on every request at info.
+    if (request.log.level === 'debug' || request.log.level === 'trace')
+      request.log.debug({ method: request.method, path: request.url.split('?')[0] }, 'request started')
   })
   app.addHook('onResponse', async (request, reply) => {
     // The path only: a query may carry a lease key, which is a secret.

@@ -2,6 +2,7 @@
 // quota) and the dead ones PROPPATCH keeps at the directory; and the 207 Multi-Status they go in.
 
 import type { FileVersion, LockState } from '../../../protocol/types.ts'
+import { etag } from '../send-file.ts'
 import { baseName, hrefOf } from './paths.ts'
 import { DAV, clark, emptyElement, escapeXml, type XmlElement } from './xml.ts'
 
@@ -133,7 +134,7 @@ function liveValue(subject: PropSubject, key: string): string | undefined {
     case `{${DAV}}getcontentlength`:
       return d('getcontentlength', String(file.size))
     case `{${DAV}}getetag`:
-      return d('getetag', escapeXml(etagOf(file.sha256)))
+      return d('getetag', escapeXml(etag(file.sha256)))
     case `{${DAV}}getlastmodified`:
       return d('getlastmodified', new Date(file.mtime).toUTCString())
     // dfs keeps when each version was written; a name's first version is not looked up for a listing.
@@ -157,10 +158,6 @@ export function wantsLock(request: PropRequest): boolean {
 /** Whether the request names dead properties (which cost the directory a call per resource). */
 export function wantsDead(request: PropRequest): boolean {
   return request.kind !== 'props' || request.keys.some((k) => !LIVE.includes(k) && !QUOTA.includes(k))
-}
-
-export function etagOf(sha256: string): string {
-  return `"${sha256}"`
 }
 
 const SUPPORTED_LOCK =
