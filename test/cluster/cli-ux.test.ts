@@ -136,6 +136,8 @@ describe('colour', () => {
     const command = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ')
     const environment: NodeJS.ProcessEnv = { ...process.env, ...noCluster, TERM: 'xterm', ...env }
     delete environment.FORCE_COLOR
+    // A person at a terminal, not a CI job (chalk and ora turn colour and redrawing off under CI).
+    delete environment.CI
     try {
       return execFileSync(script!, ['-qec', command, '/dev/null'], { env: environment, encoding: 'utf8' })
     } catch (error) {

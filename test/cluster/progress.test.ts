@@ -19,9 +19,11 @@ describe('transfer progress', () => {
   /** Runs `sh -c SCRIPT` with a terminal as its stdin, stdout and stderr; resolves with what it showed. */
   const onTerminal = (script: string) =>
     new Promise<{ code: number | null; screen: string }>((resolve) => {
+      // A person at a terminal, not a CI job (ora draws no progress under CI).
+      const { CI: _ci, ...person } = process.env
       const child = spawn('script', ['-qfec', script, '/dev/null'], {
         env: {
-          ...process.env,
+          ...person,
           DFS_BIN: `"${process.execPath}" "${BIN}"`,
           DFS_PROXY: cluster.proxy,
           DFS_DATA: cluster.data,
