@@ -1,8 +1,9 @@
 // Checking bytes block by block as they pass: chunks are gathered into whole blocks (protocol/
 // blocks.ts), each is hashed against its digest, and only a block that matches goes on, cut to the
-// byte range asked for. A reader holds at most one block (4 MiB) at a time.
+// byte range asked for. A reader holds at most one block (4 MiB) at a time. Each chunk is hashed as
+// it arrives, while its bytes are still in the CPU's cache, not when its block is whole.
 
-import { createHash } from 'node:crypto'
+import { createHash, type Hash } from 'node:crypto'
 import { Transform, type TransformCallback } from 'node:stream'
 import { BLOCK_SIZE, blockSpan } from '../protocol/blocks.ts'
 import { DfsError } from '../protocol/errors.ts'
@@ -17,6 +18,8 @@ export interface ByteRange {
 export interface Block {
   index: number
   parts: Buffer[]
+  /** The sha256 of the block's bytes. */
+  digest: Buffer
 }
 
 /** The blocks a range touches, first and last (inclusive). */
@@ -34,6 +37,7 @@ export function alignedRange(range: ByteRange, size: number): ByteRange {
 export class BlockGatherer {
   private readonly size: number
   private parts: Buffer[] = []
+  private hash: Hash = createHash('sha256')
   private have = 0
   next: number
 
@@ -55,12 +59,15 @@ export class BlockGatherer {
       const { start, end } = blockSpan(this.next, this.size)
       const take = Math.min(chunk.length - at, end - start - this.have)
       if (take <= 0) throw new DfsError('DFS_CORRUPT', 'more bytes than the file has')
-      this.parts.push(at === 0 && take === chunk.length ? chunk : chunk.subarray(at, at + take))
+      const part = at === 0 && take === chunk.length ? chunk : chunk.subarray(at, at + take)
+      this.parts.push(part)
+      this.hash.update(part)
       this.have += take
       at += take
       if (this.have === end - start) {
-        done.push({ index: this.next, parts: this.parts })
+        done.push({ index: this.next, parts: this.parts, digest: this.hash.digest() })
         this.parts = []
+        this.hash = createHash('sha256')
         this.have = 0
         this.next++
       }
@@ -74,20 +81,18 @@ export class BlockGatherer {
    */
   restart(from = this.next): void {
     this.parts = []
+    this.hash = createHash('sha256')
     this.have = 0
     this.next = from
   }
 }
 
 export function blockMatches(block: Block, digest: Buffer | undefined): boolean {
-  if (!digest) return false
-  const hash = createHash('sha256')
-  for (const part of block.parts) hash.update(part)
-  return hash.digest().equals(digest)
+  return digest !== undefined && block.digest.equals(digest)
 }
 
 /** The parts of a verified block that fall inside `range`. */
-export function within(block: Block, range: ByteRange): Buffer[] {
+export function within(block: Pick<Block, 'index' | 'parts'>, range: ByteRange): Buffer[] {
   let offset = block.index * BLOCK_SIZE
   const out: Buffer[] = []
   for (const part of block.parts) {
