@@ -235,6 +235,8 @@ function zshGlue(bin: string): string {
       # A folder is completed into, not past: no space after docs/.
       compadd -S '' -- \${(M)names:#*/}
       compadd -- \${names:#*/}
+      # Matched or not by the two together: a last compadd that added none would make zsh beep.
+      (( $#names ))
       ;;
     files*) _files ;;
   esac
