@@ -1,4 +1,5 @@
-// `dfs repair`: shows the directory's repair plan, or runs one pass now and says which copies failed.
+// `dfs repair`: shows the directory's repair plan, or makes its copies now (at the repair rate, waiting
+// for its turn) and says which failed and how many versions are still short.
 
 import { Flags } from '@oclif/core'
 import { PartialFailure } from '../cli/base-command.ts'
@@ -11,14 +12,17 @@ export interface RepairOutput {
   plan: RepairTask[]
   copied?: number
   failures?: RepairFailure[]
+  /** Versions still short of their copies when the run ended. */
+  left?: number
 }
 
 export default class Repair extends UserCommand {
   static override summary =
-    'Show (--dry-run) or run now the copies that bring every version back to its replica count'
+    'Show (--dry-run) or make now the copies that bring every version back to its replica count'
   static override description = [
-    'The directory repairs on its own, at a bounded rate; this shows its plan, most endangered first, or runs one pass at once.',
-    'A copy that fails is printed with its reason, and the command then exits 1 (DFS_UNAVAILABLE); with --json the one JSON document printed holds the plan, `copied`, `failures` ({name, version, source, target, error} each) and `error`.',
+    'The directory repairs on its own, at a bounded rate; this shows its plan, most endangered first, or makes every copy it can at once.',
+    'It keeps to --repair-rate, waiting for its turn rather than leaving copies for later, so when it ends the copies it could make are made.',
+    'A copy that fails is printed with its reason, and the command then exits 1 (DFS_UNAVAILABLE); so it does if any version is still short at the end (no server to copy from or to: see --dry-run). With --json the one JSON document printed holds the plan, `copied`, `failures` ({name, version, source, target, error} each), `left` and `error`.',
   ].join('\n')
   static override examples = ['<%= config.bin %> repair --dry-run', '<%= config.bin %> repair']
 
@@ -33,11 +37,11 @@ export default class Repair extends UserCommand {
     if (plan.length === 0) this.say('every version has its copies')
     for (const t of plan) this.say(describeTask(t))
     if (flags['dry-run'] || plan.length === 0) return { plan }
-    const { copied, failures } = await client.repairRun()
+    const { copied, failures, left = 0 } = await client.repairRun()
     for (const f of failures)
       this.say(`failed: ${f.name} v${f.version} ${f.source} -> ${f.target}: ${f.error}`)
-    this.say(`copied ${copied} of ${plan.length}`)
-    const output = { plan, copied, failures }
+    this.say(`copied ${copied} of ${plan.length}${left > 0 ? `; ${left} still short` : ''}`)
+    const output = { plan, copied, failures, left }
     const [first] = failures
     if (first) {
       const tried = copied + failures.length
@@ -47,6 +51,12 @@ export default class Repair extends UserCommand {
         output,
       )
     }
+    if (left > 0)
+      throw new PartialFailure(
+        'DFS_UNAVAILABLE',
+        `${left} ${left === 1 ? 'version is' : 'versions are'} still short of copies: see dfs repair --dry-run for why`,
+        output,
+      )
     return output
   }
 }

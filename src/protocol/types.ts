@@ -271,6 +271,11 @@ export interface RepairFailure {
 export interface RepairOutcome {
   copied: number
   failures: RepairFailure[]
+  /**
+   * Versions still short of R when a pass asked for by a person (dfs repair) ended: waiting for a
+   * source or a target, lost, or beyond the candidates one pass looks at. Absent from background passes.
+   */
+  left?: number
 }
 
 /** Longest reason kept for a failed background step (route schemas bound it too). */

@@ -4,8 +4,14 @@
 
 import type { Server as HttpsServer } from 'node:https'
 import type { PeerCertificate, TLSSocket } from 'node:tls'
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { codeForStatus, DfsError, type ErrorBody } from '../protocol/errors.ts'
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify'
+import { codeForStatus, DfsError, type ErrorBody, type ErrorCode } from '../protocol/errors.ts'
 import { idleTimeout } from '../streams/idle-timeout.ts'
 import type { TlsMaterial } from '../tls/ca-files.ts'
 import { serverIdentity } from '../tls/live-tls.ts'
@@ -162,11 +168,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   app.setErrorHandler((error, request, reply) => {
     const dfsError = toDfsError(error, limits)
     metrics.error(dfsError.code)
-    // A client that hung up mid-request is no failure of ours.
-    // A client that hung up mid-request is no failure of ours: a debug line, without a stack.
-    if (request.raw.aborted || isHangUp(error))
-      request.log.debug(`client went away: ${(error as Error).message}`)
-    else if (dfsError.status >= 500) request.log.error({ err: error }, 'request failed')
+    logFailure(request.log, error, dfsError, request.raw.aborted)
     const body: ErrorBody = dfsError.toJSON()
     // A body abandoned part way (an upload that failed early) would leave the socket paused
     // mid-request, and one refused unread (DFS_AUTH, say) would be read by Node for as long as the
@@ -255,6 +257,36 @@ function acceptBodies(app: FastifyInstance, limits: RequestLimits): void {
     checkMediaType(request)
     return hasBody(request.headers) ? idleTimeout(payload, limits.bodyTimeoutMs) : payload
   })
+}
+
+/**
+ * Failures that are part of running a cluster, not faults in it, each fully said by its code and
+ * message: a full disk, a peer that is down or unreachable, a WebDAV Destination on another server.
+ * Their stack would only show where the message was made.
+ */
+const EXPECTED_FAILURES: ReadonlySet<ErrorCode> = new Set([
+  'DFS_NO_SPACE',
+  'DFS_UNAVAILABLE',
+  'DFS_BAD_DESTINATION',
+])
+
+/**
+ * How a failed request is logged (its info line says it was answered, and with what status): a
+ * client that hung up is no failure of ours, a debug line; an expected failure answered 5xx is a
+ * warning with its code and reason, no stack; any other 5xx, the unexpected, is an error with its
+ * stack. A 4xx is the caller's mistake, which the answer tells them, and the request line records.
+ */
+export function logFailure(
+  log: Pick<FastifyBaseLogger, 'debug' | 'warn' | 'error'>,
+  error: unknown,
+  answer: DfsError,
+  aborted = false,
+): void {
+  if (aborted || isHangUp(error)) log.debug(`client went away: ${(error as Error).message}`)
+  else if (answer.status < 500) return
+  else if (error instanceof DfsError && EXPECTED_FAILURES.has(answer.code))
+    log.warn({ code: answer.code, status: answer.status, reason: answer.message }, 'request failed')
+  else log.error({ err: error, code: answer.code }, 'request failed')
 }
 
 /** A connection the client closed (reset, or ended before the body did). */

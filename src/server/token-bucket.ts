@@ -30,6 +30,12 @@ export class TokenBucket {
     return true
   }
 
+  /** Milliseconds until there is a token to take (0 if there is one now). */
+  msUntilToken(): number {
+    this.refill()
+    return Math.max(0, Math.ceil((UNIT - this.credit) / this.perSecond))
+  }
+
   /** Milliseconds until the bucket is full again (0 if it is). */
   msUntilFull(): number {
     this.refill()

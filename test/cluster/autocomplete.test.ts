@@ -1,11 +1,12 @@
 // `dfs autocomplete` (issue 15): the script it prints, sourced in a real bash (and zsh, when
 // installed) and asked what to offer, as the shell asks on TAB: command names by topic, each
 // command's flags from the command map, and dfs names from a running cluster through the hidden
-// `dfs __complete-names`.
+// `dfs __complete-names`; and typed into an interactive bash and zsh on a pseudo-terminal, where TAB
+// must leave names with spaces and shell-special characters on the line as the shell will parse them.
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -15,6 +16,7 @@ import { ProxyClient } from '../../src/client/proxy-client.ts'
 import { COMMANDS } from '../../src/index.ts'
 import { caCertPath } from '../../src/tls/ca-files.ts'
 import { BIN, nodeInvocation, runCli, TestCluster, type RunResult } from '../helpers/cluster.ts'
+import { eventually } from '../helpers/eventually.ts'
 
 const out = (run: RunResult) => run.stdout.toString()
 const has = (shell: string) => {
@@ -48,6 +50,47 @@ _files() { print -- '(files)' }
 source "$1"; shift
 words=("$@"); CURRENT=$#
 _dfs`
+
+// dfs names with what a shell reads specially: spaces, quotes, $, glob and control characters,
+// and the : and = at which bash splits words for completion.
+const ODD_NAMES = [
+  'sp ace/my file.txt',
+  'sp ace/my folder/inner.txt',
+  "sp ace/it's here.txt",
+  'sp ace/a$b (1).txt',
+  'sp ace/star*&;|.txt',
+  'sp ace/dq"x`y.txt',
+  'sp ace/xy:cd=ef.txt',
+]
+
+/**
+ * An interactive shell on a pseudo-terminal (util-linux `script`), as a person has: keys typed go
+ * through its line editor, so TAB runs the completion and the line it leaves is what the shell
+ * parses on Enter. `rc` is sourced first; lines it prints are matched with `expect`.
+ */
+async function interactiveShell(shell: 'bash' | 'zsh', rc: string, env: NodeJS.ProcessEnv, cwd: string) {
+  const start = shell === 'bash' ? 'bash --norc --noprofile -i' : 'zsh -f -i'
+  const pty = spawn('script', ['-qfec', start, '/dev/null'], { env: { ...env, TERM: 'xterm' }, cwd })
+  let screen = ''
+  let seen = 0
+  pty.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString().replaceAll('\r', '')))
+  const expect = async (text: string) =>
+    eventually(
+      `${shell} to print ${JSON.stringify(text)} (so far: ${JSON.stringify(screen.slice(seen))})`,
+      async () => {
+        const at = screen.indexOf(text, seen)
+        if (at < 0) return false
+        seen = at + text.length
+        return true
+      },
+    )
+  const type = (keys: string) => pty.stdin.write(keys)
+  type(`source '${rc}'\r`)
+  // Typed as two words, printed as one: the print, not the echo of what was typed.
+  type('echo RE""ADY\r')
+  await expect('READY\n')
+  return { type, expect, close: () => pty.kill('SIGKILL') }
+}
 
 describe('dfs autocomplete', () => {
   let dir: string
@@ -151,7 +194,7 @@ describe('dfs names in completions', () => {
     })
     const client = new ProxyClient(cluster.proxy, readFileSync(caCertPath(cluster.data), 'utf8'))
     client.useToken((await client.login('tester', 'test-password')).token)
-    const names = ['docs/a.txt', 'docs/b.txt', 'dogs.txt', 'other.txt']
+    const names = ['docs/a.txt', 'docs/b.txt', 'dogs.txt', 'other.txt', ...ODD_NAMES]
     for (let n = 0; n < 60; n++) names.push(`many/${String(n).padStart(2, '0')}.txt`)
     for (const name of names) await client.upload(name, Readable.from([Buffer.from(name)]), { create: true })
     await client.close()
@@ -181,6 +224,73 @@ describe('dfs names in completions', () => {
     assert.deepEqual(await complete(['dfs', 'chown', 'alice', ':', 'staff', 'do']), ['docs/', 'dogs.txt'])
     assert.deepEqual(await complete(['dfs', 'chown', 'alice', ':', 'st']), [])
   })
+
+  test("the candidates for a name with a space or a quote in it are quoted as bash's line needs them", async () => {
+    assert.deepEqual(await complete(['dfs', 'get', 'sp\\ ace/my\\ fi']), ['sp\\ ace/my\\ file.txt'])
+    // Inside a quote the user opened, readline keeps the quote and replaces what follows it.
+    assert.deepEqual(await complete(['dfs', 'get', '"sp ace/it']), ["sp ace/it's here.txt"])
+    assert.deepEqual(await complete(['dfs', 'get', "'sp ace/it"]), ["sp ace/it'\\''s here.txt"])
+    // After a colon bash split at, only what follows the colon is replaced.
+    assert.deepEqual(await complete(['dfs', 'get', 'sp\\ ace/xy', ':', 'cd', '=']), ['ef.txt'])
+  })
+
+  for (const shell of ['bash', 'zsh'] as const) {
+    test(
+      `names with spaces and shell-special characters complete by TAB in an interactive ${shell}`,
+      { skip: !has(shell) && `${shell} is not installed` },
+      async () => {
+        const local = join(cluster.root, `local-${shell}`)
+        await mkdir(local)
+        await writeFile(join(local, 'local file (1).txt'), 'l')
+        const generated = await cluster.run(['autocomplete', shell])
+        const completion = join(cluster.root, `dfs.${shell}`)
+        await writeFile(completion, generated.stdout)
+        // dfs completes with the real program; run, it prints the arguments the shell parsed.
+        const rc = join(cluster.root, `rc.${shell}`)
+        await writeFile(
+          rc,
+          [
+            "PS1='$ '",
+            ...(shell === 'zsh' ? ['autoload -Uz compinit', 'compinit -u -D'] : []),
+            'dfs() { if [ "$1" = __complete-names ]; then command dfs "$@"; else printf \'ARG<%s>\\n\' "$@"; echo END; fi; }',
+            `source '${completion}'`,
+            '',
+          ].join('\n'),
+        )
+        const env = {
+          ...process.env,
+          PATH: `${bin}:${process.env.PATH ?? ''}`,
+          DFS_PROXY: cluster.proxy,
+          DFS_DATA: cluster.data,
+          DFS_CONFIG_DIR: join(cluster.root, 'cli-config'),
+          DFS_USER: 'tester',
+          DFS_PASSWORD: 'test-password',
+        }
+        const sh = await interactiveShell(shell, rc, env, local)
+        try {
+          /** Types `line` (TABs in it), presses Enter, and waits for the arguments `dfs` was given. */
+          const parsed = async (line: string, args: string[]) => {
+            sh.type(`${line}\r`)
+            await sh.expect(`${args.map((a) => `ARG<${a}>`).join('\n')}\nEND\n`)
+          }
+          await parsed('dfs get sp\\ ace/my\\ fi\t', ['get', 'sp ace/my file.txt'])
+          await parsed('dfs get "sp ace/my fo\tin\t', ['get', 'sp ace/my folder/inner.txt'])
+          await parsed("dfs get 'sp ace/it\t", ['get', "sp ace/it's here.txt"])
+          await parsed('dfs get sp\\ ace/it\t', ['get', "sp ace/it's here.txt"])
+          await parsed('dfs get "sp ace/a\t', ['get', 'sp ace/a$b (1).txt'])
+          await parsed('dfs get sp\\ ace/a\t', ['get', 'sp ace/a$b (1).txt'])
+          await parsed('dfs get sp\\ ace/st\t', ['get', 'sp ace/star*&;|.txt'])
+          await parsed('dfs get "sp ace/dq\t', ['get', 'sp ace/dq"x`y.txt'])
+          await parsed('dfs get sp\\ ace/dq\t', ['get', 'sp ace/dq"x`y.txt'])
+          await parsed('dfs get sp\\ ace/xy:\t', ['get', 'sp ace/xy:cd=ef.txt'])
+          await parsed('dfs get sp\\ ace/xy:cd=\t', ['get', 'sp ace/xy:cd=ef.txt'])
+          await parsed('dfs put local\\ f\t', ['put', 'local file (1).txt'])
+        } finally {
+          sh.close()
+        }
+      },
+    )
+  }
 
   test('__complete-names prints at most 50 names', async () => {
     const run = await cluster.run(['__complete-names', 'many/'])

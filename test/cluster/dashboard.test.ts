@@ -1,9 +1,10 @@
 // The web dashboard in a real browser (Debian's chromium through playwright-core) against a real
 // cluster: log in, see the file servers, upload with progress, see the change in the live feed,
-// download the same bytes, see a lock and its line, restore a version, kill a file server and watch
-// it marked dead, its files under-replicated and then repaired. The browser trusts the cluster CA
-// through its NSS database (test/helpers/browser.ts); no certificate error is ignored. Screenshots
-// of each page go to a folder printed in the output.
+// download the same bytes (by a one-use link, so neither the bytes pass through the page nor the
+// token through a URL), see a lock and its line, restore a version, kill a file server and watch it
+// marked dead, its files under-replicated and then repaired, and the upload and download rates
+// charted. The browser trusts the cluster CA through its NSS database (test/helpers/browser.ts); no
+// certificate error is ignored. Screenshots of each page go to a folder printed in the output.
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -13,6 +14,7 @@ import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
+import { Agent, request } from 'undici'
 import { ProxyClient } from '../../src/client/proxy-client.ts'
 import { caCertPath } from '../../src/tls/ca-files.ts'
 import { browserMissing, launchBrowser, type TrustingBrowser } from '../helpers/browser.ts'
@@ -32,8 +34,11 @@ describe('the web dashboard in a browser', { skip: missing }, () => {
   let trusting: TrustingBrowser
   let page: Page
   let shots: string
+  let agent: Agent
   const problems: string[] = []
   const urls: string[] = []
+  /** What the page asked for, as `METHOD path resource-type`. */
+  const asked: string[] = []
   const failed: string[] = []
   const first = randomBytes(300 * 1024 + 7)
   const second = randomBytes(64 * 1024)
@@ -61,6 +66,7 @@ describe('the web dashboard in a browser', { skip: missing }, () => {
     shots = await mkdtemp(join(tmpdir(), 'dfs-dashboard-screenshots-'))
     console.log('screenshots in', shots)
     trusting = await launchBrowser(caCertPath(cluster.data))
+    agent = new Agent({ connect: { ca: readFileSync(caCertPath(cluster.data), 'utf8') } })
     page = await trusting.browser.newPage({ viewport: { width: 1200, height: 900 }, acceptDownloads: true })
     page.setDefaultTimeout(WAIT)
     // Failed loads are counted from the responses, which name their URL (the console does not).
@@ -72,9 +78,13 @@ describe('the web dashboard in a browser', { skip: missing }, () => {
       if (response.status() >= 400) failed.push(`${response.status()} ${new URL(response.url()).pathname}`)
     })
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
-    page.on('request', (request) => urls.push(request.url()))
+    page.on('request', (request) => {
+      urls.push(request.url())
+      asked.push(`${request.method()} ${new URL(request.url()).pathname} ${request.resourceType()}`)
+    })
   })
   after(async () => {
+    await agent?.close()
     await trusting?.close()
     await cluster?.stop()
   })
@@ -146,6 +156,21 @@ describe('the web dashboard in a browser', { skip: missing }, () => {
     ])
     assert.equal(download.suggestedFilename(), 'first.bin')
     assert.equal(sha256(await readFile(await download.path())), sha256(first))
+    // The browser fetched the bytes itself, by a one-use link the page asked for with its token: the
+    // page never read GET /v1/files, so the file never passed through its memory.
+    assert.deepEqual(
+      asked.filter((a) => a.startsWith('GET /v1/files')),
+      [],
+    )
+    assert.ok(asked.includes('POST /v1/download-tickets fetch'), asked.join('\n'))
+    const link = download.url()
+    urls.push(link)
+    assert.equal(new URL(link).pathname, '/v1/download')
+    assert.match(new URL(link).search, /^\?name=first\.bin&ticket=[A-Za-z0-9_-]{43}$/)
+    // Spent by that one use: the same link again (here from outside the browser) is refused.
+    const again = await request(link, { dispatcher: agent })
+    assert.equal(again.statusCode, 401)
+    assert.equal(((await again.body.json()) as { error: { code: string } }).error.code, 'DFS_AUTH')
 
     await page.click('#listing tbody tr[data-prefix="odd/"] button')
     const odd = page
@@ -239,15 +264,24 @@ describe('the web dashboard in a browser', { skip: missing }, () => {
     }
   })
 
-  test('the rates chart has drawn both series; nothing broke the page; the token was never in a URL', async () => {
+  test('the rates chart draws downloads and uploads, each with a peak; nothing broke the page; the token was never in a URL', async () => {
     await go('cluster')
-    // Both lines are drawn, and the download above (from the cache or fetched) shows as a peak.
-    await page.locator('#rate-chart svg polyline').nth(1).waitFor({ state: 'attached' })
-    const peaks = [...(await text('#rate-legend')).matchAll(/peak ([\d.]+) /g)].map((m) => Number(m[1]))
-    assert.equal(peaks.length, 2)
-    assert.ok(
-      peaks.some((peak) => peak > 0),
-      `peaks ${peaks.join(', ')}`,
+    // Three lines: downloads from the cache, downloads fetched from file servers, uploads.
+    await page.locator('#rate-chart svg polyline').nth(2).waitFor({ state: 'attached' })
+    const peak = async (tone: string) => {
+      const legend = await text(`#rate-legend li[data-series=${tone}]`)
+      const match = /peak ([\d.]+) /.exec(legend)
+      assert.ok(match, legend)
+      return Number(match[1])
+    }
+    // The page's uploads (first.bin, then its second version) went through this proxy's counter, and
+    // the download above (from the cache or fetched) shows as a peak of one of the other two (once
+    // the page has sampled /metrics after it: every 2 s).
+    assert.match(await text('#rate-legend li[data-series=three]'), /^uploads received: /)
+    await eventually('an upload peak in the chart', async () => (await peak('three')) > 0)
+    await eventually(
+      'a download peak in the chart',
+      async () => (await peak('one')) + (await peak('two')) > 0,
     )
     await shot('9-cluster-rates')
     const token = await page.evaluate(() => sessionStorage.getItem('dfs-token'))

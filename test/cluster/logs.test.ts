@@ -1,11 +1,13 @@
 // What a role's log says: one JSON record a line (pino's format) for everything, the listening and
 // shutdown lines included; a line a request at info, without the query (a lease key is a secret);
-// nothing of the kind at warn; and a client that hangs up mid-download is a debug line, not a warning.
+// nothing of the kind at warn; a client that hangs up mid-download is a debug line, not a warning;
+// and an expected failure (a full disk, a file server down) is a warning without a stack.
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { PassThrough, type Readable } from 'node:stream'
 import { Agent, request } from 'undici'
 import { stopChild } from '../../src/cli/children.ts'
 import { ProxyClient } from '../../src/client/proxy-client.ts'
@@ -87,6 +89,72 @@ describe('role logs', () => {
       (r) => r.level >= 40 && /download cut|request failed/.test(r.msg),
     )
     assert.deepEqual(warnings, [], 'no warning for a client that went away')
+  })
+
+  test('a full disk (507) and a file server that is down (503) are warnings with their code, without a stack', async () => {
+    const ca = (await readCaCert(cluster.data))!
+    const session = await new ProxyClient(cluster.proxy, ca).login('tester', 'test-password')
+    const agent = new Agent({ connect: { ca } })
+    // A body of unknown length (chunked), so that only ?length= declares one.
+    const call = async (method: 'GET' | 'PUT', query: string, body?: Readable) => {
+      const response = await request(`${cluster.proxy}/v1/files?${query}`, {
+        dispatcher: agent,
+        method,
+        headers: {
+          authorization: `Bearer ${session.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/octet-stream' }),
+        },
+        ...(body === undefined ? {} : { body }),
+      })
+      const answer = (await response.body.json()) as { error: { code: string } }
+      return [response.statusCode, answer.error.code]
+    }
+    // A petabyte will fit on no file server: the directory refuses its placement, and the proxy says
+    // so while the body is still coming (it never ends here; a real one would not for a long time).
+    const petabyte = new PassThrough()
+    petabyte.write('x')
+    assert.deepEqual(await call('PUT', `name=logs/huge.bin&length=${2 ** 50}`, petabyte), [
+      507,
+      'DFS_NO_SPACE',
+    ])
+    petabyte.destroy()
+
+    // A file only its file servers have (stdin of unknown length is not copied into the proxy's
+    // cache), both of them killed: the read finds no holder up.
+    assert.equal((await cluster.run(['put', '-', 'logs/down.txt'], { input: 'down\n' })).code, 0)
+    const holders = (await cluster.stat('logs/down.txt')).holders
+    for (const id of holders) {
+      const child = cluster.fileservers.get(id)!
+      child.process.kill('SIGKILL')
+      await child.exited
+    }
+    assert.deepEqual(await call('GET', 'name=logs/down.txt'), [503, 'DFS_UNAVAILABLE'])
+    await agent.close()
+
+    type Failure = LogRecord & { code?: string; reason?: string; err?: unknown; stack?: unknown }
+    const failures = async (role: string) =>
+      ((await records(role)) as Failure[]).filter((r) => r.msg === 'request failed')
+    await eventually('the proxy to log both failures', async () => (await failures('proxy-1')).length >= 2)
+    const proxy = await failures('proxy-1')
+    assert.deepEqual(
+      proxy.map((r) => [r.level, r.code]),
+      [
+        [40, 'DFS_NO_SPACE'],
+        [40, 'DFS_UNAVAILABLE'],
+      ],
+    )
+    assert.match(proxy[1]!.reason!, /file server \d+ /)
+    // The directory refused the placement with the same 507, and says so the same way.
+    const directory = await failures('directory')
+    assert.deepEqual(
+      directory.map((r) => [r.level, r.code]),
+      [[40, 'DFS_NO_SPACE']],
+    )
+    for (const record of [...proxy, ...directory]) {
+      assert.equal(record.err, undefined, 'no error object, so no stack')
+      assert.doesNotMatch(JSON.stringify(record), /\bat .*\(|stack/)
+    }
+    for (const id of holders) await cluster.startFileServer(id)
   })
 
   test('stopping is said in the log: stopping (SIGTERM), then stopped', async () => {

@@ -50,7 +50,11 @@ describe('health and metrics on every role', () => {
     const own: Record<string, string[]> = {
       directory: ['dfs_directory_files', 'dfs_repair_under_replicated', 'dfs_directory_fileservers_live'],
       fileserver: [],
-      proxy: ['dfs_proxy_cache_hits_total', 'dfs_proxy_cache_bytes_served_total'],
+      proxy: [
+        'dfs_proxy_cache_hits_total',
+        'dfs_proxy_cache_bytes_served_total',
+        'dfs_proxy_upload_bytes_total',
+      ],
     }
     for (const { role, url } of roles()) {
       const metrics = await get(`${url}/metrics`)
@@ -75,5 +79,8 @@ describe('health and metrics on every role', () => {
     const directory = await get(`${cluster.directory.url}/metrics`)
     assert.match(directory.text, /^dfs_directory_files\{[^}]*\} 1$/m)
     assert.match(directory.text, /^dfs_directory_fileservers_live\{[^}]*\} 3$/m)
+    // The one upload, "one\n", counted by the proxy as its bytes arrived.
+    const proxy = await get(`${cluster.proxy}/metrics`)
+    assert.match(proxy.text, /^dfs_proxy_upload_bytes_total\{[^}]*\} 4$/m)
   })
 })

@@ -73,6 +73,8 @@ describe('repairer', () => {
         await copy(task)
       },
       log: { warn: () => undefined },
+      // Waiting for the rate's tokens moves the fake clock on.
+      sleep: async (ms) => void (now += ms),
     })
 
   test('--repair-rate bounds the copies started per second across passes, however often they run', async () => {
@@ -111,6 +113,50 @@ describe('repairer', () => {
       started.map((s) => s.at - 1_000_000),
       [0, 1000, 2000, 3000, 4000],
     )
+  })
+
+  test('a pass asked for (dfs repair) waits for the rate instead of leaving copies, and says what is left', async () => {
+    for (let i = 0; i < 12; i++) await commit(`n/${String(i).padStart(2, '0')}`, [1])
+    // And one whose only copy was on a dead server: nothing to copy from.
+    await commit('n/lost', [3])
+    const r = repairer([server(1), server(2), server(3, { live: false, dead: true })])
+    // A background pass spends the second's tokens first.
+    assert.equal((await r.pass()).copied, 5)
+    const first = now
+    const outcome = await r.runNow()
+    assert.deepEqual([outcome.copied, outcome.failures, outcome.left], [7, [], 1])
+    // The seven left, at 5 a second with no token saved: one every 200 ms.
+    assert.deepEqual(
+      started.slice(-7).map((s) => s.at - first),
+      [200, 400, 600, 800, 1000, 1200, 1400],
+    )
+    assert.deepEqual(
+      (await r.plan()).map((t) => [t.name, t.waiting]),
+      [['n/lost', 'no copy left on a server that is not dead']],
+    )
+    assert.equal(r.status.underReplicated, 1)
+  })
+
+  test('a background pass woken during a pass asked for waits for it: no version is copied twice', async () => {
+    for (let i = 0; i < 8; i++) await commit(`b/${i}`, [1])
+    let woken = false
+    const r = repairer([server(1), server(2), server(3)], { ratePerSecond: 100 }, async () => {
+      if (woken) return
+      woken = true
+      // A server heartbeats back: a background pass is due in 100 ms (real time) while this one runs.
+      r.wake()
+      await new Promise((resolve) => setTimeout(resolve, 300))
+    })
+    r.start(3_600_000)
+    try {
+      assert.equal((await r.runNow()).copied, 8)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+    } finally {
+      await r.stop()
+    }
+    const names = started.map((s) => s.name)
+    assert.deepEqual(names.toSorted(), [...new Set(names)].toSorted(), `copied twice: ${names.join(' ')}`)
+    assert.equal(names.length, 8)
   })
 
   test('a pass looks at one window of candidates; the next goes on from there and wraps around', async () => {

@@ -193,7 +193,7 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
   app.post('/v1/repair/run', async (request) => {
     adminOf(request, 'run repair')
     if (!service.repairer) throw new DfsError('DFS_UNAVAILABLE', 'repair is not running on this directory')
-    const outcome = await service.repairer.pass()
+    const outcome = await service.repairer.runNow()
     return { ...outcome, status: service.repairer.status }
   })
 

@@ -20,6 +20,7 @@ export type { RepairStatus }
 import type { Clock, Random } from '../../server/clock.ts'
 import { reason, type Logger } from '../../server/logger.ts'
 import { TokenBucket } from '../../server/token-bucket.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { choosePlacement } from './placement.ts'
 
 export interface RepairTask {
@@ -72,6 +73,8 @@ export interface RepairDeps {
    * Absent: always.
    */
   lead?: () => Promise<boolean>
+  /** Waits `ms` (a pass asked for by a person waits for the rate's tokens); tests move a fake clock. */
+  sleep?: (ms: number) => Promise<void>
 }
 
 /** What the directory running repair saves for the others (see sharedStatus). */
@@ -107,6 +110,9 @@ export class Repairer {
   private readonly copy: Copier
   private readonly log: Logger
   private readonly lead?: () => Promise<boolean>
+  private readonly sleep: (ms: number) => Promise<void>
+  /** The pass running now or last, background or asked for: one at a time, so none copies what another is copying. */
+  private passes: Promise<unknown> = Promise.resolve()
   /** Whether this directory led the last periodic pass. */
   private leading = false
   /** Copies started, across passes: passes run on a timer and on wake(), the rate is per second. */
@@ -132,6 +138,7 @@ export class Repairer {
     this.copy = deps.copy
     this.log = deps.log
     if (deps.lead) this.lead = deps.lead
+    this.sleep = deps.sleep ?? ((ms) => sleep(ms))
     this.bucket = new TokenBucket(deps.config.ratePerSecond, deps.config.ratePerSecond, deps.clock)
   }
 
@@ -153,7 +160,7 @@ export class Repairer {
   }
 
   private tick(): void {
-    this.running = this.leadingPass()
+    this.running = this.oneAtATime(() => this.leadingPass())
       .catch((error: unknown) => this.failed(error, 'repair pass failed'))
       .finally(() => {
         this.running = undefined
@@ -286,6 +293,41 @@ export class Repairer {
     this.status.lastPass = this.clock.now()
     await this.save()
     return { copied, failures }
+  }
+
+  /**
+   * A pass a person asked for (dfs repair, the dashboard's button): every copy the plan can make now
+   * among the candidates one pass looks at, most endangered first, waiting for the rate's tokens
+   * rather than leaving copies for later; after the background pass running now, if any, and before
+   * the next. What is still short at the end (waiting, lost, or beyond the window) is `left`.
+   */
+  async runNow(): Promise<RepairOutcome & { left: number }> {
+    return this.oneAtATime(async () => {
+      const view = await this.view()
+      const short: Shortfall[] = []
+      await this.walk(view, undefined, this.config.window ?? WINDOW, (s) => short.push(s))
+      let copied = 0
+      const failures: RepairFailure[] = []
+      for (const s of mostEndangered(short)) {
+        const t = this.task(s, view)
+        if (t.source === undefined || t.target === undefined) continue
+        while (!this.bucket.take()) await this.sleep(this.bucket.msUntilToken())
+        const failure = await this.attempt({ ...t, source: t.source, target: t.target })
+        if (failure) failures.push(failure)
+        else copied++
+      }
+      await this.count()
+      this.status.lastPass = this.clock.now()
+      await this.save()
+      return { copied, failures, left: this.status.underReplicated }
+    })
+  }
+
+  /** Runs `work` once the pass before it has ended. */
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.passes.then(work, work)
+    this.passes = run.catch(() => undefined)
+    return run
   }
 
   /** One copy; the failure, logged, if it failed. */

@@ -16,6 +16,9 @@ import { sendFile } from './send-file.ts'
 import { registerWebDav } from './webdav/gateway.ts'
 import type { RoleMetric } from '../../server/metrics.ts'
 import { registerUi } from './ui/routes.ts'
+import { registerDownloadRoutes } from './download-routes.ts'
+import { DownloadTickets, ticketTtlMs } from './download-tickets.ts'
+import { systemClock, systemRandom } from '../../server/clock.ts'
 
 export const DEFAULT_TTL_MS = 30_000
 export const DEFAULT_WAIT_MS = 5 * 60_000
@@ -46,6 +49,8 @@ export interface ProxyAppOptions extends Omit<AppOptions, 'role' | 'nodes'> {
   webdav?: boolean
   /** Serve the web dashboard at /ui/ (default on; dfs proxy --no-ui). */
   ui?: boolean
+  /** The browser's one-use download links (default: a minute each, or DFS_DOWNLOAD_TICKET_MS). */
+  downloadTickets?: DownloadTickets
 }
 
 export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): FastifyInstance {
@@ -357,6 +362,12 @@ export function buildProxyApp(service: ProxyService, options: ProxyAppOptions): 
   }))
 
   registerAccessRoutes(app, service, authenticated)
+  registerDownloadRoutes(
+    app,
+    service,
+    options.downloadTickets ?? new DownloadTickets(systemClock, systemRandom, ticketTtlMs()),
+    authenticated,
+  )
   if (options.webdav) registerWebDav(app, service)
   if (options.ui !== false) registerUi(app)
   return app
@@ -369,7 +380,7 @@ function bearer(request: FastifyRequest): string {
   return match[1]
 }
 
-/** The proxy's own figures for /metrics: its cache, and the bad copies it reported. */
+/** The proxy's own figures for /metrics: its cache, the bytes uploaded through it, and the bad copies it reported. */
 function proxyMetrics(service: ProxyService): RoleMetric[] {
   const stats = () => service.cache.stats()
   const counter = (name: string, help: string, value: () => number): RoleMetric => ({
@@ -406,6 +417,11 @@ function proxyMetrics(service: ProxyService): RoleMetric[] {
       'dfs_proxy_cache_corrupt_total',
       'Cache entries dropped because their bytes did not match',
       () => stats().corrupt,
+    ),
+    counter(
+      'dfs_proxy_upload_bytes_total',
+      'Bytes of files received from clients (API and WebDAV uploads), counted as they arrive',
+      () => service.bytesUploaded,
     ),
     gauge('dfs_proxy_cache_entries', 'Blobs in the cache', () => stats().entries),
     gauge('dfs_proxy_cache_bytes', 'Bytes in the cache', () => stats().bytes),

@@ -25,6 +25,7 @@ import type {
 import type { Clock, Random } from '../../server/clock.ts'
 import type { ByteRange } from '../../streams/block-check.ts'
 import { boundedMemory } from '../../streams/bounded-memory.ts'
+import { counting } from '../../streams/counting.ts'
 import { exactLength } from '../../streams/declared-length.ts'
 import { hashing } from '../../streams/hash.ts'
 import { lend } from '../../streams/lend.ts'
@@ -85,6 +86,8 @@ export class ProxyService {
   /** Blobs a cold read is copying into the cache: one copy at a time, other readers stream past. */
   private readonly filling = new Set<string>()
   reports = 0
+  /** Bytes of files received from clients (API and WebDAV uploads), counted as they arrive. */
+  bytesUploaded = 0
   /** Reads answered from the cache without asking the directory (the callback promise held). */
   trustedReads = 0
   private readonly listeners = new Set<(event: ChangeEvent) => void>()
@@ -200,6 +203,7 @@ export class ProxyService {
     const sent = hashing()
     const source = pipeline(
       body,
+      counting((bytes) => (this.bytesUploaded += bytes)),
       exactLength(options.length),
       boundedMemory(),
       sent.stream,

@@ -2,7 +2,7 @@
 // The Files page: one folder level at a time (GET /v1/list with delimiter=/), downloads, uploads with
 // progress, and for a chosen file its lock (who holds it, how many wait) and versions, with restore.
 
-import { authHeaders, describe, errorOf, request, withQuery } from './api.js'
+import { describe, request, withQuery } from './api.js'
 import { ago, byId, bytes, fill, h, row, time } from './dom.js'
 import { upload } from './upload.js'
 
@@ -129,24 +129,20 @@ function crumb(label, prefix) {
 }
 
 /**
- * Downloads through fetch (the token goes in a header, never the URL), then hands the bytes to the
- * browser as a file. The whole file passes through the page's memory: for very large files use
- * `dfs get` or WebDAV.
+ * Downloads straight to disk: the page asks for a one-use link with its bearer token (the token goes
+ * in a header, never a URL), and the browser follows the link as any download, writing the bytes as
+ * they arrive; none of them pass through the page. The link is spent by that one use and good for a
+ * minute at most.
  * @param {string} name
  */
 export async function download(name) {
   try {
-    const response = await fetch(withQuery('/v1/files', { name }), {
-      headers: authHeaders(),
-      cache: 'no-store',
-    })
-    if (!response.ok) throw await errorOf(response)
-    const url = URL.createObjectURL(await response.blob())
+    /** @type {{ url: string }} */
+    const { url } = await request('POST', '/v1/download-tickets', { body: { name } })
     const link = h('a', { href: url, download: leaf(name), hidden: true })
     document.body.append(link)
     link.click()
     link.remove()
-    setTimeout(() => URL.revokeObjectURL(url), 60_000)
   } catch (error) {
     fill(byId('files-error'), `Could not download ${name}: ${describe(error)}`)
   }

@@ -4,8 +4,13 @@
 
 /** The counters charted, and what a person calls them. */
 export const RATES = [
-  { metric: 'dfs_proxy_cache_bytes_served_total', label: 'served from the cache', tone: 'one' },
-  { metric: 'dfs_proxy_cache_bytes_fetched_total', label: 'fetched from file servers', tone: 'two' },
+  { metric: 'dfs_proxy_cache_bytes_served_total', label: 'downloads served from the cache', tone: 'one' },
+  {
+    metric: 'dfs_proxy_cache_bytes_fetched_total',
+    label: 'downloads fetched from file servers',
+    tone: 'two',
+  },
+  { metric: 'dfs_proxy_upload_bytes_total', label: 'uploads received', tone: 'three' },
 ]
 
 /** How long a history the chart shows. */

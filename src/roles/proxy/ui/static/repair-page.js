@@ -166,7 +166,11 @@ export async function runRepair() {
     /** @type {import('./api-types.js').RepairOutcome} */
     const outcome = await request('POST', '/v1/repair/run', { body: {} })
     const failed = outcome.failures.map((f) => `${f.name} v${f.version}: ${f.error}`)
-    fill(status, `Made ${outcome.copied} copies${failed.length ? `; failed: ${failed.join('; ')}` : ''}.`)
+    const left = outcome.left ? `; ${outcome.left} still short (see the queue for why)` : ''
+    fill(
+      status,
+      `Made ${outcome.copied} copies${failed.length ? `; failed: ${failed.join('; ')}` : ''}${left}.`,
+    )
   } catch (error) {
     fill(status, `The repair pass failed: ${describe(error)}`)
   }
