@@ -1,8 +1,8 @@
 // esbuild bundles of the CLI: what `npm run build` makes for the npm install (`node scripts/bundle.ts`:
 // dist/bundle/, which bin/run.js runs) and what `npm run package` injects into the standalone binary.
 //
-// The npm bundle is split: dfs.js answers `--version` itself (src/cli/quick-version.ts) and otherwise
-// loads oclif; commands.js (the oclif command target, src/index.ts) and the chunks it imports load
+// The npm bundle is split: dfs.js answers `--version` itself (src/cli/quick-version.ts), runs a plain
+// `put` or `get` without oclif (src/cli/quick-command.ts), and otherwise loads oclif; commands.js (the oclif command target, src/index.ts) and the chunks it imports load
 // only when a command runs, and the role servers (Fastify, node-forge, pg) only when a role command
 // imports them. `--help` is answered from oclif.manifest.json without loading any command.
 //
@@ -53,7 +53,8 @@ function bundledHooks(hooks: unknown, target: string): HookTargets {
 }
 
 /**
- * The entry module's source: `dfs --version` answered at once, else oclif started with `pjson` on the
+ * The entry module's source: `dfs --version` answered at once, a plain `dfs put` or `dfs get` run by
+ * the quick path (src/cli/quick-command.ts), else oclif started with `pjson` on the
  * package root `rootFromHere` (a URL relative to the bundle). oclif is started without a top-level
  * await: a command still waiting when the event loop empties (on a 'drain' from a reader that went
  * away) would otherwise end with Node's "Detected unsettled top-level await" and status 13; and when
@@ -66,17 +67,23 @@ export function cliEntry(options: {
   selfTarget: boolean
 }): string {
   const start = `import('./src/cli/run-oclif.ts').then(({ runOclif }) => runOclif(root, pjson))`
+  // oclif's config.bin: the program a usage error tells the user to ask for help.
+  const bin = String(options.pjson.oclif.bin ?? options.pjson.name)
   return `
     import { resolve } from 'node:path'
     import { fileURLToPath } from 'node:url'
     import { stopWhenStdoutCloses } from './src/cli/broken-pipe.ts'
+    import { quickCommand } from './src/cli/quick-command.ts'
     import { quickVersion } from './src/cli/quick-version.ts'
     ${options.selfTarget ? "export { COMMANDS, commandNotFound } from './src/index.ts'" : ''}
     stopWhenStdoutCloses()
     const pjson = ${JSON.stringify(options.pjson)}
     const root = resolve(fileURLToPath(new URL(${JSON.stringify(options.rootFromHere)}, import.meta.url)))
-    const version = quickVersion(process.argv.slice(2), pjson)
+    const argv = process.argv.slice(2)
+    const version = quickVersion(argv, pjson)
+    const quick = version ? undefined : quickCommand(argv)
     if (version) process.stdout.write(version + '\\n')
+    else if (quick) void import('./src/cli/quick-run.ts').then(({ runQuick }) => runQuick(quick, ${JSON.stringify(bin)}))
     else void ${start}
   `
 }

@@ -1,16 +1,9 @@
 // Whether dfs colours its messages on stderr: chalk decides from the terminal and FORCE_COLOR, but
 // NO_COLOR (https://no-color.org) and a global --no-color turn colour off whatever else says, as
 // oclif's own colouring (ansis) does. Read from the raw arguments, so a usage error is plain too.
+// (The flag itself is declared in ./base-command.ts, so that this file loads no oclif.)
 
 import { Chalk, chalkStderr, type ChalkInstance, type ColorSupportLevel } from 'chalk'
-import { Flags } from '@oclif/core'
-
-/** Declared on every command so that oclif lets --color and --no-color through. */
-export const colourFlag = Flags.boolean({
-  description: 'colour in messages on stderr (default: on a terminal, unless NO_COLOR is set)',
-  allowNo: true,
-  helpGroup: 'GLOBAL',
-})
 
 /** false when colour is refused (NO_COLOR, --no-color), true when asked for (--color), else undefined. */
 export function colourWanted(

@@ -6,13 +6,12 @@ import { readFile } from 'node:fs/promises'
 import { ProxyClient } from '../client/proxy-client.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { dataRoot } from '../server/data-root.ts'
-import { networkFailure } from '../client/http.ts'
+import { networkFailure } from '../client/network-failure.ts'
 import { readCaCert } from '../tls/ca-files.ts'
 import { discoverCa, presentedCas } from '../tls/discovery.ts'
 import { showFingerprint } from '../tls/join-token.ts'
-import { confirm } from './prompt.ts'
 import { checkProxyUrl } from './proxy-url.ts'
-import { openSettings } from './settings.ts'
+import { readSettings } from './saved-settings.ts'
 
 export interface ConnectOptions {
   proxy?: string
@@ -20,7 +19,7 @@ export interface ConnectOptions {
 }
 
 export async function resolveProxy(flag?: string): Promise<string> {
-  const url = flag ?? process.env.DFS_PROXY ?? openSettings().get('proxy')
+  const url = flag ?? process.env.DFS_PROXY ?? (await readSettings()).proxy
   if (!url) {
     throw new DfsError('DFS_USAGE', 'no proxy known: start one with dfs up, or give --proxy URL / DFS_PROXY')
   }
@@ -29,13 +28,13 @@ export async function resolveProxy(flag?: string): Promise<string> {
 
 export async function resolveCa(proxyUrl: string, data?: string): Promise<string> {
   if (process.env.DFS_CA) return readFile(process.env.DFS_CA, 'utf8')
-  const settings = openSettings()
+  const settings = await readSettings()
   // The CA saved with the login is the right one for that proxy; for another proxy, the local data
   // root's CA (a cluster on this machine) comes first, then the saved one (another proxy of the
   // same cluster).
-  const sameProxy = settings.get('proxy') === proxyUrl
+  const sameProxy = settings.proxy === proxyUrl
   const local = await readCaCert(dataRoot(data))
-  const ca = sameProxy ? (settings.get('ca') ?? local) : (local ?? settings.get('ca'))
+  const ca = sameProxy ? (settings.ca ?? local) : (local ?? settings.ca)
   if (!ca) {
     throw new DfsError(
       'DFS_USAGE',
@@ -66,6 +65,8 @@ export async function trustCa(
   if (!presented)
     throw new DfsError('DFS_CA_MISMATCH', `${proxyUrl} presents no CA certificate: not a dfs proxy?`)
   const shown = showFingerprint(presented.fingerprint)
+  // The prompt (node:readline) loads only when there is a question to ask.
+  const { confirm } = await import('./prompt.ts')
   if (await confirm(`The cluster CA of ${proxyUrl} has fingerprint\n  SHA256 ${shown}\nTrust it?`))
     return presented.pem
   throw new DfsError(
@@ -83,12 +84,12 @@ export async function connect(options: ConnectOptions): Promise<ProxyClient> {
   const url = await resolveProxy(options.proxy)
   const ca = await resolveCa(url, options.data)
   const client = new ProxyClient(url, ca)
-  const settings = openSettings()
+  const settings = await readSettings()
   const envUser = process.env.DFS_USER
   const envPassword = process.env.DFS_PASSWORD
   // Sessions belong to the cluster, not to one proxy: a login through one proxy works through all.
-  const saved = settings.get('token')
-  const savedFor = settings.get('user')
+  const saved = settings.token
+  const savedFor = settings.user
   if (saved && (!envUser || envUser === savedFor)) {
     client.useToken(saved)
     if (!envUser || !envPassword) return client
@@ -102,7 +103,8 @@ export async function connect(options: ConnectOptions): Promise<ProxyClient> {
   if (envUser && envPassword) {
     const session = await client.login(envUser, envPassword)
     client.useToken(session.token)
-    settings.set({ proxy: url, user: envUser, token: session.token, ca })
+    const { openSettings } = await import('./settings.ts')
+    openSettings().set({ proxy: url, user: envUser, token: session.token, ca })
     return client
   }
   throw new DfsError('DFS_AUTH', `not logged in to ${url}: run dfs login (or set DFS_USER and DFS_PASSWORD)`)

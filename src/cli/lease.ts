@@ -6,6 +6,10 @@ import type { ProxyClient } from '../client/proxy-client.ts'
 import { DfsError } from '../protocol/errors.ts'
 import type { HeldLeaseView } from '../protocol/types.ts'
 
+/** How long a command waits in line for a lock, and the TTL of its lease, unless told otherwise. */
+export const LEASE_WAIT_MS = 5 * 60_000
+export const LEASE_TTL_MS = 30_000
+
 export class HeldLease {
   readonly lease: HeldLeaseView
   private readonly client: ProxyClient

@@ -1,20 +1,17 @@
 // What the CLI remembers between runs (conf): the proxy last logged in to, the session token and the
-// cluster CA it trusts. Kept in the user's config directory, mode 0600.
+// cluster CA it trusts. Kept in the user's config directory, mode 0600. Commands that only read it
+// use ./saved-settings.ts, which reads the same file without loading conf.
 
 import Conf from 'conf'
+import { settingsDir, type Settings } from './saved-settings.ts'
 
-export interface Settings {
-  proxy?: string
-  user?: string
-  token?: string
-  ca?: string
-}
+export type { Settings } from './saved-settings.ts'
 
 export function openSettings(): Conf<Settings> {
   return new Conf<Settings>({
     projectName: 'dfs',
     projectSuffix: '',
-    cwd: process.env.DFS_CONFIG_DIR || undefined,
+    cwd: settingsDir(),
     configFileMode: 0o600,
   })
 }

@@ -3,6 +3,7 @@
 import { Flags } from '@oclif/core'
 import type { ProxyClient } from '../client/proxy-client.ts'
 import { BaseCommand } from './base-command.ts'
+import type { CommandContext } from './command-context.ts'
 import { connect } from './connection.ts'
 
 export abstract class UserCommand extends BaseCommand {
@@ -25,6 +26,15 @@ export abstract class UserCommand extends BaseCommand {
   protected override async finally(error: Error | undefined): Promise<void> {
     await this.client?.close()
     return super.finally(error)
+  }
+
+  /** What the command's work, shared with the quick path (src/cli/quick-run.ts), needs of it. */
+  protected context(): CommandContext {
+    return {
+      json: this.jsonEnabled(),
+      say: (line) => this.say(line),
+      proxy: (options) => this.proxy(options),
+    }
   }
 
   /** Human output: only when --json is off. */

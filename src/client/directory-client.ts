@@ -45,7 +45,8 @@ import type {
 } from '../protocol/types.ts'
 import type { ListQuery } from '../protocol/schemas.ts'
 import { DirectoryFailover, type FailoverOptions, type Resend } from './failover.ts'
-import { definedOnly, JSON_TIMEOUT_MS, jsonClient, type Fetch } from './http.ts'
+import { JSON_TIMEOUT_MS, jsonClient, type Fetch } from './http.ts'
+import { definedOnly } from './query-params.ts'
 import { kyJsonClient, undiciJsonClient, type JsonCallOptions, type JsonClient } from './json-calls.ts'
 import type { RepairTask } from '../roles/directory/repairer.ts'
 

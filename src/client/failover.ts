@@ -10,7 +10,7 @@ import { HTTPError, TimeoutError } from 'ky'
 import { DfsError, fromErrorBody } from '../protocol/errors.ts'
 import type { Clock } from '../server/clock.ts'
 import { reason, type Logger } from '../server/logger.ts'
-import { causeCodes, isConnectFailure, networkFailure, UNTRUSTED } from './http.ts'
+import { causeCodes, isConnectFailure, networkFailure, UNTRUSTED } from './network-failure.ts'
 
 /** How failures name the directory: users of a proxy are not shown its internal address (the log is). */
 export const DIRECTORY = 'directory'

@@ -8,31 +8,9 @@ import { request } from 'node:https'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { DfsError, fromErrorBody } from '../protocol/errors.ts'
-import { networkFailure, requestBody, toResponse, type Fetch } from './http.ts'
+import { networkFailure } from './network-failure.ts'
 
 const MAX_JSON = 1024 * 1024
-
-/** ky's transport in the CLI: node:https trusting only the cluster CA, to any port. */
-export function httpsFetch(ca: string): Fetch {
-  return async (input, init) => {
-    const req = new Request(input, init)
-    const body = await requestBody(req)
-    return new Promise<Response>((resolve, reject) => {
-      const outgoing = request(req.url, {
-        method: req.method,
-        headers: Object.fromEntries(req.headers),
-        ca,
-        agent: false,
-        signal: req.signal,
-      })
-      outgoing.once('response', (incoming) =>
-        resolve(toResponse(incoming.statusCode ?? 500, incoming.headers, incoming)),
-      )
-      outgoing.once('error', reject)
-      outgoing.end(body)
-    })
-  }
-}
 
 export function httpsRequest(
   method: 'GET' | 'PUT' | 'POST',

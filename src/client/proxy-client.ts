@@ -1,7 +1,7 @@
 // The CLI's client of a proxy: JSON calls through ky, file bytes through node:https streams, both
 // trusting only the cluster CA. Presents a bearer token.
 
-import type { KyInstance } from 'ky'
+import type { KyInstance, ResponsePromise } from 'ky'
 import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
 import type {
@@ -31,8 +31,8 @@ import type { ListQuery } from '../protocol/schemas.ts'
 import type { DirectoryStatus } from './directory-client.ts'
 import type { CacheStats } from '../roles/proxy/blob-cache.ts'
 import type { RepairTask } from '../roles/directory/repairer.ts'
-import { call, definedOnly, jsonClient } from './http.ts'
-import { httpsFetch, httpsRequest, readJson } from './https-stream.ts'
+import { httpsRequest, readJson } from './https-stream.ts'
+import { definedOnly } from './query-params.ts'
 
 export interface ProxyStatus extends DirectoryStatus {
   proxy: {
@@ -53,19 +53,29 @@ export interface ProxyStatus extends DirectoryStatus {
 export class ProxyClient {
   readonly url: string
   private readonly ca: string
-  private http: KyInstance
+  /** ky, made on the first JSON call: a file transfer makes none, and loading ky costs start-up time. */
+  private http?: KyInstance
   private token?: string
 
   constructor(url: string, ca: string, token?: string) {
     this.url = url
     this.ca = ca
-    this.http = jsonClient(url, httpsFetch(ca))
     this.useToken(token)
   }
 
   useToken(token: string | undefined): void {
     this.token = token
-    this.http = jsonClient(this.url, httpsFetch(this.ca), this.authHeaders())
+    this.http = undefined
+  }
+
+  /** One JSON call through ky: its JSON answer, every failure a DfsError. */
+  private async json<T>(send: (http: KyInstance) => ResponsePromise): Promise<T> {
+    const [{ call, jsonClient }, { httpsFetch }] = await Promise.all([
+      import('./http.ts'),
+      import('./https-fetch.ts'),
+    ])
+    const http = (this.http ??= jsonClient(this.url, httpsFetch(this.ca), this.authHeaders()))
+    return call(() => send(http).json<T>(), this.what())
   }
 
   /** What a plain HTTPS client needs to call this proxy as this session (dfs bench's own load). */
@@ -82,28 +92,25 @@ export class ProxyClient {
   }
 
   login(user: string, password: string): Promise<Session> {
-    return call(() => this.http.post('v1/login', { json: { user, password } }).json<Session>(), this.what())
+    return this.json<Session>((http) => http.post('v1/login', { json: { user, password } }))
   }
 
   whoami(): Promise<{ user: string; admin: boolean; groups: string[]; proxy: number }> {
-    return call(() => this.http.get('v1/whoami').json(), this.what())
+    return this.json((http) => http.get('v1/whoami'))
   }
 
   stat(name: string): Promise<Located> {
-    return call(() => this.http.get('v1/stat', { searchParams: { name } }).json<Located>(), this.what())
+    return this.json<Located>((http) => http.get('v1/stat', { searchParams: { name } }))
   }
 
   /** The block list of the kept version of NAME whose bytes are `sha256` (protocol/blocks.ts). */
   blocks(name: string, sha256: string): Promise<VersionBlocks> {
-    return call(
-      () => this.http.get('v1/blocks', { searchParams: { name, sha256 } }).json<VersionBlocks>(),
-      this.what(),
-    )
+    return this.json<VersionBlocks>((http) => http.get('v1/blocks', { searchParams: { name, sha256 } }))
   }
 
   /** One page of the names under `prefix` the user may read. */
   listPage(page: ListQuery): Promise<ListPage> {
-    return call(() => this.http.get('v1/list', { searchParams: { ...page } }).json<ListPage>(), this.what())
+    return this.json<ListPage>((http) => http.get('v1/list', { searchParams: { ...page } }))
   }
 
   /** Every name under `prefix` the user may read (or the first `limit`), a page at a time. */
@@ -124,14 +131,11 @@ export class ProxyClient {
   }
 
   remove(name: string): Promise<FileVersion> {
-    return call(
-      () => this.http.delete('v1/files', { searchParams: { name } }).json<FileVersion>(),
-      this.what(),
-    )
+    return this.json<FileVersion>((http) => http.delete('v1/files', { searchParams: { name } }))
   }
 
   status(): Promise<ProxyStatus> {
-    return call(() => this.http.get('v1/status').json<ProxyStatus>(), this.what())
+    return this.json<ProxyStatus>((http) => http.get('v1/status'))
   }
 
   async upload(
@@ -169,22 +173,19 @@ export class ProxyClient {
 
   /** Extends a lease, given its key (`<token>.<secret>`). */
   renew(name: string, lease: string, ttlMs: number): Promise<Lease> {
-    return call(
-      () => this.http.post('v1/locks/renew', { json: { name, lease, ttl: ttlMs } }).json<Lease>(),
-      this.what(),
-    )
+    return this.json<Lease>((http) => http.post('v1/locks/renew', { json: { name, lease, ttl: ttlMs } }))
   }
 
   release(name: string, lease: string): Promise<{ released: boolean }> {
-    return call(() => this.http.post('v1/locks/release', { json: { name, lease } }).json(), this.what())
+    return this.json((http) => http.post('v1/locks/release', { json: { name, lease } }))
   }
 
   private postJson<T>(path: string, json?: unknown): Promise<T> {
-    return call(() => this.http.post(path, { json }).json<T>(), this.what())
+    return this.json<T>((http) => http.post(path, { json }))
   }
 
   private getJson<T>(path: string): Promise<T> {
-    return call(() => this.http.get(path).json<T>(), this.what())
+    return this.json<T>((http) => http.get(path))
   }
 
   /** chmod/chown of one name, or of the rule of a prefix (a name ending in '/'). */
@@ -238,57 +239,48 @@ export class ProxyClient {
   }
 
   history(name: string): Promise<FileVersion[]> {
-    return call(
-      () => this.http.get('v1/versions', { searchParams: { name } }).json<FileVersion[]>(),
-      this.what(),
-    )
+    return this.json<FileVersion[]>((http) => http.get('v1/versions', { searchParams: { name } }))
   }
 
   restore(name: string, version: number): Promise<FileVersion> {
-    return call(
-      () => this.http.post('v1/restore', { json: { name, version } }).json<FileVersion>(),
-      this.what(),
-    )
+    return this.json<FileVersion>((http) => http.post('v1/restore', { json: { name, version } }))
   }
 
   repairPlan(): Promise<RepairTask[]> {
-    return call(() => this.http.get('v1/repair/plan').json<RepairTask[]>(), this.what())
+    return this.json<RepairTask[]>((http) => http.get('v1/repair/plan'))
   }
 
   createToken(token: NewTokenRequest): Promise<CreatedToken> {
-    return call(() => this.http.post('v1/tokens', { json: token }).json<CreatedToken>(), this.what())
+    return this.json<CreatedToken>((http) => http.post('v1/tokens', { json: token }))
   }
 
   listTokens(): Promise<TokenView[]> {
-    return call(() => this.http.get('v1/tokens').json<TokenView[]>(), this.what())
+    return this.json<TokenView[]>((http) => http.get('v1/tokens'))
   }
 
   revokeToken(id: string): Promise<{ revoked: string }> {
-    return call(() => this.http.post('v1/tokens/revoke', { json: { id } }).json(), this.what())
+    return this.json((http) => http.post('v1/tokens/revoke', { json: { id } }))
   }
 
   listNodes(): Promise<NodeView[]> {
-    return call(() => this.http.get('v1/nodes').json<NodeView[]>(), this.what())
+    return this.json<NodeView[]>((http) => http.get('v1/nodes'))
   }
 
   drainNode(id: number): Promise<{ draining: number }> {
-    return call(() => this.http.post('v1/nodes/drain', { json: { id } }).json(), this.what())
+    return this.json((http) => http.post('v1/nodes/drain', { json: { id } }))
   }
 
   removeNode(node: NodeRemoval): Promise<{ revoked: number; copies: number }> {
-    return call(() => this.http.post('v1/nodes/rm', { json: node }).json(), this.what())
+    return this.json((http) => http.post('v1/nodes/rm', { json: node }))
   }
 
   /** The newest audit entries that match, oldest first (admins only). */
   audit(query: AuditQuery): Promise<AuditEntry[]> {
-    return call(
-      () => this.http.get('v1/audit', { searchParams: definedOnly(query) }).json<AuditEntry[]>(),
-      this.what(),
-    )
+    return this.json<AuditEntry[]>((http) => http.get('v1/audit', { searchParams: definedOnly(query) }))
   }
 
   repairRun(): Promise<RepairOutcome & { status: RepairStatus }> {
-    return call(() => this.http.post('v1/repair/run', { timeout: false }).json(), this.what())
+    return this.json((http) => http.post('v1/repair/run', { timeout: false }))
   }
 
   /** The stream of namespace changes under `prefix` (server-sent events), until closed. */

@@ -4,7 +4,8 @@
 import type { Readable } from 'node:stream'
 import { request, type Agent, type Dispatcher } from 'undici'
 import { fromErrorBody } from '../protocol/errors.ts'
-import { networkFailure, requestBody, toResponse, type Fetch } from './http.ts'
+import { requestBody, toResponse, type Fetch } from './http.ts'
+import { networkFailure } from './network-failure.ts'
 
 export type ResponseData = Dispatcher.ResponseData
 

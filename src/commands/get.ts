@@ -1,20 +1,7 @@
 import { Args, Flags } from '@oclif/core'
-import { randomBytes } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
-import { rename, rm, stat } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
-import type { Writable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import { boundedMemory } from '../streams/bounded-memory.ts'
-import { alignedRangeHeader, checkedBody, type CheckedBody } from '../cli/block-checked.ts'
-import { localTarget } from '../cli/local-target.ts'
-import { progress } from '../cli/progress.ts'
+import { getFile, type GetResult } from '../cli/get-file.ts'
 import { UserCommand } from '../cli/user-command.ts'
 import { transferFlags } from '../cli/transfer-flags.ts'
-import { rangeFlag } from '../protocol/byte-range.ts'
-import { DfsError } from '../protocol/errors.ts'
-import { normaliseName } from '../protocol/names.ts'
-import { sha256OfFile } from '../streams/hash.ts'
 
 export default class Get extends UserCommand {
   static override summary = 'Fetch NAME into a local file, or to stdout with - (or when piped)'
@@ -43,112 +30,6 @@ export default class Get extends UserCommand {
 
   async run(): Promise<GetResult> {
     const { args, flags } = await this.parse(Get)
-    const name = normaliseName(args.name)
-    const toStdout = args.local === '-' || (args.local === undefined && !process.stdout.isTTY)
-    if (toStdout && this.jsonEnabled())
-      throw new DfsError('DFS_USAGE', '--json needs a local file to write to')
-    const path = toStdout ? '-' : await localTarget(args.local, name)
-    const client = await this.proxy(flags)
-    const wanted = flags.range === undefined ? undefined : rangeFlag(flags.range)
-    // A local copy that is already the current version is left alone: no bytes move (ETag).
-    const local = toStdout || wanted ? undefined : await localSha256(path)
-    // A range is asked for widened to whole blocks, the only bytes that can be checked.
-    const range =
-      flags.range === undefined
-        ? undefined
-        : alignedRangeHeader(
-            flags.range,
-            flags.range.startsWith('-') ? (await client.stat(name)).size : undefined,
-          )
-    const response = await client.download(name, {
-      offline: flags.offline,
-      ...(local ? { ifNoneMatch: local } : {}),
-      ...(range ? { range } : {}),
-    })
-    const version = Number(response.headers['dfs-version'])
-    if (response.statusCode === 304 && local) {
-      response.resume()
-      this.say(`${name} -> ${path}: already current (version ${version})`)
-      return { name, path, sha256: local, version, unchanged: true }
-    }
-    if (response.headers['dfs-stale']) {
-      process.stderr.write(
-        `dfs: warning: the directory could not be reached; ${name} comes from the proxy's cache and may be stale\n`,
-      )
-    }
-    let body: CheckedBody
-    try {
-      body = await checkedBody(client, name, response, wanted)
-    } catch (error) {
-      response.destroy()
-      throw error
-    }
-    const { sha256 } = body
-    const length = body.range.end - body.range.start
-    const shown = await progress(`get ${name}`, length, !this.jsonEnabled() && !flags.quiet)
-    const [check, count] = body.stages
-    try {
-      if (toStdout) {
-        await pipeline(response, boundedMemory(), check, count, shown.stream, process.stdout as Writable, {
-          end: false,
-        })
-      } else {
-        await writeAtomically(path, (out) =>
-          pipeline(response, boundedMemory(), check, count, shown.stream, out),
-        )
-      }
-    } catch (error) {
-      shown.fail()
-      if (error instanceof DfsError) throw error
-      throw new DfsError('DFS_UNAVAILABLE', `transfer of ${name} failed: ${(error as Error).message}`)
-    }
-    const bytes = body.passed()
-    const part = wanted ? ` (bytes ${body.range.start}-${body.range.end - 1} of ${body.fileSize})` : ''
-    const summary = `${name} -> ${path}: ${bytes} bytes${part}, sha256 ${sha256}`
-    // On stdout the bytes are the output; a summary there would corrupt the pipe.
-    if (!shown.done(summary) && !toStdout) this.say(summary)
-    return {
-      name,
-      path,
-      size: bytes,
-      sha256,
-      version,
-      unchanged: false,
-      ...(wanted
-        ? { range: { start: body.range.start, end: body.range.end - 1 }, fileSize: body.fileSize }
-        : {}),
-    }
-  }
-}
-
-interface GetResult {
-  name: string
-  path: string
-  size?: number
-  sha256: string
-  version: number
-  unchanged: boolean
-  /** With --range: the bytes written (inclusive), and the whole file's size. */
-  range?: { start: number; end: number }
-  fileSize?: number
-}
-
-async function localSha256(path: string): Promise<string | undefined> {
-  try {
-    return (await stat(path)).isFile() ? await sha256OfFile(path) : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/** Writes next to the target and renames into place only when the bytes are whole and verified. */
-async function writeAtomically(path: string, write: (out: Writable) => Promise<void>): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.dfs-${randomBytes(4).toString('hex')}`)
-  try {
-    await write(createWriteStream(tmp, { highWaterMark: 4 * 1024 * 1024, flags: 'wx' }))
-    await rename(tmp, path)
-  } catch (error) {
-    await rm(tmp, { force: true })
-    throw error
+    return getFile({ ...args, ...flags }, this.context())
   }
 }

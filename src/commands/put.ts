@@ -1,10 +1,8 @@
 import { Args, Flags } from '@oclif/core'
-import { HeldLease } from '../cli/lease.ts'
 import { leaseFlags } from '../cli/lease-flags.ts'
-import { describe, upload } from '../cli/upload.ts'
+import { putFile } from '../cli/put-file.ts'
 import { UserCommand } from '../cli/user-command.ts'
 import { transferFlags } from '../cli/transfer-flags.ts'
-import { normaliseName } from '../protocol/names.ts'
 import type { FileVersion } from '../protocol/types.ts'
 
 export default class Put extends UserCommand {
@@ -31,20 +29,6 @@ export default class Put extends UserCommand {
 
   async run(): Promise<FileVersion> {
     const { args, flags } = await this.parse(Put)
-    const name = normaliseName(args.name)
-    const client = await this.proxy(flags)
-    const show = !this.jsonEnabled() && !flags.quiet
-    const lease = flags.force ? await HeldLease.acquire(client, name, flags.wait, flags.ttl) : undefined
-    try {
-      const { version, shown } = await upload(client, args.local, name, {
-        show,
-        lease: lease?.key,
-        create: true,
-      })
-      if (!shown) this.say(describe(version))
-      return version
-    } finally {
-      await lease?.release()
-    }
+    return putFile({ ...args, ...flags }, this.context())
   }
 }

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path'
 import { BROKEN_PIPE_STATUS } from '../../src/cli/broken-pipe.ts'
 import { COMMANDS } from '../../src/index.ts'
 import { BIN, nodeInvocation, runCli, TestCluster, type RunResult } from '../helpers/cluster.ts'
+import { bundledPackages, loadedFiles, loadedModulesEnv } from '../helpers/loaded-modules.ts'
 // Plain JavaScript (bin/ runs before anything is compiled), type-checked through allowJs.
 import { nodeTooOld, OLDEST_NODE } from '../../bin/check-node.js'
 
@@ -321,6 +322,55 @@ describe('with a cluster', () => {
     const missing = await cluster.run(['get', 'docs/report.txt', join(cluster.root, 'no-such-dir') + '/'])
     assert.equal(missing.code, 1)
     assert.match(missing.stderr, /no-such-dir/)
+  })
+
+  test('put and get without oclif (the quick path) print, fail and exit as they do through oclif', async () => {
+    const put = await cluster.run(['put', '-', 'quick/a.txt'], { input: 'quick path\n' })
+    assert.equal(put.code, 0, put.stderr)
+    // {dir}: a directory of each run's own, for what get writes; {dir} again in what it prints.
+    const cases: { args: string[]; input?: string }[] = [
+      { args: ['put', '-', 'quick/a.txt', '--force'], input: 'again\n' },
+      { args: ['put', '--json', '-', 'quick/a.txt', '--force', '-q'], input: 'again\n' },
+      { args: ['put', '-', 'quick/a.txt'], input: 'refused\n' },
+      { args: ['put', '-', 'quick/a.txt', '--json'], input: 'refused\n' },
+      { args: ['put', '--no-color', join(cluster.root, 'no-such-file'), 'quick/b.txt'] },
+      { args: ['put', '-', '../outside'], input: 'x' },
+      { args: ['put', '-', 'quick/c.txt', '--proxy', 'https://127.0.0.1:1'], input: 'x' },
+      { args: ['put', '-', 'quick/c.txt', '--proxy=http://127.0.0.1:1'], input: 'x' },
+      { args: ['get', 'quick/a.txt', '-'] },
+      { args: ['get', 'quick/a.txt'] },
+      { args: ['get', 'quick/a.txt', '-', '--range', '1-3'] },
+      { args: ['get', 'quick/a.txt', '{dir}/'] },
+      { args: ['get', 'quick/a.txt', '{dir}/a.txt', '--json'] },
+      { args: ['get', 'quick/a.txt', '{dir}/a.txt', '--offline'] },
+      { args: ['get', 'quick/a.txt', '-', '--json'] },
+      { args: ['get', 'quick/a.txt', '-', '--range', 'x'] },
+      { args: ['get', 'quick/none', '{dir}/none', '--json'] },
+    ]
+    const record = join(cluster.root, 'quick-modules.txt')
+    for (const { args, input } of cases) {
+      const runs = []
+      for (const oclif of [false, true]) {
+        const dir = join(cluster.root, oclif ? 'through-oclif' : 'quick-path')
+        await mkdir(dir, { recursive: true })
+        const env = oclif ? { DFS_UNBUNDLED: '1' } : loadedModulesEnv(record)
+        const run = await cluster.run(
+          args.map((arg) => arg.replace('{dir}', dir)),
+          { input: input ?? '', env },
+        )
+        const same = (text: string) =>
+          text
+            .replaceAll(dir, '{dir}')
+            .replace(/"(version|mtime)": \d+/g, '"$1": N')
+            .replace(/version \d+/g, 'version N')
+        runs.push({ code: run.code, stdout: same(out(run)), stderr: same(run.stderr) })
+        if (!oclif) {
+          const packages = bundledPackages(loadedFiles(record))
+          assert.ok(!packages.has('@oclif/core'), `dfs ${args.join(' ')} loaded oclif`)
+        }
+      }
+      assert.deepEqual(runs[0], runs[1], `dfs ${args.join(' ')}`)
+    }
   })
 
   /** Runs a shell line as the README shows it, with this checkout's dfs first on PATH. */

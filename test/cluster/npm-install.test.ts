@@ -77,7 +77,9 @@ describe('the program npm installs', () => {
     assert.ok(files.includes('dist/bundle/commands.js'), files.join(' '))
     assert.ok(!files.some((f) => f.startsWith('node_modules/') || f.includes('/node_modules/')))
     const packages = bundledPackages(files)
-    assert.ok(packages.has('@oclif/core') && packages.has('ky'), [...packages].join(' '))
+    assert.ok(packages.has('@oclif/core'), [...packages].join(' '))
+    // ky comes with the first JSON call, which a command that stops before the network never makes.
+    assert.ok(!packages.has('ky'), [...packages].join(' '))
     for (const server of ['fastify', 'node-forge', 'pg', 'pino', 'undici'])
       assert.ok(!packages.has(server), server)
   })

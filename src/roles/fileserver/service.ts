@@ -5,7 +5,7 @@
 import { PassThrough, pipeline, type Readable } from 'node:stream'
 import type { Agent } from 'undici'
 import type { DirectoryClient } from '../../client/directory-client.ts'
-import { isConnectFailure } from '../../client/http.ts'
+import { isConnectFailure } from '../../client/network-failure.ts'
 import { putStream } from '../../client/streams.ts'
 import { keepsBlockList } from '../../protocol/blocks.ts'
 import { DfsError } from '../../protocol/errors.ts'

@@ -7,7 +7,7 @@
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream'
 import type { Agent } from 'undici'
 import type { DirectoryClient, SessionCheck, UserDirectoryClient } from '../../client/directory-client.ts'
-import { isConnectFailure } from '../../client/http.ts'
+import { isConnectFailure } from '../../client/network-failure.ts'
 import { getStream, putStream } from '../../client/streams.ts'
 import { blockDigests, hasBlockList } from '../../protocol/blocks.ts'
 import { requestedRange } from '../../protocol/byte-range.ts'

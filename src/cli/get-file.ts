@@ -1,0 +1,136 @@
+// The work of `dfs get`, apart from oclif: run by the get command and by the quick path alike.
+
+import { randomBytes } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { rename, rm, stat } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import type { Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { rangeFlag } from '../protocol/byte-range.ts'
+import { DfsError } from '../protocol/errors.ts'
+import { normaliseName } from '../protocol/names.ts'
+import { boundedMemory } from '../streams/bounded-memory.ts'
+import { sha256OfFile } from '../streams/hash.ts'
+import { alignedRangeHeader, checkedBody, type CheckedBody } from './block-checked.ts'
+import type { CommandContext } from './command-context.ts'
+import { localTarget } from './local-target.ts'
+import { progress } from './progress.ts'
+
+export interface GetInput {
+  name: string
+  local?: string
+  quiet: boolean
+  offline: boolean
+  range?: string
+  proxy?: string
+  data?: string
+}
+
+export async function getFile(input: GetInput, context: CommandContext): Promise<GetResult> {
+  const name = normaliseName(input.name)
+  const toStdout = input.local === '-' || (input.local === undefined && !process.stdout.isTTY)
+  if (toStdout && context.json) throw new DfsError('DFS_USAGE', '--json needs a local file to write to')
+  const path = toStdout ? '-' : await localTarget(input.local, name)
+  const client = await context.proxy(input)
+  const wanted = input.range === undefined ? undefined : rangeFlag(input.range)
+  // A local copy that is already the current version is left alone: no bytes move (ETag).
+  const local = toStdout || wanted ? undefined : await localSha256(path)
+  // A range is asked for widened to whole blocks, the only bytes that can be checked.
+  const range =
+    input.range === undefined
+      ? undefined
+      : alignedRangeHeader(
+          input.range,
+          input.range.startsWith('-') ? (await client.stat(name)).size : undefined,
+        )
+  const response = await client.download(name, {
+    offline: input.offline,
+    ...(local ? { ifNoneMatch: local } : {}),
+    ...(range ? { range } : {}),
+  })
+  const version = Number(response.headers['dfs-version'])
+  if (response.statusCode === 304 && local) {
+    response.resume()
+    context.say(`${name} -> ${path}: already current (version ${version})`)
+    return { name, path, sha256: local, version, unchanged: true }
+  }
+  if (response.headers['dfs-stale']) {
+    process.stderr.write(
+      `dfs: warning: the directory could not be reached; ${name} comes from the proxy's cache and may be stale\n`,
+    )
+  }
+  let body: CheckedBody
+  try {
+    body = await checkedBody(client, name, response, wanted)
+  } catch (error) {
+    response.destroy()
+    throw error
+  }
+  const { sha256 } = body
+  const length = body.range.end - body.range.start
+  const shown = await progress(`get ${name}`, length, !context.json && !input.quiet)
+  const [check, count] = body.stages
+  try {
+    if (toStdout) {
+      await pipeline(response, boundedMemory(), check, count, shown.stream, process.stdout as Writable, {
+        end: false,
+      })
+    } else {
+      await writeAtomically(path, (out) =>
+        pipeline(response, boundedMemory(), check, count, shown.stream, out),
+      )
+    }
+  } catch (error) {
+    shown.fail()
+    if (error instanceof DfsError) throw error
+    throw new DfsError('DFS_UNAVAILABLE', `transfer of ${name} failed: ${(error as Error).message}`)
+  }
+  const bytes = body.passed()
+  const part = wanted ? ` (bytes ${body.range.start}-${body.range.end - 1} of ${body.fileSize})` : ''
+  const summary = `${name} -> ${path}: ${bytes} bytes${part}, sha256 ${sha256}`
+  // On stdout the bytes are the output; a summary there would corrupt the pipe.
+  if (!shown.done(summary) && !toStdout) context.say(summary)
+  return {
+    name,
+    path,
+    size: bytes,
+    sha256,
+    version,
+    unchanged: false,
+    ...(wanted
+      ? { range: { start: body.range.start, end: body.range.end - 1 }, fileSize: body.fileSize }
+      : {}),
+  }
+}
+
+export interface GetResult {
+  name: string
+  path: string
+  size?: number
+  sha256: string
+  version: number
+  unchanged: boolean
+  /** With --range: the bytes written (inclusive), and the whole file's size. */
+  range?: { start: number; end: number }
+  fileSize?: number
+}
+
+async function localSha256(path: string): Promise<string | undefined> {
+  try {
+    return (await stat(path)).isFile() ? await sha256OfFile(path) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Writes next to the target and renames into place only when the bytes are whole and verified. */
+async function writeAtomically(path: string, write: (out: Writable) => Promise<void>): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.dfs-${randomBytes(4).toString('hex')}`)
+  try {
+    await write(createWriteStream(tmp, { highWaterMark: 4 * 1024 * 1024, flags: 'wx' }))
+    await rename(tmp, path)
+  } catch (error) {
+    await rm(tmp, { force: true })
+    throw error
+  }
+}

@@ -1,0 +1,57 @@
+// The quick path: `dfs put` and `dfs get` run without oclif, for the command lines ./quick-command.ts
+// accepts. The work is the commands' own (./put-file.ts, ./get-file.ts), and so are the output, the
+// errors and the exit status: human lines and JSON printed as oclif's log and logJson print them
+// (no JSON theme: quickCommand leaves JSON on a terminal to oclif), failures by ./error-report.ts.
+
+import type { ProxyClient } from '../client/proxy-client.ts'
+import type { CommandContext } from './command-context.ts'
+import { connect } from './connection.ts'
+import { reportFailure } from './error-report.ts'
+import { getFile } from './get-file.ts'
+import { LEASE_TTL_MS, LEASE_WAIT_MS } from './lease.ts'
+import { putFile } from './put-file.ts'
+import type { QuickCommand } from './quick-command.ts'
+
+export async function runQuick(command: QuickCommand, bin: string): Promise<void> {
+  const json = command.flags.json === true
+  let client: ProxyClient | undefined
+  const context: CommandContext = {
+    json,
+    say: (line) => {
+      if (!json) console.log(line)
+    },
+    proxy: async (options) => (client = await connect(options)),
+  }
+  let result: object | undefined
+  try {
+    result = await work(command, context)
+  } catch (error) {
+    reportFailure(error as Error, {
+      argv: command.argv,
+      json,
+      logJson: printJson,
+      helpCommand: `${bin} ${command.id} --help`,
+    })
+  } finally {
+    await client?.close()
+  }
+  if (result && json) printJson(result)
+}
+
+function work(command: QuickCommand, context: CommandContext): Promise<object> {
+  const { args, flags } = command
+  const option = (name: string) => (typeof flags[name] === 'string' ? flags[name] : undefined)
+  const common = { quiet: flags.quiet === true, proxy: option('proxy'), data: option('data') }
+  if (command.id === 'put') {
+    const [local = '', name = ''] = args
+    const lease = { wait: LEASE_WAIT_MS, ttl: LEASE_TTL_MS }
+    return putFile({ local, name, force: flags.force === true, ...lease, ...common }, context)
+  }
+  const [name = '', local] = args
+  return getFile({ name, local, offline: flags.offline === true, range: option('range'), ...common }, context)
+}
+
+/** oclif's logJson without a theme: the document, indented by two, and a newline. */
+function printJson(document: object): void {
+  console.log(JSON.stringify(document, undefined, 2))
+}

@@ -1,0 +1,117 @@
+// The quick path's reading of a command line (`dfs put` and `dfs get` without oclif): it takes only
+// what it reads exactly as oclif does, and leaves everything else to oclif, and the flags it knows are
+// the ones the commands declare. That its output is oclif's own is checked against oclif itself in
+// test/cluster/cli-ux.test.ts.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { LEASE_TTL_MS, LEASE_WAIT_MS } from '../../src/cli/lease.ts'
+import { QUICK_SPECS, quickCommand } from '../../src/cli/quick-command.ts'
+import { COMMANDS } from '../../src/index.ts'
+
+const quick = (argv: string[], env: NodeJS.ProcessEnv = {}, tty = false) => quickCommand(argv, env, tty)
+
+test('plain put and get command lines run on the quick path, with their arguments and flags', () => {
+  assert.deepEqual(quick(['put', 'a.txt', 'docs/a.txt']), {
+    id: 'put',
+    argv: ['a.txt', 'docs/a.txt'],
+    args: ['a.txt', 'docs/a.txt'],
+    flags: {},
+  })
+  assert.deepEqual(
+    quick(['put', '--json', '-', 'n', '--force', '-q', '--proxy', 'https://p:1', '--data=/d'])?.flags,
+    { json: true, force: true, quiet: true, proxy: 'https://p:1', data: '/d' },
+  )
+  assert.deepEqual(quick(['put', 'a', 'b', '--proxy=https://p:1'])?.flags, { proxy: 'https://p:1' })
+  assert.deepEqual(quick(['get', 'n'])?.args, ['n'])
+  assert.deepEqual(quick(['get', 'n', '-', '--range', '0-9', '--offline', '--no-color']), {
+    id: 'get',
+    argv: ['n', '-', '--range', '0-9', '--offline', '--no-color'],
+    args: ['n', '-'],
+    flags: { range: '0-9', offline: true, color: true },
+  })
+})
+
+test('anything oclif reads otherwise, or answers itself, is left to oclif', () => {
+  for (const argv of [
+    ['ls'],
+    ['put'],
+    ['put', 'a'],
+    ['put', 'a', 'b', 'c'],
+    ['get'],
+    ['get', 'a', 'b', 'c'],
+    ['put', 'a', 'b', '--help'],
+    ['put', '-h', 'a', 'b'],
+    ['put', 'a', 'b', '--wait', '5s'],
+    ['put', 'a', 'b', '--ttl=1m'],
+    ['put', 'a', 'b', '--json', '--json'],
+    ['put', 'a', 'b', '--color', '--no-color'],
+    ['put', 'a', 'b', '--proxy'],
+    ['put', 'a', 'b', '--proxy', '--json'],
+    ['put', 'a', 'b', '--proxy='],
+    ['put', 'a', 'b', '--proxy', 'x', '--proxy', 'y'],
+    ['put', '--', 'a', 'b'],
+    ['put', 'a', 'b', '--nope'],
+    ['put', 'a', 'b', '--no-json'],
+    ['put', 'a', 'b', '--json=true'],
+    ['put', '-qf', 'a', 'b'],
+    ['put', '-x', 'a', 'b'],
+    ['put', '', 'b'],
+    ['put', '-1', 'b'],
+    ['get', 'n', '--force'],
+    ['get', 'n', '--range', '-100'],
+    ['put', 'a', 'b', '--version'],
+  ])
+    assert.equal(quick(argv), undefined, argv.join(' '))
+})
+
+test("oclif's debugging and JSON settings in the environment, and JSON on a terminal, go to oclif", () => {
+  for (const name of ['DEBUG', 'DFS_DEBUG', 'DFS_CONTENT_TYPE', 'CLI_FLAGS_DEBUG', 'OCLIF_PERFORMANCE'])
+    assert.equal(quick(['put', 'a', 'b'], { [name]: '1' }), undefined, name)
+  assert.ok(quick(['put', 'a', 'b'], { DEBUG: '' }))
+  assert.equal(quick(['put', 'a', 'b', '--json'], {}, true), undefined)
+  assert.ok(quick(['put', 'a', 'b'], {}, true))
+})
+
+test('the flags and arguments the quick path takes are the ones the commands declare to oclif', () => {
+  interface ManifestFlag {
+    type: 'boolean' | 'option'
+    char?: string
+    allowNo?: boolean
+    multiple?: boolean
+    default?: unknown
+  }
+  const manifest = JSON.parse(
+    readFileSync(resolve(import.meta.dirname, '../../oclif.manifest.json'), 'utf8'),
+  ) as {
+    commands: Record<
+      string,
+      { flags: Record<string, ManifestFlag>; args: Record<string, { required?: boolean }> }
+    >
+  }
+  for (const [id, spec] of Object.entries(QUICK_SPECS)) {
+    const { flags, args } = manifest.commands[id]!
+    const all = Object.values(args)
+    assert.deepEqual(spec.args, [all.filter((arg) => arg.required).length, all.length], `dfs ${id} arguments`)
+    for (const name of ['json', 'color', ...spec.booleans]) {
+      const flag = flags[name]
+      assert.equal(flag?.type, 'boolean', `dfs ${id} --${name}`)
+      assert.equal(flag.allowNo, name === 'color', `dfs ${id} --${name}: --no-${name}`)
+      assert.ok(!flag.default, `dfs ${id} --${name} is off unless given`)
+    }
+    for (const name of ['proxy', 'data', ...spec.options]) {
+      const flag = flags[name]
+      assert.equal(flag?.type, 'option', `dfs ${id} --${name}`)
+      assert.ok(!flag.multiple && flag.default === undefined, `dfs ${id} --${name}`)
+    }
+    const chars = Object.fromEntries(
+      Object.entries(flags).flatMap(([name, flag]) => (flag.char ? [[flag.char, name]] : [])),
+    )
+    assert.deepEqual(spec.chars, chars, `dfs ${id} short flags`)
+  }
+  // What put --force waits and leases for when --wait and --ttl are not given.
+  assert.equal(COMMANDS.put.flags.wait.default, LEASE_WAIT_MS)
+  assert.equal(COMMANDS.put.flags.ttl.default, LEASE_TTL_MS)
+})
