@@ -30,6 +30,7 @@ import type {
   MoveRequest,
   PropsChange,
   Placement,
+  PlacementBatch,
   PrefixRuleView,
   AccountView,
   RepairOutcome,
@@ -147,6 +148,11 @@ export class DirectoryClient {
   /** Servers to copy a finished blob to in place of replicas that failed mid-write. */
   replacements(size: number, count: number, avoid: number[]): Promise<ServerView[]> {
     return this.post('v1/placements/replacements', { size, count, avoid })
+  }
+
+  /** `count` placements of new files of up to `size` bytes, for writes to come. */
+  placements(size: number, count: number): Promise<PlacementBatch> {
+    return this.post('v1/placements/batch', { size, count })
   }
 
   /** Tells the directory we could not connect to file server `id`. */

@@ -49,6 +49,11 @@ export interface FileVersion {
  * means the cluster was short of servers, and repair adds the missing copies. */
 export interface CommittedVersion extends FileVersion {
   wanted: number
+  /**
+   * The change feed's position the writer's proxy must have applied before it trusts what it knows
+   * of names again: the directory did not wait for its acknowledgement (CommitRequest.proxy).
+   */
+  heard?: number
 }
 
 /** A file version with the addresses of its holders, as the directory hands it to a reader or writer. */
@@ -89,6 +94,12 @@ export interface Placement {
   wanted: number
 }
 
+/** Placements for new files, asked for ahead of the writes (a proxy's pool of them). */
+export interface PlacementBatch {
+  placements: Pick<Placement, 'primary' | 'replicas'>[]
+  wanted: number
+}
+
 export interface CommitRequest {
   name: string
   expectedVersion: number
@@ -103,6 +114,11 @@ export interface CommitRequest {
   lease?: string
   /** The writer's address as their proxy saw it, for the audit log. */
   client?: string
+  /**
+   * The proxy the write came through, as the primary's certificate check saw it: it learns of the
+   * new version from the commit's answer, so the commit does not wait for its acknowledgement.
+   */
+  proxy?: number
 }
 
 /** Who holds a write lease: a user, through a proxy. */

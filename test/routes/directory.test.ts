@@ -16,6 +16,7 @@ import type {
   Lease,
   Located,
   Placement,
+  PlacementBatch,
   ServerView,
 } from '../../src/protocol/types.ts'
 
@@ -65,7 +66,9 @@ describe('directory routes', () => {
           ? as('fileserver', body.primary)
           : url === '/v1/placements/replacements'
             ? as('fileserver', 1)
-            : { ...as('proxy', proxy), 'dfs-session': sessions[user]! }
+            : url === '/v1/placements/batch'
+              ? as(user === 'fileserver' ? 'fileserver' : 'proxy', proxy)
+              : { ...as('proxy', proxy), 'dfs-session': sessions[user]! }
     return app.inject({ method: 'POST', url, payload: payload as object, headers: from })
   }
   const get = (url: string, user = 'alice') =>
@@ -136,6 +139,22 @@ describe('directory routes', () => {
     const again = await post('/v1/placements', { name: 'a/b.txt', size: 10 })
     assert.equal(again.statusCode, 409)
     assert.equal(again.json().error.code, 'DFS_EXISTS')
+  })
+
+  test('a proxy gets placements for new files ahead of its writes, each on distinct live servers', async () => {
+    const response = await post('/v1/placements/batch', { size: 4096, count: 8 })
+    assert.equal(response.statusCode, 200, response.body)
+    const batch = response.json() as PlacementBatch
+    assert.equal(batch.wanted, 2)
+    assert.equal(batch.placements.length, 8)
+    for (const placement of batch.placements) {
+      assert.equal(placement.replicas.length, 1)
+      assert.notEqual(placement.primary.id, placement.replicas[0]?.id)
+    }
+    const tooBig = await post('/v1/placements/batch', { size: 1e15, count: 1 })
+    assert.equal(tooBig.json().error.code, 'DFS_NO_SPACE')
+    const notAProxy = await post('/v1/placements/batch', { size: 1, count: 1 }, 'fileserver')
+    assert.equal(notAProxy.statusCode, 403)
   })
 
   test('a lease lets its holder replace a name on the same servers; others wait or are refused', async () => {

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CallbackTable } from '../../src/roles/directory/callbacks.ts'
+import { CallbackPromise } from '../../src/roles/proxy/callback-promise.ts'
 import { TrustedNames, type TrustedVersion } from '../../src/roles/proxy/trusted-names.ts'
 
 const state = (promise: Promise<void>) =>
@@ -57,11 +58,50 @@ describe('callback promises', () => {
     table.close()
   })
 
+  test("a write's own proxy is not waited for: it hears of the change from the answer", async () => {
+    const table = new CallbackTable({ now: () => Date.now() }, 10_000)
+    table.ack(1, 5, 1)
+    table.ack(2, 5, 1)
+    const change = table.settled(6, table.epoch, 1)
+    assert.equal(await state(change), 'waiting', 'proxy 2 has not acknowledged')
+    table.ack(2, 6, 1)
+    assert.equal(await state(change), 'settled', "proxy 1, the writer's, is still at 5")
+    assert.equal(await state(table.settled(6)), 'waiting', 'any other change waits for proxy 1')
+    table.close()
+  })
+
   test('with promises off (directories sharing a store) nothing is granted and nothing waits', async () => {
     const table = new CallbackTable({ now: () => Date.now() }, 0)
     assert.equal(table.ack(1, 3, 1).validForMs, 0)
     assert.equal(table.active(), false)
     assert.equal(await state(table.settled(100)), 'settled')
+  })
+})
+
+describe("the proxy's side of the promise", () => {
+  const promise = () =>
+    new CallbackPromise({
+      clock: { now: () => Date.now() },
+      ack: async () => ({ validForMs: 10_000, epoch: 1 }),
+      forgetTrusted: () => undefined,
+      log: { warn: () => undefined },
+    })
+
+  test('an upload waits for the feed to bring its own change, or for the feed to go down', async () => {
+    const feed = promise()
+    feed.connect(5)
+    assert.equal(await feed.reached(5, 10_000), true, 'applied already')
+    const waiting = feed.reached(7, 10_000)
+    feed.applied(6)
+    assert.equal(await Promise.race([waiting, sleep(20).then(() => 'waiting')]), 'waiting')
+    feed.applied(7)
+    assert.equal(await waiting, true)
+    const lost = feed.reached(8, 10_000)
+    feed.disconnect()
+    assert.equal(await lost, true, 'nothing is trusted once the feed is down')
+    feed.connect(8)
+    assert.equal(await feed.reached(9, 30), false, 'a feed that never brings it: given up on')
+    feed.stop()
   })
 })
 

@@ -44,6 +44,7 @@ const ACCESS: AccessTable = {
   'POST /v1/commits': FS,
   'POST /v1/placements/replacements': FS,
   'POST /v1/placements': PROXY,
+  'POST /v1/placements/batch': PROXY,
   'GET /v1/repair/plan': PROXY,
   'POST /v1/repair/run': PROXY,
   'GET /v1/versions': PROXY,
@@ -253,6 +254,25 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
       service.callbacks.ack(request.node!.id, request.body.seq, request.body.epoch),
   )
   app.get('/v1/status', async () => service.status())
+
+  // A proxy's placements for new small files, asked for ahead of the writes (placement-pool.ts).
+  app.post<{ Body: { size: number; count: number } }>(
+    '/v1/placements/batch',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['size', 'count'],
+          additionalProperties: false,
+          properties: {
+            size: { type: 'integer', minimum: 0 },
+            count: { type: 'integer', minimum: 1, maximum: 256 },
+          },
+        },
+      },
+    },
+    async (request) => service.placements(request.body.size, request.body.count),
+  )
 
   // A primary whose replica failed mid-write asks for servers to copy the finished blob to instead.
   app.post<{ Body: { size: number; count: number; avoid: number[] } }>(

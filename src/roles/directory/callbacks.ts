@@ -25,6 +25,8 @@ interface Holder {
 interface Waiter {
   seq: number
   epoch: number
+  /** A proxy not waited for (the writer's own, which heard of the change from its answer). */
+  except: number | undefined
   resolve: () => void
 }
 
@@ -79,13 +81,13 @@ export class CallbackTable {
   }
 
   /**
-   * Resolves once every proxy holding a promise has acknowledged change `seq` and `epoch` (the
-   * current one by default), or its promise has run out.
+   * Resolves once every proxy holding a promise (but `except`) has acknowledged change `seq` and
+   * `epoch` (the current one by default), or its promise has run out.
    */
-  settled(seq: number, epoch = this.epoch): Promise<void> {
-    if (this.isSettled(seq, epoch)) return Promise.resolve()
+  settled(seq: number, epoch = this.epoch, except?: number): Promise<void> {
+    if (this.isSettled(seq, epoch, except)) return Promise.resolve()
     return new Promise((resolve) => {
-      this.waiters.push({ seq, epoch, resolve })
+      this.waiters.push({ seq, epoch, except, resolve })
       this.schedule()
     })
   }
@@ -96,13 +98,14 @@ export class CallbackTable {
     this.waiters = []
   }
 
-  private isSettled(seq: number, epoch: number): boolean {
+  private isSettled(seq: number, epoch: number, except?: number): boolean {
     const now = this.clock.now()
     for (const [proxy, holder] of this.holders) {
       if (holder.expires <= now) {
         this.holders.delete(proxy)
         continue
       }
+      if (proxy === except) continue
       if (holder.seq < seq || holder.epoch < epoch) return false
     }
     return true
@@ -112,7 +115,7 @@ export class CallbackTable {
     if (this.waiters.length === 0) return
     const waiting: Waiter[] = []
     for (const waiter of this.waiters) {
-      if (this.isSettled(waiter.seq, waiter.epoch)) waiter.resolve()
+      if (this.isSettled(waiter.seq, waiter.epoch, waiter.except)) waiter.resolve()
       else waiting.push(waiter)
     }
     this.waiters = waiting

@@ -94,6 +94,7 @@ export function registerNamespaceRoutes(
             writer: user,
             lease,
             client: CLIENT_ADDRESS_SCHEMA,
+            proxy: serverId,
           },
         },
       },

@@ -18,6 +18,7 @@ import type {
   CopyRequest,
   MoveRequest,
   Placement,
+  PlacementBatch,
   ServerView,
   VersionBlocks,
 } from '../../protocol/types.ts'
@@ -219,6 +220,23 @@ export class DirectoryService {
     return { name, expectedVersion: current?.version ?? 0, primary, replicas, wanted: this.config.replicas }
   }
 
+  /**
+   * `count` placements for new files of up to `size` bytes, for a proxy to use as writes come (each
+   * once, for a short while): a write of a new name then makes no call here before its commit.
+   * Refused, as place() would be, when too few servers can take them.
+   */
+  async placements(size: number, count: number): Promise<PlacementBatch> {
+    const servers = await this.servers()
+    const placements: PlacementBatch['placements'] = []
+    for (let i = 0; i < count; i++) {
+      const chosen = choosePlacement(servers, this.config.replicas, size, this.random)
+      this.enoughFor(chosen.length, servers, servers.length, size)
+      const [primary, ...replicas] = chosen as [ServerView, ...ServerView[]]
+      placements.push({ primary, replicas })
+    }
+    return { placements, wanted: this.config.replicas }
+  }
+
   /** Extra servers for a write whose replica failed mid-way: live, with room, none of `avoid`. */
   async replacements(size: number, count: number, avoid: number[]): Promise<ServerView[]> {
     const servers = (await this.servers()).filter((s) => !avoid.includes(s.id))
@@ -247,7 +265,7 @@ export class DirectoryService {
    * A write's commit: refused below --min-copies (the write fails, nothing changes); below R it is
    * committed under-replicated, and repair is woken to add the missing copies at once.
    */
-  async commit(request: CommitRequest): Promise<FileVersion> {
+  async commit(request: CommitRequest): Promise<FileVersion & { heard?: number }> {
     // A list that does not fit the size would fail every reader later: refused now. A file of more
     // than one block may come without one (a file server from before lists, or past what is kept).
     if (request.blocks !== undefined) blockDigests(request, 'the block list')
@@ -263,18 +281,19 @@ export class DirectoryService {
     const writer = await this.accounts.actorFor(request.writer)
     if (!writer) throw new DfsError('DFS_AUTH', `no such user: ${request.writer}`)
     const perms = await this.access.forWrite(writer, request.name)
-    const { lease, ...rest } = request
-    const version = await this.record({ ...rest, perms, ...(lease ? { lease: leaseKey(lease) } : {}) })
+    const { lease, proxy, ...rest } = request
+    const version = await this.record({ ...rest, perms, ...(lease ? { lease: leaseKey(lease) } : {}) }, proxy)
     if (version.holders.length < this.config.replicas) this.repairer?.wake()
     // Who may read it, as a locate would say: the writer's proxy then knows the name in full.
     return { ...version, owner: perms.owner, group: perms.group, mode: perms.mode }
   }
 
-  private async record(request: NewVersion): Promise<FileVersion> {
+  /** `through`: the writer's proxy, not waited for (see changesHeard); `heard` is for it. */
+  private async record(request: NewVersion, through?: number): Promise<FileVersion & { heard?: number }> {
     const version = await this.store.commit(request, this.clock.now())
-    await this.changesHeard()
+    const heard = await this.changesHeard(through)
     await this.prune(version)
-    return version
+    return heard === undefined ? version : { ...version, heard }
   }
 
   /** Drops the versions of a name past --keep-versions, once `version` is its newest. */
@@ -456,11 +475,15 @@ export class DirectoryService {
   /**
    * Waits until every proxy holding a callback promise has heard of the changes made so far (at
    * most a promise's length), so that none serves what was there before once a writer is told done.
+   * The writer's own proxy (`through`) is not waited for: the answer names the feed position it
+   * must reach before it tells the writer (ProxyService.upload), which it does sooner than its
+   * acknowledgement could come back here.
    */
-  private async changesHeard(): Promise<void> {
-    if (!this.callbacks.active()) return
+  private async changesHeard(through?: number): Promise<number | undefined> {
+    if (!this.callbacks.active()) return undefined
     const { last } = await this.store.changeBounds()
-    await this.callbacks.settled(last)
+    await this.callbacks.settled(last, this.callbacks.epoch, through)
+    return through === undefined ? undefined : last
   }
 
   /** Who may read what changed: a new epoch, which every proxy holding a promise must acknowledge. */

@@ -83,6 +83,8 @@ export function buildFileServerApp(
         length: declaredLength(request, query.length),
         lease: query.lease,
         client: query.client,
+        // The access table lets only proxies send this: the certificate says which.
+        proxy: request.node?.role === 'proxy' ? request.node.id : undefined,
       })
     },
   )

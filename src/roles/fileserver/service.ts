@@ -34,6 +34,8 @@ export interface PrimaryWrite {
   lease?: string
   /** The writer's address, passed on to the directory's audit log. */
   client?: string
+  /** The proxy that sent the write (its certificate's id), passed on with the commit. */
+  proxy?: number
 }
 
 const PIPE_BUFFER = 1024 * 1024
@@ -111,6 +113,7 @@ export class FileServerService {
         writer: write.writer,
         ...(write.lease === undefined ? {} : { lease: write.lease }),
         ...(write.client === undefined ? {} : { client: write.client }),
+        ...(write.proxy === undefined ? {} : { proxy: write.proxy }),
       })
     } catch (error) {
       throw withReplicaFailures(error, failures)

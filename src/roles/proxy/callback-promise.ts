@@ -28,6 +28,8 @@ export class CallbackPromise {
   private again = false
   private timer: NodeJS.Timeout | undefined
   private failing = false
+  /** Uploads waiting for the feed to bring their own change (reached()). */
+  private readonly reaching = new Set<{ seq: number; resolve: (ok: boolean) => void }>()
   private stopped = false
   /** The directory grants no promises (several share the store): acknowledging is pointless. */
   private declined = false
@@ -53,12 +55,38 @@ export class CallbackPromise {
   disconnect(): void {
     this.connected = false
     this.until = 0
+    this.wakeReached()
   }
 
   /** Change `seq` has been applied (what was known of its name forgotten). */
   applied(seq: number): void {
     this.seq = Math.max(this.seq, seq)
+    this.wakeReached()
     this.send()
+  }
+
+  /**
+   * Resolves true once change `seq` has been applied, or the feed is down (nothing is trusted then);
+   * false if neither happened within `timeoutMs`.
+   */
+  reached(seq: number, timeoutMs: number): Promise<boolean> {
+    if (!this.connected || this.seq >= seq) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const waiter = {
+        seq,
+        resolve: (ok: boolean) => {
+          clearTimeout(timer)
+          this.reaching.delete(waiter)
+          resolve(ok)
+        },
+      }
+      const timer = setTimeout(() => waiter.resolve(false), timeoutMs)
+      this.reaching.add(waiter)
+    })
+  }
+
+  private wakeReached(): void {
+    for (const waiter of this.reaching) if (!this.connected || this.seq >= waiter.seq) waiter.resolve(true)
   }
 
   /** The directory announced epoch `epoch` (on the feed, or in an acknowledgement's answer). */

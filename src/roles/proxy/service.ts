@@ -32,10 +32,13 @@ import { lend } from '../../streams/lend.ts'
 import type { Logger } from '../../server/logger.ts'
 import type { BlobCache, CacheFill, KnownName } from './blob-cache.ts'
 import { CallbackPromise } from './callback-promise.ts'
+import { PlacementPool, POOLED_MAX_BYTES } from './placement-pool.ts'
 import { TrustedNames, type TrustedServer } from './trusted-names.ts'
 import { openVerified, type BlockCopy, type BlockSource, type VerifiedRead } from './block-reader.ts'
 
 const SESSION_CACHE_MS = 5_000
+/** How long an upload waits for its own change on the feed (a promise's length: see heard()). */
+const HEARD_MS = 2_000
 /** Placements tried for one upload when primaries cannot be connected to. */
 const PLACEMENT_TRIES = 3
 
@@ -94,6 +97,8 @@ export class ProxyService {
   /** What is known to be current while the directory's callback promise holds. */
   private readonly trusted = new TrustedNames()
   readonly promise: CallbackPromise
+  /** Placements for new small files, fetched ahead (placement-pool.ts). */
+  private readonly placements: PlacementPool
 
   constructor(deps: ProxyDeps) {
     this.id = deps.id
@@ -102,6 +107,10 @@ export class ProxyService {
     this.cache = deps.cache
     this.clock = deps.clock
     this.random = deps.random
+    this.placements = new PlacementPool({
+      clock: deps.clock,
+      fetch: (size, count) => this.directory.placements(size, count),
+    })
     this.promise = new CallbackPromise({
       clock: deps.clock,
       ack: (seq, epoch) => this.directory.ackChanges(seq, epoch),
@@ -227,9 +236,26 @@ export class ProxyService {
     // does not hash its bytes again).
     if (sent.result?.sha256 === version.sha256) await fill?.finish(version.sha256).catch(() => undefined)
     else await fill?.abort()
+    // The directory did not wait for this proxy to acknowledge the change (the primary named it in
+    // the commit): its feed must have brought it before the writer is told done, so that no read
+    // here serves what was there before. The feed's event goes out before the commit's answer,
+    // which takes a hop more to come, so this rarely waits.
+    if (version.heard !== undefined) await this.heard(version.heard)
+    const { heard: _heard, ...committed } = version
+    version = committed
     this.cache.remember(version)
     this.learn({ ...version, servers: servers.filter((s) => version.holders.includes(s.id)) }, asked)
     return version
+  }
+
+  /**
+   * Waits until the feed has applied change `seq`, or is down (then nothing is trusted until it is
+   * back). A feed stalled past a promise's length is not waited for longer: what this proxy trusts
+   * is forgotten instead, as if the feed were lost.
+   */
+  private async heard(seq: number): Promise<void> {
+    if (await this.promise.reached(seq, HEARD_MS)) return
+    this.trusted.forgetAll()
   }
 
   private async sendToPrimary(
@@ -241,11 +267,14 @@ export class ProxyService {
   ): Promise<{ version: CommittedVersion; servers: ServerView[] }> {
     const avoid: number[] = []
     for (let attempt = 1; ; attempt++) {
-      const placement = await caller.directory.place(name, options.length ?? 0, {
-        lease: options.lease,
-        create: options.create,
-        ...(avoid.length > 0 ? { avoid } : {}),
-      })
+      const pooled = attempt === 1 ? this.pooledPlacement(caller, name, options) : undefined
+      const placement =
+        pooled ??
+        (await caller.directory.place(name, options.length ?? 0, {
+          lease: options.lease,
+          create: options.create,
+          ...(avoid.length > 0 ? { avoid } : {}),
+        }))
       const loan = lend(source)
       const servers = [placement.primary, ...placement.replicas]
       try {
@@ -261,15 +290,37 @@ export class ProxyService {
         const whole = sent()
         if (whole && mayHaveLanded(error)) {
           const landed = await this.landed(caller, placement, whole)
-          if (landed) return { version: landed, servers }
+          if (landed) {
+            // Its commit may not have waited for this proxy's feed, and where the feed stands
+            // against it is unknown: nothing trusted so far can be vouched for (heard()).
+            this.trusted.forgetAll()
+            return { version: landed, servers }
+          }
         }
+        // A pooled placement skipped place()'s look at the name: the commit found it taken.
+        if (pooled && error instanceof DfsError && error.code === 'DFS_CONFLICT')
+          throw new DfsError('DFS_EXISTS', `${name} already exists (use --force to replace it)`)
         if (loan.taken > 0 || attempt >= PLACEMENT_TRIES || !isConnectFailure(error)) throw error
         avoid.push(placement.primary.id)
+        this.placements.avoid(placement.primary.id)
         await this.directory
           .unreachable(placement.primary.id, (error as Error).message)
           .catch(() => undefined)
       }
     }
+  }
+
+  /**
+   * A placement from the pool for a new small file, when place() would only have chosen servers: no
+   * lease, a known length, and a name this proxy does not know to exist. Only while the callback
+   * promise holds, since the directory then sees no call with the user's session before the commit
+   * (which names the writer): this proxy's sessions are current exactly while it holds.
+   */
+  private pooledPlacement(caller: Caller, name: string, options: UploadOptions): Placement | undefined {
+    if (options.lease !== undefined || options.create || options.length === undefined) return undefined
+    if (options.length > POOLED_MAX_BYTES || !this.promise.holds() || this.trusted.get(name)) return undefined
+    const pooled = this.placements.take()
+    return pooled && { name, expectedVersion: 0, ...pooled }
   }
 
   /**
