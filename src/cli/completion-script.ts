@@ -183,6 +183,8 @@ _dfs_reply() {
       ;;
     *) printf -v quoted '%q' "$rest" ;;
   esac
+  # The name is what the line has already (printf %q would make that two quotes).
+  if [ -z "$rest" ]; then quoted=''; fi
   COMPREPLY+=("$quoted")
 }
 

@@ -273,7 +273,8 @@ const EXPECTED_FAILURES: ReadonlySet<ErrorCode> = new Set([
 /**
  * How a failed request is logged (its info line says it was answered, and with what status): a
  * client that hung up is no failure of ours, a debug line; an expected failure answered 5xx is a
- * warning with its code and reason, no stack; any other 5xx, the unexpected, is an error with its
+ * warning with its code and reason (its causes' messages too: the internal addresses the answer
+ * leaves out), no stack; any other 5xx, the unexpected, is an error with its
  * stack. A 4xx is the caller's mistake, which the answer tells them, and the request line records.
  */
 export function logFailure(
@@ -285,8 +286,18 @@ export function logFailure(
   if (aborted || isHangUp(error)) log.debug(`client went away: ${(error as Error).message}`)
   else if (answer.status < 500) return
   else if (error instanceof DfsError && EXPECTED_FAILURES.has(answer.code))
-    log.warn({ code: answer.code, status: answer.status, reason: answer.message }, 'request failed')
+    log.warn({ code: answer.code, status: answer.status, reason: withCauses(error) }, 'request failed')
   else log.error({ err: error, code: answer.code }, 'request failed')
+}
+
+/**
+ * The message with its causes' (`file server 2 unreachable (connection refused): GET https://…`):
+ * the user's answer names the node, the log keeps what failed where, as pino's error lines do.
+ */
+function withCauses(error: Error): string {
+  const parts: string[] = []
+  for (let at: unknown = error; at instanceof Error && parts.length < 5; at = at.cause) parts.push(at.message)
+  return parts.join(': ')
 }
 
 /** A connection the client closed (reset, or ended before the body did). */

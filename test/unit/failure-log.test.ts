@@ -28,10 +28,12 @@ test('a full disk and a peer that is down are warnings with their code and reaso
   ]) {
     const { lines, log } = recorder()
     logFailure(log, error, error)
+    // The causes' messages too: the log keeps the internal address the answer leaves out.
+    const reason = error.cause ? `${error.message}: connect ECONNREFUSED 127.0.0.1:4001` : error.message
     assert.deepEqual(lines, [
       {
         level: 'warn',
-        fields: { code: error.code, status: error.status, reason: error.message },
+        fields: { code: error.code, status: error.status, reason },
         msg: 'request failed',
       },
     ])
