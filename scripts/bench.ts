@@ -20,7 +20,7 @@
 // Environment: BENCH_SIZE_MIB (default 1024), BENCH_RUNS (default 3; medians are reported),
 // BENCH_TIMEOUT_S (default 600: a single transfer that takes longer aborts the benchmark),
 // BENCH_SMALL_OPS (default 2000 each way), BENCH_LOOP_OPS (default 30 each way, per run),
-// BENCH_HUGE_MIB (default 10240, for --huge).
+// BENCH_HUGE_MIB (default 10240, for --huge), BENCH_DEBUG (a failure prints its whole error).
 // Flags: --json; --huge adds a 10 GiB put and get (one run; needs about 40 GiB of disk);
 // --names runs the namespace-scale benchmark instead (bench-names.ts).
 // Progress goes to stderr.
@@ -649,6 +649,8 @@ if (process.argv[2] === '--baseline-server') {
     }
   } catch (error) {
     process.stderr.write(`bench: failed: ${(error as Error).message}\n`)
+    // One failure of a 256 MiB run ("Premature close") could not be placed from its message alone.
+    if (process.env.BENCH_DEBUG) console.error(error)
     code = 1
   } finally {
     await cleanUp()
