@@ -11,6 +11,7 @@ import { BLOCK_SIZE, blockDigests, hasBlockList } from '../protocol/blocks.ts'
 import { requestedRange } from '../protocol/byte-range.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { verifyBlocks, type ByteRange } from '../streams/block-check.ts'
+import { counting } from '../streams/counting.ts'
 
 export interface CheckedBody {
   /** The bytes of the file in `range`, each block checked before it goes on (pipe through both). */
@@ -65,12 +66,7 @@ export async function checkedBody(
     digests = blockDigests({ sha256, size: served.size })
   }
   let passed = 0
-  const count = new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      passed += chunk.length
-      callback(null, chunk)
-    },
-  })
+  const count = counting((bytes) => (passed += bytes))
   const what = `${name} (sha256 ${sha256})`
   // A version written before lists were kept is checked whole, at the end (only whole reads can be).
   const check = digests

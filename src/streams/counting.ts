@@ -1,5 +1,5 @@
-// Counts the bytes that pass as they pass, so a transfer in flight shows in the metrics while it
-// runs, not only when it ends.
+// Counts the bytes that pass as they pass, so a transfer in flight shows while it runs (the proxy's
+// upload metric, the bytes `dfs get` has written), not only when it ends.
 
 import { Transform, type TransformCallback } from 'node:stream'
 
