@@ -173,7 +173,13 @@ export function createApp(options: AppOptions): FastifyInstance {
     // A body abandoned part way (an upload that failed early) would leave the socket paused
     // mid-request, and one refused unread (DFS_AUTH, say) would be read by Node for as long as the
     // client cared to take sending it: either way the rest is dropped, for a moment at most.
-    if (hasBody(request.headers) && !request.raw.readableEnded) discardRestOfBody(request.raw, reply.raw)
+    // Fastify asks to close after a body refused for its declared size (DFS_TOO_LARGE); Node would then
+    // close at once, and the client still sending would get a reset in place of the answer, so the
+    // connection lingers like any other.
+    if (hasBody(request.headers) && !request.raw.readableEnded) {
+      void reply.removeHeader('connection')
+      discardRestOfBody(request.raw, reply.raw)
+    }
     // A client that went quiet is not waited for again.
     if (dfsError.code === 'DFS_TIMEOUT') void reply.header('connection', 'close')
     if (dfsError.retryAfterSeconds !== undefined) void reply.header('retry-after', dfsError.retryAfterSeconds)

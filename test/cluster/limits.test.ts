@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { request } from 'undici'
+import { Agent, request } from 'undici'
 import { makeAgent } from '../../src/client/agent.ts'
 import { readCaCert } from '../../src/tls/ca-files.ts'
 import { TestCluster } from '../helpers/cluster.ts'
@@ -153,5 +153,33 @@ describe('bounded requests on real sockets', () => {
       assert.match((await cluster.run(['stat', name])).stderr, /DFS_NOT_FOUND/, name)
     }
     await eventually('no temp file on any file server', async () => (await temps()).length === 0)
+  })
+
+  test('a JSON body over the limit gets its 413 every time, not a reset while the client is still sending', async () => {
+    // Refused for its declared length before a byte is read: the server must read and drop the rest
+    // for a moment rather than close at once, or the client's next write draws a reset (EPIPE).
+    // A plain undici Agent, as a script would use: it writes the body as fast as the socket takes it.
+    const agent = new Agent({ connect: { ca } })
+    try {
+      const failures: string[] = []
+      for (let i = 0; i < 20; i++) {
+        try {
+          const response = await request(`${cluster.proxy}/v1/locks`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: bearer },
+            body: JSON.stringify({ name: 'x'.repeat(2 * 1024 * KiB) }),
+            dispatcher: agent,
+          })
+          const body = (await response.body.json()) as { error?: { code?: string } }
+          if (response.statusCode !== 413 || body.error?.code !== 'DFS_TOO_LARGE')
+            failures.push(`${response.statusCode} ${JSON.stringify(body)}`)
+        } catch (error) {
+          failures.push((error as Error).message)
+        }
+      }
+      assert.deepEqual(failures, [])
+    } finally {
+      await agent.close()
+    }
   })
 })
