@@ -293,6 +293,11 @@ export interface MetadataStore {
   /** The certificates signed for one node, newest first. */
   nodeCerts(role: string, nodeId: number): Promise<NodeCertRecord[]>
 
+  /**
+   * Settles once every transaction committed so far is on disk, for a store that lets others see a
+   * transaction before its fsync is done (the embedded one): an answer waits for it before it goes.
+   */
+  settled?(): Promise<void>
   /** Changes after `seq`, oldest first, at most `limit` (commits and removals append them). */
   changesSince(seq: number, limit: number): Promise<StoredChange[]>
   /** The oldest change still kept and the newest (0 and 0 for an empty feed; first > last then). */

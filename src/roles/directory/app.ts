@@ -104,6 +104,9 @@ export function buildDirectoryApp(service: DirectoryService, options: DirectoryA
     nodes: { access: ACCESS, certificates: 'optional', revoked: (serial) => revocations.has(serial) },
   })
   for (const metric of directoryMetrics(service)) app.metrics.add(metric)
+  // No answer tells of a transaction that a crash could still undo: it waits for the log's fsync.
+  const store = service.store
+  if (store.settled) app.addHook('onSend', async () => await store.settled?.())
   registerActingUser(app, service.accounts)
   registerMembershipRoutes(app, { join, nodes, audit })
   registerAccountRoutes(app, service.accounts, audit)
