@@ -2,10 +2,15 @@
 // wait for the listening line, keep logs, and stop them cleanly.
 
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream, type WriteStream } from 'node:fs'
-import { createInterface } from 'node:readline'
+import { open } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { DfsError } from '../protocol/errors.ts'
 import { LISTENING } from '../server/lifecycle.ts'
+
+/** How often a starting role's log is read for its listening line. */
+const POLL_MS = 25
+/** How much of a role's last output a failure to start quotes from. */
+const TAIL_BYTES = 2000
 
 export interface Child {
   name: string
@@ -39,38 +44,36 @@ export interface StartChildOptions {
 
 export async function startChild(options: StartChildOptions): Promise<Child> {
   const invocation = options.invocation ?? (await selfInvocation())
-  const child = spawn(invocation.command, [...invocation.prefix, ...options.args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: options.env ?? process.env,
-  })
-  const log: WriteStream | undefined = options.log
-    ? createWriteStream(options.log, { flags: 'a' })
-    : undefined
+  // With a log, the role writes to it itself: relaying a busy role's line a request through this
+  // process cost it more CPU than the role spent logging. The log is read here only until the role
+  // says where it listens.
+  const log = options.log === undefined ? undefined : await open(options.log, 'a')
+  const from = log ? (await log.stat()).size : 0
+  let child: ChildProcess
+  try {
+    child = spawn(invocation.command, [...invocation.prefix, ...options.args], {
+      stdio: log ? ['ignore', log.fd, log.fd] : ['ignore', 'pipe', 'pipe'],
+      env: options.env ?? process.env,
+    })
+  } finally {
+    await log?.close()
+  }
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code, signal) => resolve(signal ? null : code)),
   )
-  let stderrTail = ''
-  child.stderr?.on('data', (chunk: Buffer) => {
-    log?.write(chunk)
-    stderrTail = (stderrTail + chunk.toString()).slice(-2000)
-  })
+  const output = log ? fileOutput(options.log!, from) : pipeOutput(child)
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new DfsError('DFS_UNAVAILABLE', `${options.name} did not start in time`)),
       options.timeoutMs ?? 60_000,
     )
-    const lines = createInterface({ input: child.stdout! })
-    lines.on('line', (line) => {
-      log?.write(`${line}\n`)
-      const match = LISTENING.exec(line)
-      if (match?.[1]) {
-        clearTimeout(timer)
-        resolve(match[1])
-      }
-    })
-    void exited.then((code) => {
+    output.onListening((found) => {
       clearTimeout(timer)
-      const last = stderrTail.trim().split('\n').pop() ?? ''
+      resolve(found)
+    })
+    void exited.then(async (code) => {
+      clearTimeout(timer)
+      const last = (await output.tail()).trim().split('\n').pop() ?? ''
       reject(
         new DfsError(
           'DFS_UNAVAILABLE',
@@ -78,13 +81,106 @@ export async function startChild(options: StartChildOptions): Promise<Child> {
         ),
       )
     })
-  }).catch(async (error: unknown) => {
-    child.kill('SIGKILL')
-    await exited
-    throw error
   })
-  void exited.then(() => log?.end())
+    .catch(async (error: unknown) => {
+      child.kill('SIGKILL')
+      await exited
+      throw error
+    })
+    .finally(() => output.stop())
   return { name: options.name, url, process: child, exited }
+}
+
+/** What a starting role prints: where it listens, and its last words if it dies first. */
+interface StartOutput {
+  onListening(found: (url: string) => void): void
+  tail(): Promise<string>
+  stop(): void
+}
+
+/** The listening line, looked for in the lines of `text` as they grow. */
+function lineWatcher(): { feed(text: string): void; onListening(found: (url: string) => void): void } {
+  let partial = ''
+  let listener: ((url: string) => void) | undefined
+  let url: string | undefined
+  return {
+    feed(text) {
+      if (url !== undefined) return
+      const lines = (partial + text).split('\n')
+      partial = lines.pop() ?? ''
+      for (const line of lines) {
+        url = LISTENING.exec(line)?.[1]
+        if (url !== undefined) return void listener?.(url)
+      }
+    },
+    onListening(found) {
+      listener = found
+      if (url !== undefined) found(url)
+    },
+  }
+}
+
+/** A role writing to its log file: read from where it started, a little at a time. */
+function fileOutput(path: string, from: number): StartOutput {
+  const watcher = lineWatcher()
+  let offset = from
+  let stopped = false
+  let reading: Promise<void> = Promise.resolve()
+  const readMore = () =>
+    (reading = reading.then(async () => {
+      const file = await open(path, 'r')
+      try {
+        for (;;) {
+          const buffer = Buffer.alloc(64 * 1024)
+          const { bytesRead } = await file.read(buffer, 0, buffer.length, offset)
+          if (bytesRead === 0) return
+          offset += bytesRead
+          watcher.feed(buffer.subarray(0, bytesRead).toString())
+        }
+      } finally {
+        await file.close()
+      }
+    }))
+  const poll = async () => {
+    while (!stopped) {
+      await readMore().catch(() => undefined)
+      await sleep(POLL_MS)
+    }
+  }
+  void poll()
+  return {
+    onListening: (found) => watcher.onListening(found),
+    tail: async () => {
+      await readMore().catch(() => undefined)
+      const file = await open(path, 'r')
+      try {
+        const start = Math.max(from, offset - TAIL_BYTES)
+        const buffer = Buffer.alloc(offset - start)
+        await file.read(buffer, 0, buffer.length, start)
+        return buffer.toString()
+      } finally {
+        await file.close()
+      }
+    },
+    stop: () => {
+      stopped = true
+    },
+  }
+}
+
+/** A role without a log file: its output is read from pipes (and dropped once it listens). */
+function pipeOutput(child: ChildProcess): StartOutput {
+  const watcher = lineWatcher()
+  let stderrTail = ''
+  child.stdout!.on('data', (chunk: Buffer) => watcher.feed(chunk.toString()))
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderrTail = (stderrTail + chunk.toString()).slice(-TAIL_BYTES)
+  })
+  return {
+    onListening: (found) => watcher.onListening(found),
+    tail: async () => stderrTail,
+    stop: () => undefined,
+  }
 }
 
 /** SIGTERM, then SIGKILL after a grace period. */

@@ -337,12 +337,38 @@ export async function listen(
   port: number,
   advertise?: string,
 ): Promise<string> {
-  await app.listen({ host, port })
+  try {
+    await app.listen({ host, port })
+  } catch (error) {
+    throw listenFailure(error, host, port)
+  }
   const address = app.server.address()
   const actualPort = typeof address === 'object' && address ? address.port : port
   const publicHost = advertise ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host)
   const hostPart = publicHost.includes(':') ? `[${publicHost}]` : publicHost
   return `https://${hostPart}:${actualPort}`
+}
+
+/** Why a role could not listen, said as an operator can act on it. */
+function listenFailure(error: unknown, host: string, port: number): unknown {
+  const code = (error as { code?: unknown }).code
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`
+  if (code === 'EADDRINUSE')
+    return new DfsError(
+      'DFS_UNAVAILABLE',
+      `cannot listen on ${where}: the port is in use (choose another with --port)`,
+    )
+  if (code === 'EACCES')
+    return new DfsError(
+      'DFS_UNAVAILABLE',
+      `cannot listen on ${where}: not allowed (ports below 1024 need privileges)`,
+    )
+  if (code === 'EADDRNOTAVAIL')
+    return new DfsError(
+      'DFS_UNAVAILABLE',
+      `cannot listen on ${where}: no such address on this machine (see --host)`,
+    )
+  return error
 }
 
 /** An abort signal that fires if the client hangs up before the reply is sent (for long polls). */

@@ -140,22 +140,25 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
     firstDelayMs: 60_000,
     log: app.log,
   })
-  const url = await listen(app, options.host, options.port, options.advertise)
-  return {
-    url,
-    ...(firstToken ? { firstToken } : {}),
-    close: async () => {
-      service.leases.close()
-      service.feed.close()
-      await prune.stop()
-      await purge.stop()
-      await repairer.stop()
-      unsubscribeRevocations()
-      await store.resignLeadership('repair', holder).catch(() => undefined)
-      await agent.close()
-      await app.close()
-      await audit.close()
-      await store.close()
-    },
+  const close = async () => {
+    service.leases.close()
+    service.feed.close()
+    await prune.stop()
+    await purge.stop()
+    await repairer.stop()
+    unsubscribeRevocations()
+    await store.resignLeadership('repair', holder).catch(() => undefined)
+    await agent.close()
+    await app.close()
+    await audit.close()
+    await store.close()
   }
+  // A directory that cannot listen stops what it started, so the process ends with the error.
+  const url = await listen(app, options.host, options.port, options.advertise).catch(
+    async (error: unknown) => {
+      await close().catch(() => undefined)
+      throw error
+    },
+  )
+  return { url, ...(firstToken ? { firstToken } : {}), close }
 }

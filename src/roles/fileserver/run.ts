@@ -52,7 +52,14 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
     tls: live.current,
     revoked: (serial) => revoked.has(serial.toUpperCase()),
   })
-  const url = await listen(app, options.host, options.port, options.advertise)
+  // A file server that cannot listen stops what it started, so the process ends with the error.
+  const url = await listen(app, options.host, options.port, options.advertise).catch(
+    async (error: unknown) => {
+      await app.close().catch(() => undefined)
+      await agent.close().catch(() => undefined)
+      throw error
+    },
+  )
 
   let timer: NodeJS.Timeout | undefined
   let stopped = false

@@ -59,7 +59,17 @@ export async function startProxy(options: ProxyOptions): Promise<Running> {
   })
   feed.on('back', (from) => app.log.warn(`change feed from ${from} is back`))
   feed.start()
-  const url = await listen(app, options.host, options.port, options.advertise)
+  // A proxy that cannot listen stops what it started, so the process ends with the error.
+  const url = await listen(app, options.host, options.port, options.advertise).catch(
+    async (error: unknown) => {
+      feed.stop()
+      service.promise.stop()
+      await app.close().catch(() => undefined)
+      await agent.close().catch(() => undefined)
+      cache.close()
+      throw error
+    },
+  )
   const renewal = keepRenewed(app, live, joining, options.renewEveryMs)
   return {
     url,
