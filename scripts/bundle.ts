@@ -2,7 +2,7 @@
 // dist/bundle/, which bin/run.js runs) and what `npm run package` injects into the standalone binary.
 //
 // The npm bundle is split: dfs.js answers `--version` itself (src/cli/quick-version.ts), runs a plain
-// `put` or `get` without oclif (src/cli/quick-command.ts), and otherwise loads oclif; commands.js (the oclif command target, src/index.ts) and the chunks it imports load
+// `put`, `get` or `write` without oclif (src/cli/quick-command.ts), and otherwise loads oclif; commands.js (the oclif command target, src/index.ts) and the chunks it imports load
 // only when a command runs, and the role servers (Fastify, node-forge, pg) only when a role command
 // imports them. `--help` is answered from oclif.manifest.json without loading any command.
 //
@@ -53,8 +53,8 @@ function bundledHooks(hooks: unknown, target: string): HookTargets {
 }
 
 /**
- * The entry module's source: `dfs --version` answered at once, a plain `dfs put` or `dfs get` run by
- * the quick path (src/cli/quick-command.ts), else oclif started with `pjson` on the
+ * The entry module's source: `dfs --version` answered at once, a plain `dfs put`, `get` or `write` run
+ * by the quick path (src/cli/quick-command.ts), else oclif started with `pjson` on the
  * package root `rootFromHere` (a URL relative to the bundle). oclif is started without a top-level
  * await: a command still waiting when the event loop empties (on a 'drain' from a reader that went
  * away) would otherwise end with Node's "Detected unsettled top-level await" and status 13; and when

@@ -1,6 +1,6 @@
 // How a failed command reports: one line with a stable code on stderr (exit 1, or 2 for usage), with
 // --json the error in the output document too. Shared by oclif's commands (BaseCommand) and the
-// quick path that runs put and get without oclif (./quick-run.ts), so both say the same.
+// quick path that runs put, get and write without oclif (./quick-run.ts), so both say the same.
 
 import type { Interfaces } from '@oclif/core'
 import { DfsError, isErrorCode, type ErrorCode } from '../protocol/errors.ts'

@@ -1,8 +1,8 @@
 // The quick path's half that runs at start (in the bundle's entry): whether a command line is a plain
-// `dfs put` or `dfs get`, as scripts run them in a loop, that dfs can run without loading oclif,
-// whose start-up costs more than the rest of a small transfer. It takes only argument lists it reads
-// exactly as oclif's parser does; anything else (help, an unknown, repeated or abbreviated flag, a
-// value that looks like a flag, `--`, a missing or extra argument) goes to oclif, which owns usage,
+// `dfs put`, `dfs get` or `dfs write`, as scripts run them in a loop, that dfs can run without loading
+// oclif, whose start-up costs more than the rest of a small transfer. It takes only argument lists it
+// reads exactly as oclif's parser does; anything else (help, an unknown, repeated or abbreviated flag,
+// a value that looks like a flag, `--`, a missing or extra argument) goes to oclif, which owns usage,
 // help and their errors. ./quick-run.ts runs what it accepts.
 
 /** The flags of one command the quick path takes, as declared to oclif (test/unit checks the manifest). */
@@ -19,14 +19,18 @@ interface QuickSpec {
 /** Every command's global flags (BaseCommand, UserCommand); --color also as --no-color. */
 const GLOBAL = { booleans: ['json', 'color', 'no-color'], options: ['proxy', 'data'] }
 
-export const QUICK_SPECS: Readonly<Record<'put' | 'get', QuickSpec>> = {
-  // --wait and --ttl (durations) are left to oclif.
+/** The commands the quick path runs. */
+export type QuickId = 'put' | 'get' | 'write'
+
+export const QUICK_SPECS: Readonly<Record<QuickId, QuickSpec>> = {
+  // put's and write's --wait and --ttl (durations) are left to oclif.
   put: { args: [2, 2], booleans: ['force', 'quiet'], options: [], chars: { q: 'quiet' } },
   get: { args: [1, 2], booleans: ['quiet', 'offline'], options: ['range'], chars: { q: 'quiet' } },
+  write: { args: [1, 1], booleans: ['create', 'quiet'], options: [], chars: { q: 'quiet' } },
 }
 
 export interface QuickCommand {
-  id: 'put' | 'get'
+  id: QuickId
   /** The arguments after the command's name, as given (where --color is read). */
   argv: string[]
   args: string[]
@@ -44,7 +48,7 @@ export function quickCommand(
   stdoutIsTty = process.stdout.isTTY === true,
 ): QuickCommand | undefined {
   const [id, ...rest] = argv
-  if (id !== 'put' && id !== 'get') return undefined
+  if (!isQuickId(id)) return undefined
   if (OCLIF_ENV.some((name) => (env[name] ?? '') !== '')) return undefined
   const spec = QUICK_SPECS[id]
   const booleans = new Set([...GLOBAL.booleans, ...spec.booleans])
@@ -84,4 +88,9 @@ export function quickCommand(
   // oclif colours JSON on a terminal when the user has a theme: leave that to it.
   if (flags.json && stdoutIsTty) return undefined
   return { id, argv: rest, args, flags }
+}
+
+// Own keys only: `dfs constructor` is no quick command.
+function isQuickId(id: string | undefined): id is QuickId {
+  return id !== undefined && Object.hasOwn(QUICK_SPECS, id)
 }

@@ -1,7 +1,8 @@
-// The quick path: `dfs put` and `dfs get` run without oclif, for the command lines ./quick-command.ts
-// accepts. The work is the commands' own (./put-file.ts, ./get-file.ts), and so are the output, the
-// errors and the exit status: human lines and JSON printed as oclif's log and logJson print them
-// (no JSON theme: quickCommand leaves JSON on a terminal to oclif), failures by ./error-report.ts.
+// The quick path: `dfs put`, `dfs get` and `dfs write` run without oclif, for the command lines
+// ./quick-command.ts accepts. The work is the commands' own (./put-file.ts, ./get-file.ts,
+// ./write-file.ts), and so are the output, the errors and the exit status: human lines and JSON
+// printed as oclif's log and logJson print them (no JSON theme: quickCommand leaves JSON on a terminal
+// to oclif), failures by ./error-report.ts.
 
 import type { ProxyClient } from '../client/proxy-client.ts'
 import type { CommandContext } from './command-context.ts'
@@ -11,6 +12,7 @@ import { getFile } from './get-file.ts'
 import { LEASE_TTL_MS, LEASE_WAIT_MS } from './lease.ts'
 import { putFile } from './put-file.ts'
 import type { QuickCommand } from './quick-command.ts'
+import { writeFile } from './write-file.ts'
 
 export async function runQuick(command: QuickCommand, bin: string): Promise<void> {
   const json = command.flags.json === true
@@ -42,13 +44,25 @@ function work(command: QuickCommand, context: CommandContext): Promise<object> {
   const { args, flags } = command
   const option = (name: string) => (typeof flags[name] === 'string' ? flags[name] : undefined)
   const common = { quiet: flags.quiet === true, proxy: option('proxy'), data: option('data') }
-  if (command.id === 'put') {
-    const [local = '', name = ''] = args
-    const lease = { wait: LEASE_WAIT_MS, ttl: LEASE_TTL_MS }
-    return putFile({ local, name, force: flags.force === true, ...lease, ...common }, context)
+  // --wait and --ttl send a command line to oclif, so a lease here always has their defaults.
+  const lease = { wait: LEASE_WAIT_MS, ttl: LEASE_TTL_MS }
+  switch (command.id) {
+    case 'put': {
+      const [local = '', name = ''] = args
+      return putFile({ local, name, force: flags.force === true, ...lease, ...common }, context)
+    }
+    case 'get': {
+      const [name = '', local] = args
+      return getFile(
+        { name, local, offline: flags.offline === true, range: option('range'), ...common },
+        context,
+      )
+    }
+    case 'write': {
+      const [name = ''] = args
+      return writeFile({ name, create: flags.create === true, ...lease, ...common }, context)
+    }
   }
-  const [name = '', local] = args
-  return getFile({ name, local, offline: flags.offline === true, range: option('range'), ...common }, context)
 }
 
 /** oclif's logJson without a theme: the document, indented by two, and a newline. */

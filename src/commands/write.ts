@@ -1,11 +1,8 @@
 import { Args, Flags } from '@oclif/core'
-import { HeldLease } from '../cli/lease.ts'
 import { leaseFlags } from '../cli/lease-flags.ts'
-import { describe, upload } from '../cli/upload.ts'
 import { UserCommand } from '../cli/user-command.ts'
 import { transferFlags } from '../cli/transfer-flags.ts'
-import { LEASE_KEY } from '../protocol/lease-key.ts'
-import { normaliseName } from '../protocol/names.ts'
+import { writeFile } from '../cli/write-file.ts'
 import type { FileVersion } from '../protocol/types.ts'
 
 export default class Write extends UserCommand {
@@ -29,29 +26,6 @@ export default class Write extends UserCommand {
 
   async run(): Promise<FileVersion> {
     const { args, flags } = await this.parse(Write)
-    const name = normaliseName(args.name)
-    const client = await this.proxy(flags)
-    const inherited = inheritedLease(name)
-    const lease =
-      inherited === undefined ? await HeldLease.acquire(client, name, flags.wait, flags.ttl) : undefined
-    try {
-      const { version, shown } = await upload(client, '-', name, {
-        show: !this.jsonEnabled() && !flags.quiet,
-        lease: inherited ?? lease?.key,
-        create: flags.create,
-      })
-      if (!shown) this.say(describe(version))
-      return version
-    } finally {
-      await lease?.release()
-    }
+    return writeFile({ ...args, ...flags }, this.context())
   }
-}
-
-/** The lease key of an enclosing `dfs lock` on the same name, passed down through the environment. */
-function inheritedLease(name: string): string | undefined {
-  const lockedName = process.env.DFS_LOCK_NAME
-  const key = process.env.DFS_LOCK_TOKEN
-  if (!lockedName || !key || !LEASE_KEY.test(key)) return undefined
-  return normaliseName(lockedName) === name ? key : undefined
 }

@@ -324,11 +324,13 @@ describe('with a cluster', () => {
     assert.match(missing.stderr, /no-such-dir/)
   })
 
-  test('put and get without oclif (the quick path) print, fail and exit as they do through oclif', async () => {
+  test('put, get and write without oclif (the quick path) print, fail and exit as they do through oclif', async () => {
     const put = await cluster.run(['put', '-', 'quick/a.txt'], { input: 'quick path\n' })
     assert.equal(put.code, 0, put.stderr)
-    // {dir}: a directory of each run's own, for what get writes; {dir} again in what it prints.
-    const cases: { args: string[]; input?: string }[] = [
+    const record = join(cluster.root, 'quick-modules.txt')
+    // {dir}: a directory of each run's own, for what get writes; {dir} again in what it prints. {side}:
+    // the name of that directory, for a name in dfs that each run makes anew.
+    const cases: { args: string[]; input?: string; env?: NodeJS.ProcessEnv }[] = [
       { args: ['put', '-', 'quick/a.txt', '--force'], input: 'again\n' },
       { args: ['put', '--json', '-', 'quick/a.txt', '--force', '-q'], input: 'again\n' },
       { args: ['put', '-', 'quick/a.txt'], input: 'refused\n' },
@@ -346,21 +348,47 @@ describe('with a cluster', () => {
       { args: ['get', 'quick/a.txt', '-', '--json'] },
       { args: ['get', 'quick/a.txt', '-', '--range', 'x'] },
       { args: ['get', 'quick/none', '{dir}/none', '--json'] },
+      { args: ['write', 'quick/a.txt'], input: 'written\n' },
+      { args: ['write', '-q', 'quick/a.txt', '--json'], input: 'written\n' },
+      { args: ['write', '--create', 'quick/new-{side}.txt'], input: 'new\n' },
+      { args: ['write', 'quick/none'], input: 'refused\n' },
+      { args: ['write', 'quick/none', '--json'], input: 'refused\n' },
+      { args: ['write', '../outside'], input: 'x' },
+      { args: ['write', 'quick/a.txt', '--proxy', 'https://127.0.0.1:1'], input: 'x' },
+      // Inside `dfs lock` the write takes the lock's lease from the environment. The lock itself runs
+      // through oclif, so only the write records the modules it loads, in {record}.
+      {
+        args: [
+          'lock',
+          'quick/a.txt',
+          '--',
+          'sh',
+          '-c',
+          "echo locked | DFS_TEST_MODULES='{record}' dfs write quick/a.txt",
+        ],
+        env: await dfsOnPath(),
+      },
     ]
-    const record = join(cluster.root, 'quick-modules.txt')
-    for (const { args, input } of cases) {
+    for (const { args, input, env: caseEnv } of cases) {
       const runs = []
       for (const oclif of [false, true]) {
-        const dir = join(cluster.root, oclif ? 'through-oclif' : 'quick-path')
+        const side = oclif ? 'through-oclif' : 'quick-path'
+        const dir = join(cluster.root, side)
         await mkdir(dir, { recursive: true })
-        const env = oclif ? { DFS_UNBUNDLED: '1' } : loadedModulesEnv(record)
+        // A command line that names {record} tells the process that records: this one must not.
+        const recordHere = !args.some((arg) => arg.includes('{record}'))
+        const recording = { ...loadedModulesEnv(record), ...(recordHere ? {} : { DFS_TEST_MODULES: '' }) }
+        const env = { ...caseEnv, ...(oclif ? { DFS_UNBUNDLED: '1' } : recording) }
+        // A record left by an earlier case must not stand in for one this run failed to write.
+        await rm(record, { force: true })
         const run = await cluster.run(
-          args.map((arg) => arg.replace('{dir}', dir)),
+          args.map((arg) => arg.replace('{dir}', dir).replace('{side}', side).replace('{record}', record)),
           { input: input ?? '', env },
         )
         const same = (text: string) =>
           text
             .replaceAll(dir, '{dir}')
+            .replaceAll(side, '{side}')
             .replace(/"(version|mtime)": \d+/g, '"$1": N')
             .replace(/version \d+/g, 'version N')
         runs.push({ code: run.code, stdout: same(out(run)), stderr: same(run.stderr) })
@@ -373,16 +401,21 @@ describe('with a cluster', () => {
     }
   })
 
-  /** Runs a shell line as the README shows it, with this checkout's dfs first on PATH. */
-  async function shell(line: string): Promise<RunResult> {
+  /** The environment whose PATH finds this checkout's dfs first, for shell lines that run `dfs`. */
+  async function dfsOnPath(): Promise<NodeJS.ProcessEnv> {
     const bin = join(cluster.root, 'bin')
     await mkdir(bin, { recursive: true })
     await writeFile(join(bin, 'dfs'), `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`, {
       mode: 0o755,
     })
+    return { PATH: `${bin}:${process.env.PATH ?? ''}` }
+  }
+
+  /** Runs a shell line as the README shows it, with this checkout's dfs first on PATH. */
+  async function shell(line: string): Promise<RunResult> {
     return cluster.run([], {
       invocation: { command: '/bin/sh', prefix: ['-c', line] },
-      env: { PATH: `${bin}:${process.env.PATH ?? ''}` },
+      env: await dfsOnPath(),
     })
   }
 

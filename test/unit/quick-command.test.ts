@@ -1,4 +1,4 @@
-// The quick path's reading of a command line (`dfs put` and `dfs get` without oclif): it takes only
+// The quick path's reading of a command line (`dfs put`, `get` and `write` without oclif): it takes only
 // what it reads exactly as oclif does, and leaves everything else to oclif, and the flags it knows are
 // the ones the commands declare. That its output is oclif's own is checked against oclif itself in
 // test/cluster/cli-ux.test.ts.
@@ -13,7 +13,7 @@ import { COMMANDS } from '../../src/index.ts'
 
 const quick = (argv: string[], env: NodeJS.ProcessEnv = {}, tty = false) => quickCommand(argv, env, tty)
 
-test('plain put and get command lines run on the quick path, with their arguments and flags', () => {
+test('plain put, get and write command lines run on the quick path, with their arguments and flags', () => {
   assert.deepEqual(quick(['put', 'a.txt', 'docs/a.txt']), {
     id: 'put',
     argv: ['a.txt', 'docs/a.txt'],
@@ -31,6 +31,18 @@ test('plain put and get command lines run on the quick path, with their argument
     argv: ['n', '-', '--range', '0-9', '--offline', '--no-color'],
     args: ['n', '-'],
     flags: { range: '0-9', offline: true, color: true },
+  })
+  assert.deepEqual(quick(['write', 'counter']), {
+    id: 'write',
+    argv: ['counter'],
+    args: ['counter'],
+    flags: {},
+  })
+  assert.deepEqual(quick(['write', '--create', 'logs/last.txt', '-q', '--json', '--proxy=https://p:1']), {
+    id: 'write',
+    argv: ['--create', 'logs/last.txt', '-q', '--json', '--proxy=https://p:1'],
+    args: ['logs/last.txt'],
+    flags: { create: true, quiet: true, json: true, proxy: 'https://p:1' },
   })
 })
 
@@ -63,6 +75,16 @@ test('anything oclif reads otherwise, or answers itself, is left to oclif', () =
     ['get', 'n', '--force'],
     ['get', 'n', '--range', '-100'],
     ['put', 'a', 'b', '--version'],
+    ['write'],
+    ['write', 'a', 'b'],
+    ['write', 'a', '--wait', '5s'],
+    ['write', 'a', '--ttl=1m'],
+    ['write', 'a', '--force'],
+    ['write', 'a', '--create', '--create'],
+    ['write', 'a', '--no-create'],
+    ['write', 'a', '--help'],
+    ['write', '--', 'a'],
+    ['constructor', 'a'],
   ])
     assert.equal(quick(argv), undefined, argv.join(' '))
 })
@@ -111,7 +133,9 @@ test('the flags and arguments the quick path takes are the ones the commands dec
     )
     assert.deepEqual(spec.chars, chars, `dfs ${id} short flags`)
   }
-  // What put --force waits and leases for when --wait and --ttl are not given.
-  assert.equal(COMMANDS.put.flags.wait.default, LEASE_WAIT_MS)
-  assert.equal(COMMANDS.put.flags.ttl.default, LEASE_TTL_MS)
+  // What put --force and write wait and lease for when --wait and --ttl are not given.
+  for (const id of ['put', 'write'] as const) {
+    assert.equal(COMMANDS[id].flags.wait.default, LEASE_WAIT_MS, `dfs ${id} --wait`)
+    assert.equal(COMMANDS[id].flags.ttl.default, LEASE_TTL_MS, `dfs ${id} --ttl`)
+  }
 })
