@@ -36,7 +36,9 @@ export default class Repair extends UserCommand {
     const plan = await client.repairPlan()
     if (plan.length === 0) this.say('every version has its copies')
     for (const t of plan) this.say(describeTask(t))
-    if (flags['dry-run'] || plan.length === 0) return { plan }
+    if (flags['dry-run']) return { plan }
+    // Nothing to do is a run that did nothing: a script reads the same fields either way.
+    if (plan.length === 0) return { plan, copied: 0, failures: [], left: 0 }
     const { copied, failures, left = 0 } = await client.repairRun()
     for (const f of failures)
       this.say(`failed: ${f.name} v${f.version} ${f.source} -> ${f.target}: ${f.error}`)

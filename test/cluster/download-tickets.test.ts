@@ -109,6 +109,21 @@ describe('download tickets', () => {
     assert.deepEqual([second.status, second.code], [401, 'DFS_AUTH'])
   })
 
+  test('a HEAD of a link answers its headers without spending it: the download follows', async () => {
+    const issued = await ticketFor(await login('alice'), NAME)
+    assert.equal(issued.status, 200)
+    const head = await request(new URL(issued.url!, cluster.proxy), { dispatcher: agent, method: 'HEAD' })
+    assert.equal(head.statusCode, 200)
+    assert.equal(head.headers['content-length'], String(body.length))
+    assert.match(String(head.headers['content-disposition']), /^attachment; /)
+    assert.equal((await head.body.arrayBuffer()).byteLength, 0)
+    const download = await follow(issued.url!)
+    assert.equal(download.status, 200)
+    assert.equal(sha256(download.bytes), sha256(body))
+    const again = await follow(issued.url!)
+    assert.deepEqual([again.status, again.code], [401, 'DFS_AUTH'], 'the GET spent it')
+  })
+
   test('a link is refused after it expires', async () => {
     const issued = await ticketFor(await login('alice'), NAME)
     assert.equal(issued.status, 200)

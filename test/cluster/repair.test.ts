@@ -77,6 +77,10 @@ describe('repair by plan and by hand', () => {
     // It ends when the work it planned is done: every copy made, none left.
     const outcome = JSON.parse(run.stdout.toString()) as { copied: number; failures: unknown[]; left: number }
     assert.deepEqual([outcome.copied, outcome.failures, outcome.left], [endangered.length, [], 0])
+    // Run again with nothing to do, it says so in the same fields.
+    const idle = await cluster.run(['repair', '--json'])
+    assert.equal(idle.code, 0, idle.stderr)
+    assert.deepEqual(JSON.parse(idle.stdout.toString()), { plan: [], copied: 0, failures: [], left: 0 })
     for (const name of names) {
       const file = await stat(name)
       assert.equal(file.holders.length, 2, name)

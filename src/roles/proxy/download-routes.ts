@@ -56,7 +56,11 @@ export function registerDownloadRoutes(
     },
     async (request, reply) => {
       const name = normaliseName(request.query.name)
-      const { token, user } = tickets.redeem(request.query.ticket, name)
+      // A HEAD (Fastify answers one for every GET route) looks at the ticket without spending it.
+      const { token, user } =
+        request.method === 'HEAD'
+          ? tickets.check(request.query.ticket, name)
+          : tickets.redeem(request.query.ticket, name)
       // The session is checked again: one that ended since the ticket was issued downloads nothing.
       const caller = await service.authenticate(token, { client: request.ip })
       if (caller.user !== user)

@@ -56,14 +56,26 @@ export class DownloadTickets {
    * its first use, whatever the outcome: one presented for another name is gone too.
    */
   redeem(ticket: string, name: string): { token: string; user: string } {
-    const found = this.tickets.get(ticket)
+    const found = this.check(ticket, name)
     this.tickets.delete(ticket)
-    if (!found || found.expires <= this.clock.now())
+    return found
+  }
+
+  /** As redeem, without spending the ticket: for a HEAD, which a download tool may send first. */
+  check(ticket: string, name: string): { token: string; user: string } {
+    const found = this.tickets.get(ticket)
+    if (!found || found.expires <= this.clock.now()) {
+      this.tickets.delete(ticket)
       throw new DfsError(
         'DFS_AUTH',
         'this download link was used already, has expired or was never issued: download again from the page',
       )
-    if (found.name !== name) throw new DfsError('DFS_FORBIDDEN', 'this download link is for another file')
+    }
+    if (found.name !== name) {
+      // Presented for another name, it is spent all the same.
+      this.tickets.delete(ticket)
+      throw new DfsError('DFS_FORBIDDEN', 'this download link is for another file')
+    }
     return { token: found.token, user: found.user }
   }
 

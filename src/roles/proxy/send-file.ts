@@ -67,6 +67,11 @@ export async function sendFile(
     void reply.header('last-modified', new Date(file.mtime).toUTCString())
   reply.hijack()
   reply.raw.writeHead(partial ? 206 : 200, reply.getHeaders() as Record<string, string>)
+  // A HEAD gets the headers only: Node would drop the body's bytes, but only after reading them all.
+  if (request.method === 'HEAD') {
+    download.body.destroy()
+    return void reply.raw.end()
+  }
   // A bad block no holder can replace cuts the connection: the client sees a short, failed transfer.
   pipeline(download.body, boundedMemory(), reply.raw, (error) => {
     if (!error) return
