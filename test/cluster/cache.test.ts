@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { stopChild } from '../../src/cli/children.ts'
 import type { Located } from '../../src/protocol/types.ts'
 import { BIN, TestCluster } from '../helpers/cluster.ts'
-import { flipByte, randomFile, sha256File } from '../helpers/files.ts'
+import { flipByte, randomFile, sha256, sha256File } from '../helpers/files.ts'
 
 const MiB = 1024 * 1024
 
@@ -80,22 +80,33 @@ describe('the proxy cache', () => {
     }
   })
 
-  test('a cached blob corrupted on disk is detected, dropped and fetched again', async () => {
-    const local = join(cluster.root, 'c.bin')
-    const digest = await randomFile(local, MiB)
-    assert.equal((await cluster.run(['put', local, 'c.bin'])).code, 0)
-    await corrupt(cacheBlob(1, digest))
-    const out = join(cluster.root, 'c.out')
-    const get = await cluster.run(['get', 'c.bin', out])
-    assert.equal(get.code, 0, get.stderr)
-    assert.equal(await sha256File(out), digest)
-    // The bad copy was dropped as it was read; the next read fetches the blob into the cache again.
-    assert.equal((await cluster.run(['get', 'c.bin', '-'])).code, 0)
-    assert.equal(await sha256File(cacheBlob(1, digest)), digest, 'the cache holds the right bytes again')
+  test('a cached blob corrupted on disk is detected, dropped and fetched again (streamed, and read whole when small)', async () => {
+    for (const [name, size] of [
+      ['c.bin', MiB],
+      ['c-small.bin', 4096],
+    ] as const) {
+      const local = join(cluster.root, name)
+      const digest = await randomFile(local, size)
+      assert.equal((await cluster.run(['put', local, name])).code, 0)
+      await corrupt(cacheBlob(1, digest))
+      const out = join(cluster.root, `${name}.out`)
+      const get = await cluster.run(['get', name, out])
+      assert.equal(get.code, 0, get.stderr)
+      assert.equal(await sha256File(out), digest, name)
+      // The bad copy was dropped as it was read; the next read fetches the blob into the cache again.
+      assert.equal((await cluster.run(['get', name, '-'])).code, 0)
+      assert.equal(
+        await sha256File(cacheBlob(1, digest)),
+        digest,
+        `the cache holds the right bytes of ${name} again`,
+      )
+      const again = await cluster.run(['get', name, '-'])
+      assert.equal(sha256(again.stdout), digest, `${name} from the cache`)
+    }
     const status = JSON.parse((await cluster.run(['status', '--json'])).stdout.toString()) as {
       proxy: { cache: { corrupt: number } }
     }
-    assert.ok(status.proxy.cache.corrupt >= 1)
+    assert.ok(status.proxy.cache.corrupt >= 2)
   })
 
   test('a blob corrupted on the replica is detected, served from the other holder, and reported', async () => {

@@ -4,10 +4,10 @@
 // when filled, and every read of one is verified block by block as it is served (block-reader.ts),
 // so a corrupt entry is dropped the moment it is read, and the read goes on from a file server.
 
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { DatabaseSync } from 'node:sqlite'
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { DfsError } from '../../protocol/errors.ts'
 import type { Clock } from '../../server/clock.ts'
 import { DiskBlobStore } from '../../storage/disk-blob-store.ts'
@@ -47,6 +47,12 @@ CREATE TABLE IF NOT EXISTS recalled_names (name TEXT PRIMARY KEY, version INTEGE
   size INTEGER NOT NULL, blocks TEXT, owner TEXT, grp TEXT, mode INTEGER);
 `
 
+/** The largest blob read whole, at once, when served from the cache (see readSmall). */
+export const SMALL_READ_MAX = 64 * 1024
+
+/** How long index writes wait to be written together (see BlobCache.touched). */
+const FLUSH_MS = 1000
+
 export class BlobCache {
   readonly maxBytes: number
   private readonly blobs: DiskBlobStore
@@ -56,6 +62,16 @@ export class BlobCache {
   private readonly pinned = new Map<string, number>()
   /** Bytes promised to fills in progress, so cache plus temp files stay under the bound. */
   private reserved = 0
+  private readonly statements = new Map<string, StatementSync>()
+  /**
+   * Index writes a read or a write makes, kept here and written together at most a second later
+   * (flushIndex): the last use of entries, and the names seen (undefined: forgotten). One SQLite
+   * transaction each, as they were, cost a small cached read more than serving it. A crash may lose
+   * that second of them, which the index may lose anyway (synchronous = NORMAL, see below).
+   */
+  private readonly touched = new Map<string, number>()
+  private readonly seen = new Map<string, KnownName | undefined>()
+  private flushTimer: NodeJS.Timeout | undefined
   /**
    * The bytes of every indexed entry, counted once and then kept up to date by the writes that add
    * and evict entries (undefined: count again), so making room for an upload does not sum the whole
@@ -91,18 +107,16 @@ export class BlobCache {
   async open(): Promise<void> {
     await this.blobs.open()
     const indexed = new Set(
-      (this.db.prepare('SELECT sha256 FROM entries').all() as { sha256: string }[]).map((r) => r.sha256),
+      (this.sql('SELECT sha256 FROM entries').all() as { sha256: string }[]).map((r) => r.sha256),
     )
     for await (const sha256 of this.blobs.list()) {
       if (!indexed.delete(sha256)) await this.blobs.remove(sha256)
     }
-    for (const missing of indexed) this.db.prepare('DELETE FROM entries WHERE sha256 = ?').run(missing)
+    for (const missing of indexed) this.sql('DELETE FROM entries WHERE sha256 = ?').run(missing)
   }
 
   stats(): CacheStats {
-    const row = this.db
-      .prepare('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM entries')
-      .get() as {
+    const row = this.sql('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM entries').get() as {
       n: number
       bytes: number
     }
@@ -114,15 +128,36 @@ export class BlobCache {
    * they are read, not here: a hit reads the blob once.
    */
   async has(sha256: string): Promise<boolean> {
-    const row = this.db.prepare('SELECT size FROM entries WHERE sha256 = ?').get(sha256) as
+    const row = this.sql('SELECT size FROM entries WHERE sha256 = ?').get(sha256) as
       { size: number } | undefined
     if (!row) return false
     if ((await this.blobs.size(sha256)) === row.size) {
-      this.db.prepare('UPDATE entries SET last_used = ? WHERE sha256 = ?').run(this.clock.now(), sha256)
+      this.touch(sha256)
       return true
     }
     await this.corrupt(sha256)
     return false
+  }
+
+  /**
+   * The bytes of a cached blob of at most SMALL_READ_MAX, read at once, or undefined if there is no
+   * whole copy. Read without the thread pool: four calls through it (stat, open, read, close) cost a
+   * cached small read more than all the rest of serving it, as nginx's blocking reads of small files
+   * do not; a blob this small that is not in the page cache holds the event loop for one disk read.
+   * The caller checks the bytes against their hash.
+   */
+  readSmall(sha256: string, size: number): Buffer | undefined {
+    if (size > SMALL_READ_MAX) return undefined
+    let bytes: Buffer
+    try {
+      bytes = readFileSync(this.blobs.pathOf(sha256))
+    } catch {
+      return undefined
+    }
+    if (bytes.length !== size) return undefined
+    this.touch(sha256)
+    this.counters.bytesFromCache += size
+    return bytes
   }
 
   /** A cached blob was found not to match its hash: it is dropped. */
@@ -187,34 +222,20 @@ export class BlobCache {
       const added = this.db
         .prepare('INSERT OR IGNORE INTO entries (sha256, size, last_used) VALUES (?, ?, ?)')
         .run(sha256, size, now).changes
-      if (added === 0) this.db.prepare('UPDATE entries SET last_used = ? WHERE sha256 = ?').run(now, sha256)
+      if (added === 0) this.touch(sha256)
       else if (this.indexedBytes !== undefined) this.indexedBytes += size
     }
   }
 
   remember(file: KnownName): void {
-    this.db
-      .prepare(
-        `INSERT INTO recalled_names (name, version, sha256, size, blocks, owner, grp, mode)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, size = excluded.size,
-         blocks = excluded.blocks, owner = excluded.owner, grp = excluded.grp, mode = excluded.mode`,
-      )
-      .run(
-        file.name,
-        file.version,
-        file.sha256,
-        file.size,
-        file.blocks ?? null,
-        file.owner ?? null,
-        file.group ?? null,
-        file.mode ?? null,
-      )
+    this.seen.set(file.name, file)
+    this.flushSoon()
   }
 
   /** The last version of `name` this proxy saw, for reads while the directory is unreachable. */
   recall(name: string): KnownName | undefined {
-    const row = this.db.prepare('SELECT * FROM recalled_names WHERE name = ?').get(name) as
+    if (this.seen.has(name)) return this.seen.get(name)
+    const row = this.sql('SELECT * FROM recalled_names WHERE name = ?').get(name) as
       | (Omit<KnownName, 'blocks' | 'owner' | 'group' | 'mode'> & {
           blocks: string | null
           owner: string | null
@@ -236,27 +257,96 @@ export class BlobCache {
 
   /** A change notification: what we knew of `name` is no longer current. */
   forgetAll(): void {
+    this.seen.clear()
     this.db.exec('DELETE FROM recalled_names')
   }
 
   forget(name: string): void {
-    this.db.prepare('DELETE FROM recalled_names WHERE name = ?').run(name)
+    this.seen.set(name, undefined)
+    this.flushSoon()
   }
 
   close(): void {
+    clearTimeout(this.flushTimer)
+    this.flushIndex()
     this.db.close()
+  }
+
+  private sql(text: string): StatementSync {
+    let statement = this.statements.get(text)
+    if (!statement) {
+      statement = this.db.prepare(text)
+      this.statements.set(text, statement)
+    }
+    return statement
+  }
+
+  private touch(sha256: string): void {
+    this.touched.set(sha256, this.clock.now())
+    this.flushSoon()
+  }
+
+  private flushSoon(): void {
+    this.flushTimer ??= setTimeout(() => {
+      try {
+        this.flushIndex()
+      } catch {
+        // The index is a cache: a lost write is at worst an entry evicted early or a name forgotten.
+      }
+    }, FLUSH_MS).unref()
+  }
+
+  /** Writes the index writes kept since the last flush, in one transaction. */
+  private flushIndex(): void {
+    clearTimeout(this.flushTimer)
+    this.flushTimer = undefined
+    if (this.touched.size === 0 && this.seen.size === 0) return
+    this.db.exec('BEGIN')
+    try {
+      const used = this.sql('UPDATE entries SET last_used = ? WHERE sha256 = ?')
+      for (const [sha256, at] of this.touched) used.run(at, sha256)
+      const upsert = this.sql(
+        `INSERT INTO recalled_names (name, version, sha256, size, blocks, owner, grp, mode)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, size = excluded.size,
+         blocks = excluded.blocks, owner = excluded.owner, grp = excluded.grp, mode = excluded.mode`,
+      )
+      const forget = this.sql('DELETE FROM recalled_names WHERE name = ?')
+      for (const [name, file] of this.seen) {
+        if (file === undefined) forget.run(name)
+        else
+          upsert.run(
+            file.name,
+            file.version,
+            file.sha256,
+            file.size,
+            file.blocks ?? null,
+            file.owner ?? null,
+            file.group ?? null,
+            file.mode ?? null,
+          )
+      }
+      this.db.exec('COMMIT')
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK')
+      throw error
+    } finally {
+      this.touched.clear()
+      this.seen.clear()
+    }
   }
 
   /** Evicts least recently used, unpinned entries until `size` more bytes fit; false if they cannot. */
   private async makeRoom(size: number): Promise<boolean> {
     if (size > this.maxBytes) return false
     this.indexedBytes ??= (
-      this.db.prepare('SELECT COALESCE(SUM(size), 0) AS bytes FROM entries').get() as { bytes: number }
+      this.sql('SELECT COALESCE(SUM(size), 0) AS bytes FROM entries').get() as { bytes: number }
     ).bytes
     let used = this.indexedBytes + this.reserved
     // The least recently used are read only when something has to go.
     if (used + size <= this.maxBytes) return true
-    const rows = this.db.prepare('SELECT sha256, size FROM entries ORDER BY last_used ASC').all() as {
+    this.flushIndex()
+    const rows = this.sql('SELECT sha256, size FROM entries ORDER BY last_used ASC').all() as {
       sha256: string
       size: number
     }[]
@@ -264,7 +354,7 @@ export class BlobCache {
       if (used + size <= this.maxBytes) break
       if (this.pinned.has(row.sha256)) continue
       // The file goes before the space is counted free: the bound holds on disk, not just in the index.
-      const gone = this.db.prepare('DELETE FROM entries WHERE sha256 = ?').run(row.sha256).changes
+      const gone = this.sql('DELETE FROM entries WHERE sha256 = ?').run(row.sha256).changes
       if (gone === 1 && this.indexedBytes !== undefined) this.indexedBytes -= row.size
       await this.blobs.remove(row.sha256)
       this.counters.evictions++
@@ -274,7 +364,7 @@ export class BlobCache {
   }
 
   private async drop(sha256: string): Promise<void> {
-    this.db.prepare('DELETE FROM entries WHERE sha256 = ?').run(sha256)
+    this.sql('DELETE FROM entries WHERE sha256 = ?').run(sha256)
     this.indexedBytes = undefined
     await this.blobs.remove(sha256)
   }

@@ -72,6 +72,8 @@ export async function sendFile(
     download.body.destroy()
     return void reply.raw.end()
   }
+  // A small file read whole from the cache goes in one write, without a stream.
+  if (download.bytes && !partial) return void reply.raw.end(download.bytes)
   // A bad block no holder can replace cuts the connection: the client sees a short, failed transfer.
   pipeline(download.body, boundedMemory(), reply.raw, (error) => {
     if (!error) return
