@@ -6,26 +6,12 @@ import { describe, test, beforeEach, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import { MAX_PROP_VALUE_BYTES } from '../../src/protocol/dead-props.ts'
 import { DfsError } from '../../src/protocol/errors.ts'
-import type { ChildEntry, MetadataStore, NewVersion, RelinkRequest } from '../../src/metadata/store.ts'
+import type { ChildEntry, MetadataStore, RelinkRequest } from '../../src/metadata/store.ts'
 import type { StoreUnderTest } from './metadata-store.ts'
+import { PERMS, version } from '../helpers/versions.ts'
 
 const SHA = (c: string) => c.repeat(64)
-const PERMS = { owner: 'alice', group: 'users', mode: 0o664 }
 const ALICE = { user: 'alice', proxy: 1 }
-
-function version(name: string, expectedVersion: number, overrides: Partial<NewVersion> = {}): NewVersion {
-  return {
-    name,
-    expectedVersion,
-    sha256: SHA('a'),
-    size: 1,
-    primary: 1,
-    holders: [1, 2],
-    writer: 'alice',
-    perms: PERMS,
-    ...overrides,
-  }
-}
 
 function relink(from: string, to: string, overrides: Partial<RelinkRequest> = {}): RelinkRequest {
   return { from, to, overwrite: true, writer: 'alice', perms: PERMS, ...overrides }

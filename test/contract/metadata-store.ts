@@ -7,8 +7,9 @@ import { describe, test, beforeEach, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import { BLOCK_SIZE } from '../../src/protocol/blocks.ts'
 import { DfsError } from '../../src/protocol/errors.ts'
-import type { LeaseKey, MetadataStore, NewVersion, StoreNotice } from '../../src/metadata/store.ts'
+import type { LeaseKey, MetadataStore, StoreNotice } from '../../src/metadata/store.ts'
 import type { FileVersion } from '../../src/protocol/types.ts'
+import { PERMS, version } from '../helpers/versions.ts'
 
 export interface StoreUnderTest {
   store: MetadataStore
@@ -17,23 +18,8 @@ export interface StoreUnderTest {
 }
 
 const SHA = (c: string) => c.repeat(64)
-const PERMS = { owner: 'alice', group: 'users', mode: 0o664 }
 const ALICE = { user: 'alice', proxy: 1 }
 const BOB = { user: 'bob', proxy: 2 }
-
-function version(name: string, expectedVersion: number, overrides: Partial<NewVersion> = {}): NewVersion {
-  return {
-    name,
-    expectedVersion,
-    sha256: SHA('a'),
-    size: 1,
-    primary: 1,
-    holders: [1, 2],
-    writer: 'alice',
-    perms: PERMS,
-    ...overrides,
-  }
-}
 
 async function refusal(promise: Promise<unknown>): Promise<string> {
   try {

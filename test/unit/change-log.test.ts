@@ -12,8 +12,7 @@ import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
 import type { StoredChange } from '../../src/metadata/store.ts'
 import { ChangeLog, type FeedSink } from '../../src/roles/directory/change-log.ts'
 import { eventually } from '../helpers/eventually.ts'
-
-const PERMS = { owner: 'alice', group: 'users', mode: 0o664 }
+import { version } from '../helpers/versions.ts'
 
 describe('ChangeLog', () => {
   let dir: string
@@ -30,20 +29,7 @@ describe('ChangeLog', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  const put = (name: string) =>
-    store.commit(
-      {
-        name,
-        expectedVersion: 0,
-        sha256: 'a'.repeat(64),
-        size: 1,
-        primary: 1,
-        holders: [1, 2],
-        writer: 'alice',
-        perms: PERMS,
-      },
-      1,
-    )
+  const put = (name: string) => store.commit(version(name), 1)
 
   function recorder(): FeedSink & { seen: string[]; changes: StoredChange[] } {
     const seen: string[] = []

@@ -11,8 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setImmediate as turn } from 'node:timers/promises'
 import { SqliteMetadataStore } from '../../src/metadata/sqlite-store.ts'
-
-const PERMS = { owner: 'alice', group: 'users', mode: 0o664 }
+import { version } from '../helpers/versions.ts'
 
 /** An fsync that completes (or fails) only when the test says. */
 class Gate {
@@ -49,20 +48,7 @@ describe('the embedded store and its own fsync of the log', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  const put = (name: string) =>
-    store.commit(
-      {
-        name,
-        expectedVersion: 0,
-        sha256: 'a'.repeat(64),
-        size: 1,
-        primary: 1,
-        holders: [1, 2],
-        writer: 'alice',
-        perms: PERMS,
-      },
-      1,
-    )
+  const put = (name: string) => store.commit(version(name), 1)
 
   const state = <T>(promise: Promise<T>) => {
     const seen = { settled: false, ok: false, error: undefined as unknown }
