@@ -62,6 +62,7 @@ describe('a full disk', () => {
       )
     }
     // Space came back: a small write goes through.
-    assert.equal((await cluster.run(['put', '-', 'small.txt'], { input: 'fits\n' })).code, 0)
+    const small = await cluster.run(['put', '-', 'small.txt'], { input: 'fits\n' })
+    assert.equal(small.code, 0, small.stderr)
   })
 })
