@@ -1,17 +1,19 @@
-// The quick path: `dfs put`, `dfs get` and `dfs write` run without oclif, for the command lines
-// ./quick-command.ts accepts. The work is the commands' own (./put-file.ts, ./get-file.ts,
-// ./write-file.ts), and so are the output, the errors and the exit status: human lines and JSON
+// The quick path: `dfs put`, `dfs get`, `dfs write` and `dfs lock` run without oclif, for the command
+// lines ./quick-command.ts accepts. The work is the commands' own (./put-file.ts, ./get-file.ts,
+// ./write-file.ts, ./run-locked.ts), and so are the output, the errors and the exit status: human lines and JSON
 // printed as oclif's log and logJson print them (no JSON theme: quickCommand leaves JSON on a terminal
 // to oclif), failures by ./error-report.ts.
 
 import type { ProxyClient } from '../client/proxy-client.ts'
 import type { CommandContext } from './command-context.ts'
 import { connect } from './connection.ts'
+import { parseDuration } from './duration-text.ts'
 import { reportFailure } from './error-report.ts'
 import { getFile } from './get-file.ts'
 import { LEASE_TTL_MS, LEASE_WAIT_MS } from './lease.ts'
 import { putFile } from './put-file.ts'
 import type { QuickCommand } from './quick-command.ts'
+import { runLocked } from './run-locked.ts'
 import { writeFile } from './write-file.ts'
 
 export async function runQuick(command: QuickCommand, bin: string): Promise<void> {
@@ -44,7 +46,7 @@ function work(command: QuickCommand, context: CommandContext): Promise<object> {
   const { args, flags } = command
   const option = (name: string) => (typeof flags[name] === 'string' ? flags[name] : undefined)
   const common = { quiet: flags.quiet === true, proxy: option('proxy'), data: option('data') }
-  // --wait and --ttl send a command line to oclif, so a lease here always has their defaults.
+  // put's and write's --wait and --ttl send a command line to oclif: their leases have the defaults.
   const lease = { wait: LEASE_WAIT_MS, ttl: LEASE_TTL_MS }
   switch (command.id) {
     case 'put': {
@@ -55,6 +57,22 @@ function work(command: QuickCommand, context: CommandContext): Promise<object> {
       const [name = '', local] = args
       return getFile(
         { name, local, offline: flags.offline === true, range: option('range'), ...common },
+        context,
+      )
+    }
+    case 'lock': {
+      const [name = ''] = args
+      const wait = option('wait')
+      const ttl = option('ttl')
+      return runLocked(
+        {
+          name,
+          command: command.command ?? [],
+          wait: wait === undefined ? LEASE_WAIT_MS : parseDuration(wait),
+          ttl: ttl === undefined ? LEASE_TTL_MS : parseDuration(ttl),
+          proxy: common.proxy,
+          data: common.data,
+        },
         context,
       )
     }

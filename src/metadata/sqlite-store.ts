@@ -199,7 +199,7 @@ export class SqliteMetadataStore implements MetadataStore {
   /** One process uses an embedded store: its notices never leave it. */
   private readonly notices = new EventEmitter<{ notice: [StoreNotice] }>()
   /** The write-ahead log, which this store fsyncs after each COMMIT (see the top of the file). */
-  private readonly wal: number
+  private readonly wal: number | undefined
   private readonly syncLog: (fd: number) => Promise<void>
   /** Transactions committed so far, and how many of them are known to be on disk. */
   private committed = 0
@@ -217,16 +217,24 @@ export class SqliteMetadataStore implements MetadataStore {
   constructor(path: string, options: { syncLog?: (fd: number) => Promise<void> } = {}) {
     mkdirSync(dirname(path), { recursive: true })
     this.db = new DatabaseSync(path)
+    const { journal_mode: mode } = this.db.prepare('PRAGMA journal_mode = WAL').get() as {
+      journal_mode: string
+    }
+    // Where SQLite cannot keep a write-ahead log (a file system without shared memory, a database in
+    // memory) it keeps its rollback journal: it then syncs at each COMMIT itself (FULL), and nothing
+    // waits for this store's own fsync.
+    this.db.exec(`PRAGMA synchronous = ${mode === 'wal' ? 'NORMAL' : 'FULL'}`)
     // A 32 MiB page cache (the default is 2 MiB): lookups in a large namespace stay in memory.
-    this.db.exec(
-      'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -32768;',
-    )
+    this.db.exec('PRAGMA busy_timeout = 5000; PRAGMA cache_size = -32768;')
     this.db.exec(SCHEMA)
     this.migrate()
-    // The log and its name in the directory are on disk, with whatever start-up wrote to it.
-    this.wal = openSync(`${path}-wal`, 'r+')
-    fdatasyncSync(this.wal)
-    syncDirectory(dirname(path))
+    if (mode === 'wal') {
+      // The log and its name in the directory are on disk, with whatever start-up wrote to it. Made
+      // here if SQLite has not made it yet: an empty log is no log to it.
+      this.wal = openSync(`${path}-wal`, 'a')
+      fdatasyncSync(this.wal)
+      syncDirectory(dirname(path))
+    }
     this.syncLog = options.syncLog ?? promisify(fdatasync)
     this.committedChange = this.durableChange = this.lastChange()
   }
@@ -254,7 +262,7 @@ export class SqliteMetadataStore implements MetadataStore {
       while (this.durable < this.committed) {
         const upTo = this.committed
         try {
-          await this.syncLog(this.wal)
+          await this.syncLog(this.wal!)
         } catch (error) {
           // The log may not hold what was committed, and a later fsync would not say so (the kernel
           // forgets a failed write): no transaction waiting, or to come, is told it is on disk.
@@ -445,6 +453,12 @@ export class SqliteMetadataStore implements MetadataStore {
     this.committed++
     this.committedChange = this.lastChange()
     this.changeAt.set(this.committed, this.committedChange)
+    if (this.wal === undefined) {
+      // SQLite synced it at COMMIT (see the constructor).
+      this.durable = this.committed
+      this.durableChange = this.committedChange
+      this.changeAt.clear()
+    }
     this.settled().then(
       () =>
         batch.forEach(({ resolve, reject }, i) => {
@@ -1440,7 +1454,7 @@ export class SqliteMetadataStore implements MetadataStore {
     // What was asked for before the close is committed, not lost.
     if (this.pending.length > 0) this.flush()
     await this.settled().catch(() => undefined)
-    closeSync(this.wal)
+    if (this.wal !== undefined) closeSync(this.wal)
     this.db.close()
   }
 }

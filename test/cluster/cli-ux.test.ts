@@ -324,7 +324,7 @@ describe('with a cluster', () => {
     assert.match(missing.stderr, /no-such-dir/)
   })
 
-  test('put, get and write without oclif (the quick path) print, fail and exit as they do through oclif', async () => {
+  test('put, get, write and lock without oclif (the quick path) print, fail and exit as they do through oclif', async () => {
     const put = await cluster.run(['put', '-', 'quick/a.txt'], { input: 'quick path\n' })
     assert.equal(put.code, 0, put.stderr)
     const record = join(cluster.root, 'quick-modules.txt')
@@ -355,8 +355,12 @@ describe('with a cluster', () => {
       { args: ['write', 'quick/none', '--json'], input: 'refused\n' },
       { args: ['write', '../outside'], input: 'x' },
       { args: ['write', 'quick/a.txt', '--proxy', 'https://127.0.0.1:1'], input: 'x' },
-      // Inside `dfs lock` the write takes the lock's lease from the environment. The lock itself runs
-      // through oclif, so only the write records the modules it loads, in {record}.
+      { args: ['lock', 'quick/a.txt', '--', 'sh', '-c', 'echo "held $DFS_LOCK_NAME"'] },
+      { args: ['lock', 'quick/a.txt', '--wait', '5s', '--json', '--', 'sh', '-c', 'echo to stderr; exit 3'] },
+      { args: ['lock', 'quick/a.txt', '--ttl=30s', '--', join(cluster.root, 'no-such-command')] },
+      { args: ['lock', '../outside', '--', 'true'] },
+      // Inside `dfs lock` the write takes the lock's lease from the environment. Only the write
+      // records the modules it loads, in {record} (the lock is told not to).
       {
         args: [
           'lock',
@@ -389,7 +393,7 @@ describe('with a cluster', () => {
           text
             .replaceAll(dir, '{dir}')
             .replaceAll(side, '{side}')
-            .replace(/"(version|mtime)": \d+/g, '"$1": N')
+            .replace(/"(version|mtime|token|since)": \d+/g, '"$1": N')
             .replace(/version \d+/g, 'version N')
         runs.push({ code: run.code, stdout: same(out(run)), stderr: same(run.stderr) })
         if (!oclif) {

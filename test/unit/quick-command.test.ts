@@ -8,12 +8,12 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { LEASE_TTL_MS, LEASE_WAIT_MS } from '../../src/cli/lease.ts'
-import { QUICK_SPECS, quickCommand } from '../../src/cli/quick-command.ts'
+import { QUICK_SPECS, quickCommand, type QuickId } from '../../src/cli/quick-command.ts'
 import { COMMANDS } from '../../src/index.ts'
 
 const quick = (argv: string[], env: NodeJS.ProcessEnv = {}, tty = false) => quickCommand(argv, env, tty)
 
-test('plain put, get and write command lines run on the quick path, with their arguments and flags', () => {
+test('plain put, get, write and lock command lines run on the quick path, with their arguments and flags', () => {
   assert.deepEqual(quick(['put', 'a.txt', 'docs/a.txt']), {
     id: 'put',
     argv: ['a.txt', 'docs/a.txt'],
@@ -44,6 +44,20 @@ test('plain put, get and write command lines run on the quick path, with their a
     args: ['logs/last.txt'],
     flags: { create: true, quiet: true, json: true, proxy: 'https://p:1' },
   })
+  assert.deepEqual(quick(['lock', 'counter', '--wait', '10m', '--', 'sh', '-c', 'dfs get counter -']), {
+    id: 'lock',
+    argv: ['counter', '--wait', '10m', '--', 'sh', '-c', 'dfs get counter -'],
+    args: ['counter'],
+    flags: { wait: '10m' },
+    command: ['sh', '-c', 'dfs get counter -'],
+  })
+  // After `--`, everything is the command's, flags and another `--` too.
+  assert.deepEqual(quick(['lock', '--json', 'n', '--ttl=30s', '--', 'ls', '-l', '--', '--json'])?.command, [
+    'ls',
+    '-l',
+    '--',
+    '--json',
+  ])
 })
 
 test('anything oclif reads otherwise, or answers itself, is left to oclif', () => {
@@ -85,6 +99,17 @@ test('anything oclif reads otherwise, or answers itself, is left to oclif', () =
     ['write', 'a', '--help'],
     ['write', '--', 'a'],
     ['constructor', 'a'],
+    ['lock', 'n'],
+    ['lock', 'n', 'true'],
+    ['lock', 'n', '--'],
+    ['lock', '--', 'n', 'true'],
+    ['lock', 'n', 'extra', '--', 'true'],
+    ['lock', 'n', '--wait', 'soon', '--', 'true'],
+    ['lock', 'n', '--wait=', '--', 'true'],
+    ['lock', 'n', '--wait', '1s', '--wait', '2s', '--', 'true'],
+    ['lock', 'n', '-q', '--', 'true'],
+    ['lock', 'n', '--help', '--', 'true'],
+    ['put', 'a', 'b', '--', 'c'],
   ])
     assert.equal(quick(argv), undefined, argv.join(' '))
 })
@@ -128,13 +153,20 @@ test('the flags and arguments the quick path takes are the ones the commands dec
       assert.equal(flag?.type, 'option', `dfs ${id} --${name}`)
       assert.ok(!flag.multiple && flag.default === undefined, `dfs ${id} --${name}`)
     }
+    for (const name of spec.durations ?? []) {
+      const flag = flags[name]
+      assert.equal(flag?.type, 'option', `dfs ${id} --${name}`)
+      assert.ok(!flag.multiple, `dfs ${id} --${name}`)
+    }
+    // A command after `--` is what oclif's non-strict parsing leaves for the command to run.
+    assert.equal(spec.command === true, COMMANDS[id as QuickId].strict === false, `dfs ${id} runs a command`)
     const chars = Object.fromEntries(
       Object.entries(flags).flatMap(([name, flag]) => (flag.char ? [[flag.char, name]] : [])),
     )
     assert.deepEqual(spec.chars, chars, `dfs ${id} short flags`)
   }
-  // What put --force and write wait and lease for when --wait and --ttl are not given.
-  for (const id of ['put', 'write'] as const) {
+  // What put --force, write and lock wait and lease for when --wait and --ttl are not given.
+  for (const id of ['put', 'write', 'lock'] as const) {
     assert.equal(COMMANDS[id].flags.wait.default, LEASE_WAIT_MS, `dfs ${id} --wait`)
     assert.equal(COMMANDS[id].flags.ttl.default, LEASE_TTL_MS, `dfs ${id} --ttl`)
   }

@@ -134,4 +134,19 @@ describe('the embedded store and its own fsync of the log', () => {
       ['kept.txt'],
     )
   })
+
+  test('where SQLite keeps no write-ahead log (here, in memory) commits are answered and fed as SQLite syncs them', async () => {
+    const memory = new SqliteMetadataStore(':memory:', { syncLog: gate.sync })
+    try {
+      await memory.commit(version('in-memory.txt'), 1)
+      assert.equal(gate.calls, 0, 'no fsync of a log that is not there')
+      assert.deepEqual(
+        (await memory.changesSince(0, 10)).map((c) => c.name),
+        ['in-memory.txt'],
+      )
+      await memory.settled()
+    } finally {
+      await memory.close()
+    }
+  })
 })
