@@ -1,8 +1,8 @@
 // The quick path: `dfs put`, `dfs get`, `dfs write` and `dfs lock` run without oclif, for the command
 // lines ./quick-command.ts accepts. The work is the commands' own (./put-file.ts, ./get-file.ts,
-// ./write-file.ts, ./run-locked.ts), and so are the output, the errors and the exit status: human lines and JSON
-// printed as oclif's log and logJson print them (no JSON theme: quickCommand leaves JSON on a terminal
-// to oclif), failures by ./error-report.ts.
+// ./write-file.ts, ./run-locked.ts), and so are the output, the errors and the exit status: human
+// lines and JSON printed as oclif's log and logJson print them (no JSON theme: quickCommand leaves
+// JSON on a terminal to oclif), failures by ./error-report.ts.
 
 import type { ProxyClient } from '../client/proxy-client.ts'
 import type { CommandContext } from './command-context.ts'

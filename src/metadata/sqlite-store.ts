@@ -204,8 +204,7 @@ export class SqliteMetadataStore implements MetadataStore {
   /** Transactions committed so far, and how many of them are known to be on disk. */
   private committed = 0
   private durable = 0
-  /** The newest change number committed, and the newest one on disk (the feed stops there). */
-  private committedChange = 0
+  /** The newest change number on disk (the feed stops there), and each transaction's newest. */
   private durableChange = 0
   private readonly changeAt = new Map<number, number>()
   private syncing?: Promise<void>
@@ -236,7 +235,7 @@ export class SqliteMetadataStore implements MetadataStore {
       syncDirectory(dirname(path))
     }
     this.syncLog = options.syncLog ?? promisify(fdatasync)
-    this.committedChange = this.durableChange = this.lastChange()
+    this.durableChange = this.lastChange()
   }
 
   private lastChange(): number {
@@ -451,14 +450,11 @@ export class SqliteMetadataStore implements MetadataStore {
       return
     }
     this.committed++
-    this.committedChange = this.lastChange()
-    this.changeAt.set(this.committed, this.committedChange)
     if (this.wal === undefined) {
       // SQLite synced it at COMMIT (see the constructor).
       this.durable = this.committed
-      this.durableChange = this.committedChange
-      this.changeAt.clear()
-    }
+      this.durableChange = this.lastChange()
+    } else this.changeAt.set(this.committed, this.lastChange())
     this.settled().then(
       () =>
         batch.forEach(({ resolve, reject }, i) => {

@@ -219,9 +219,11 @@ export class BlobCache {
     this.reserved -= size
     if (sha256) {
       const now = this.clock.now()
-      const added = this.db
-        .prepare('INSERT OR IGNORE INTO entries (sha256, size, last_used) VALUES (?, ?, ?)')
-        .run(sha256, size, now).changes
+      const added = this.sql('INSERT OR IGNORE INTO entries (sha256, size, last_used) VALUES (?, ?, ?)').run(
+        sha256,
+        size,
+        now,
+      ).changes
       if (added === 0) this.touch(sha256)
       else if (this.indexedBytes !== undefined) this.indexedBytes += size
     }
