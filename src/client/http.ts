@@ -9,12 +9,12 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
 import { DfsError, fromErrorBody } from '../protocol/errors.ts'
 import { networkFailure } from './network-failure.ts'
+import { JSON_TIMEOUT_MS } from './timeouts.ts'
 
 /** What ky calls to send a request. */
 export type Fetch = (input: Request | URL | string, init?: RequestInit) => Promise<Response>
 
-/** How long a JSON call waits for its answer unless it says otherwise. */
-export const JSON_TIMEOUT_MS = 30_000
+export { JSON_TIMEOUT_MS }
 
 /** A ky instance bound to one base URL and one transport; JSON only. */
 export function jsonClient(baseUrl: string, fetch: Fetch, headers: Record<string, string> = {}): KyInstance {

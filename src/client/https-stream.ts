@@ -4,7 +4,7 @@
 // long wait for a lock short with its own header timeout.
 
 import type { IncomingMessage } from 'node:http'
-import { request } from 'node:https'
+import { request, type Agent } from 'node:https'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { DfsError, fromErrorBody } from '../protocol/errors.ts'
@@ -15,14 +15,41 @@ const MAX_JSON = 1024 * 1024
 export function httpsRequest(
   method: 'GET' | 'PUT' | 'POST',
   url: string,
-  options: { ca: string; headers: Record<string, string>; body?: Readable | string; what: string },
+  options: {
+    ca: string
+    headers: Record<string, string>
+    body?: Readable | string
+    what: string
+    /** Give up when the answer has not begun this long after the request (a JSON call); no limit by default. */
+    timeoutMs?: number
+    /** Connections kept open between the calls of one command; by default each call has its own. */
+    agent?: Agent
+  },
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, ca: options.ca, headers: options.headers, agent: false })
-    const fail = (error: Error) => reject(networkFailure(options.what, error))
+    const req = request(url, {
+      method,
+      ca: options.ca,
+      headers: options.headers,
+      agent: options.agent ?? false,
+    })
     let answered = false
+    const fail = (error: Error) => {
+      // A kept connection the server closed as this call went out: the call never reached it, and a
+      // body held whole can be sent again on a new connection (Node's documented race of keep-alive).
+      if (!answered && req.reusedSocket && typeof options.body !== 'object' && isReset(error)) {
+        httpsRequest(method, url, options).then(resolve, reject)
+      } else {
+        reject(networkFailure(options.what, error))
+      }
+    }
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => req.destroy(new NoAnswer()), options.timeoutMs).unref()
     req.once('response', (response) => {
       answered = true
+      clearTimeout(timer)
       if ((response.statusCode ?? 500) >= 400) {
         readJson(response).then((body) => fail(fromErrorBody(body, response.statusCode ?? 500)), fail)
       } else {
@@ -32,6 +59,7 @@ export function httpsRequest(
     // Once the server has answered, a failure to send the rest of the body (it stopped reading, as
     // after an early error) is not the outcome: the answer is.
     req.on('error', (error) => {
+      clearTimeout(timer)
       if (!answered) fail(error)
     })
     if (typeof options.body === 'string') {
@@ -43,6 +71,19 @@ export function httpsRequest(
       req.end()
     }
   })
+}
+
+function isReset(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code
+  return code === 'ECONNRESET' || code === 'EPIPE'
+}
+
+/** A call whose answer did not begin in its time; networkFailure says "no answer in time". */
+class NoAnswer extends Error {
+  override readonly name = 'TimeoutError'
+  constructor() {
+    super('no answer in time')
+  }
 }
 
 export async function readJson(response: IncomingMessage): Promise<unknown> {

@@ -1,0 +1,114 @@
+// The CLI's calls to its proxy over node:https: a kept connection that the server closed as a call went
+// out is retried once on a new one when the call's body can be sent again, and not otherwise; a JSON
+// call with a time limit fails in words when no answer begins in it.
+
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Agent, createServer, type Server } from 'node:https'
+import type { AddressInfo, Socket } from 'node:net'
+import { Readable } from 'node:stream'
+import { httpsRequest, readJson } from '../../src/client/https-stream.ts'
+import { DfsError } from '../../src/protocol/errors.ts'
+import { issueNodeCert, makeCa } from '../../src/tls/ca.ts'
+
+describe('calls to the proxy over node:https', () => {
+  const ca = makeCa()
+  let server: Server
+  let base: string
+  /** Requests seen on each connection, in the order the connections came. */
+  const perConnection: number[] = []
+  /** Whether the server drops a kept connection on its second request, without answering. */
+  let dropSecond = true
+
+  before(async () => {
+    const tls = issueNodeCert(ca, { role: 'proxy', id: 1 }, ['127.0.0.1'])
+    server = createServer({ ...tls, keepAliveTimeout: 60_000 })
+    const index = new WeakMap<Socket, number>()
+    server.on('secureConnection', (socket: Socket) => index.set(socket, perConnection.push(0) - 1))
+    server.on('request', (req, res) => {
+      const socket = req.socket as Socket
+      const at = index.get(socket)!
+      const seen = ++perConnection[at]!
+      if (new URL(req.url ?? '/', base).pathname === '/v1/silent') return
+      req.resume()
+      req.on('end', () => {
+        if (dropSecond && seen === 2) return void socket.destroy()
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
+  })
+
+  after(async () => {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  })
+
+  const call = (agent: Agent, body: string | Readable, path = '/v1/echo', timeoutMs?: number) =>
+    httpsRequest('POST', `${base}${path}`, {
+      ca: ca.cert,
+      headers: { 'content-type': 'application/json' },
+      body,
+      what: 'proxy test',
+      agent,
+      timeoutMs,
+    })
+
+  test('a kept connection closed under a call with a whole body: sent again on a new one', async () => {
+    perConnection.length = 0
+    dropSecond = true
+    const agent = new Agent({ keepAlive: true, ca: ca.cert })
+    try {
+      assert.deepEqual(await readJson(await call(agent, '{"n":1}')), { ok: true })
+      assert.deepEqual(await readJson(await call(agent, '{"n":2}')), { ok: true })
+      // The second call went out on the first connection, which dropped it; then on a new one.
+      assert.deepEqual(perConnection.slice(0, 2), [2, 1])
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  test('a streamed body is not sent twice: the call fails as DFS_UNAVAILABLE', async () => {
+    perConnection.length = 0
+    dropSecond = true
+    const agent = new Agent({ keepAlive: true, ca: ca.cert })
+    try {
+      await readJson(await call(agent, '{"n":1}'))
+      await assert.rejects(call(agent, Readable.from([Buffer.from('{"n":2}')])), (error: DfsError) => {
+        assert.equal(error.code, 'DFS_UNAVAILABLE')
+        assert.match(error.message, /^proxy test failed \(/)
+        return true
+      })
+      assert.deepEqual(perConnection, [2])
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  test('one connection carries call after call', async () => {
+    perConnection.length = 0
+    dropSecond = false
+    const agent = new Agent({ keepAlive: true, ca: ca.cert })
+    try {
+      for (let i = 0; i < 5; i++)
+        assert.deepEqual(await readJson(await call(agent, `{"n":${i}}`)), { ok: true })
+      assert.deepEqual(perConnection, [5])
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  test('no answer within the time limit: DFS_UNAVAILABLE, "no answer in time"', async () => {
+    const agent = new Agent({ keepAlive: true, ca: ca.cert })
+    try {
+      await assert.rejects(call(agent, '{}', '/v1/silent', 300), (error: DfsError) => {
+        assert.equal(error.code, 'DFS_UNAVAILABLE')
+        assert.equal(error.message, 'proxy test failed (no answer in time)')
+        return true
+      })
+    } finally {
+      agent.destroy()
+    }
+  })
+})
