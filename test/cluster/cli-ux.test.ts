@@ -400,7 +400,11 @@ describe('with a cluster', () => {
           const packages = bundledPackages(loadedFiles(record))
           assert.ok(!packages.has('@oclif/core'), `dfs ${args.join(' ')} loaded oclif`)
           // ky reads WHATWG Request as it loads, which costs a fifth of a small command's CPU.
-          if (!args.includes('--range')) assert.ok(!packages.has('ky'), `dfs ${args.join(' ')} loaded ky: ${loadedFiles(record).join(' ')}`)
+          if (!args.includes('--range'))
+            assert.ok(
+              !packages.has('ky'),
+              `dfs ${args.join(' ')} loaded ky: ${loadedFiles(record).join(' ')}`,
+            )
         }
       }
       assert.deepEqual(runs[0], runs[1], `dfs ${args.join(' ')}`)
