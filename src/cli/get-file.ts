@@ -123,8 +123,14 @@ async function localSha256(path: string): Promise<string | undefined> {
   }
 }
 
-/** Writes next to the target and renames into place only when the bytes are whole and verified. */
+/**
+ * Writes next to the target and renames into place only when the bytes are whole and verified. A
+ * target that exists and is not a regular file (/dev/null, a named pipe, a terminal) is written in
+ * place: a rename would replace the device or pipe itself with a file, which for /dev/null run as
+ * root breaks every program on the machine.
+ */
 async function writeAtomically(path: string, write: (out: Writable) => Promise<void>): Promise<void> {
+  if (await isSpecial(path)) return write(createWriteStream(path, { highWaterMark: 4 * 1024 * 1024 }))
   const tmp = join(dirname(path), `.${basename(path)}.dfs-${randomBytes(4).toString('hex')}`)
   try {
     await write(createWriteStream(tmp, { highWaterMark: 4 * 1024 * 1024, flags: 'wx' }))
@@ -133,4 +139,12 @@ async function writeAtomically(path: string, write: (out: Writable) => Promise<v
     await rm(tmp, { force: true })
     throw error
   }
+}
+
+/** Whether `path` exists and is neither a regular file nor a directory (localTarget handles those). */
+async function isSpecial(path: string): Promise<boolean> {
+  return stat(path).then(
+    (found) => !found.isFile() && !found.isDirectory(),
+    () => false,
+  )
 }

@@ -4,9 +4,9 @@
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { BROKEN_PIPE_STATUS } from '../../src/cli/broken-pipe.ts'
@@ -322,6 +322,34 @@ describe('with a cluster', () => {
     const missing = await cluster.run(['get', 'docs/report.txt', join(cluster.root, 'no-such-dir') + '/'])
     assert.equal(missing.code, 1)
     assert.match(missing.stderr, /no-such-dir/)
+  })
+
+  test('a get into a named pipe or /dev/null writes through it and leaves it what it was', async () => {
+    const put = await cluster.run(['put', '-', 'docs/piped.txt'], { input: 'through the pipe\n' })
+    assert.equal(put.code, 0, put.stderr)
+    // A rename into place would have replaced the pipe (or, as root, /dev/null) with a regular file.
+    const fifo = join(cluster.root, 'a-pipe')
+    execFileSync('mkfifo', [fifo])
+    // The reader is a process, so that it can be stopped if the pipe was replaced under it.
+    const reader = spawn('cat', [fifo])
+    let read = ''
+    reader.stdout.on('data', (chunk: Buffer) => (read += chunk.toString()))
+    const readerDone = new Promise((resolve) => reader.once('close', resolve))
+    const get = await cluster.run(['get', 'docs/piped.txt', fifo])
+    const stillPipe = (await stat(fifo)).isFIFO()
+    if (!stillPipe) reader.kill()
+    await readerDone
+    assert.equal(get.code, 0, get.stderr)
+    assert.ok(stillPipe, 'the pipe is still a pipe')
+    assert.equal(read, 'through the pipe\n')
+    const devNull = await cluster.run(['get', 'docs/piped.txt', '/dev/null'])
+    assert.equal(devNull.code, 0, devNull.stderr)
+    assert.ok((await stat('/dev/null')).isCharacterDevice(), '/dev/null is still a device')
+    assert.deepEqual(
+      (await readdir(cluster.root)).filter((entry) => entry.includes('.dfs-')),
+      [],
+      'no temp file left',
+    )
   })
 
   test('put, get, write and lock without oclif (the quick path) print, fail and exit as they do through oclif', async () => {
