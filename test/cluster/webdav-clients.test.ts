@@ -182,6 +182,7 @@ describe('WebDAV with real clients', () => {
     const out = join(cluster.root, 'huge.out')
     await curl('-o', out, `${cluster.proxy}/dav/huge.bin`)
     const peaks = stopSampling()
+    if (process.env.DFS_SHOW_RSS) console.log(JSON.stringify([...peaks]))
     await rm(local)
     assert.equal(await sha256File(out), digest)
     await rm(out)
