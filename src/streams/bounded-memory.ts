@@ -3,22 +3,22 @@
 // with few JS objects per chunk can take ~100 MB of file data; chunks that outlive two young
 // collections (held in a block being checked, or a write buffer) are freed only by a full one. So
 // every stream reports the bytes that pass through it to one governor per process, which collects
-// the young generation every so many bytes reported, and the whole heap instead when buffer memory
-// has grown 32 MiB past what the last full collection left. Before, each stream of a path kept its
-// own schedule, so a path of two or three streams collected two or three times as often.
+// the young generation every so many bytes reported, and the whole heap when buffer memory has
+// grown 32 MiB past what the last full collection left. Before, each stream of a path kept its own
+// schedule, so a path of two or three streams collected two or three times as often.
+//
+// A server (boundHeap) has many transfers in flight, so chunks outlive young collections however
+// they are spaced: it also collects the whole heap every 32 MiB reported, young every 8 MiB. Without
+// those full collections a proxy used 40% less CPU on cached reads, but its peak through 2 GiB up
+// and down over WebDAV went from 131-137 MB to 138-155 MB, past the 150 MB bound; 64 MiB between
+// them had done the same.
 //
 // A command moves one file, and its path holds at most a block being checked and a write buffer
 // (4 MiB each) of it. Its streams report each byte twice (the path and the block check), so with a
-// young collection every 16 MiB reported, a chunk is live at most once: chunks die young. A server
-// (boundHeap) has many transfers in flight and collects young every 8 MiB reported.
-//
-// Until 2026-12-07 both also collected the whole heap every 32 MiB reported, whatever the memory.
-// That cost a quarter of a 512 MiB `dfs get`'s CPU (2.8-3.8 s with it, 2.3-2.9 s without) and 40%
-// of a proxy's for cached reads (3 reads of 512 MiB: 10.4 s of CPU with it, 7.4 s without; 150 MB/s
-// then 181 MB/s), while the limit alone kept every role under 150 MB through 2 GiB up and down
-// over WebDAV (the highest peak 136 MB, against 131 MB) and a command under 126 MB. It lets a
-// little more garbage wait: a proxy's peak through a 200 MiB round trip was 138-144 MB, against
-// 133-137 MB.
+// young collection every 16 MiB reported, a chunk is live at most once: chunks die young, and it
+// needs no full collection on a schedule. Until 2026-12-07 it had one every 32 MiB reported: a
+// quarter of a 512 MiB `dfs get`'s CPU (2.8-3.8 s with it, 2.3-2.9 s without; peak RSS 108 MB with
+// it, 112-125 MB without).
 //
 // No command-line flag is needed, which the npm shim, the standalone binary and `dfs up`'s children
 // could not all carry.
@@ -29,12 +29,18 @@ import { runInNewContext } from 'node:vm'
 
 const MiB = 1024 * 1024
 
-/** Bytes reported, across the process, between two collections: a command's (one transfer). */
-const COMMAND_EVERY = 16 * MiB
-/** A server's (many transfers at once; boundHeap). */
-const SERVER_EVERY = 8 * MiB
+/** Bytes reported, across the process, between two young collections, and two full ones at most. */
+interface Pace {
+  minorEvery: number
+  majorEvery: number
+}
 
-let every = COMMAND_EVERY
+/** A command's: one transfer (see above). */
+const COMMAND: Pace = { minorEvery: 16 * MiB, majorEvery: Infinity }
+/** A server's: many transfers at once (boundHeap). */
+const SERVER: Pace = { minorEvery: 8 * MiB, majorEvery: 32 * MiB }
+
+let pace = COMMAND
 /** Buffer memory allowed above what the last full collection left, before the next one. */
 const HEADROOM = 32 * MiB
 
@@ -72,6 +78,7 @@ export interface GovernorCounts {
 class MemoryGovernor {
   private readonly collect: Gc | undefined
   private pending = 0
+  private sinceMajor = 0
   private limit = HEADROOM
   readonly counts: GovernorCounts = { minor: 0, major: 0 }
 
@@ -81,15 +88,17 @@ class MemoryGovernor {
 
   passed(bytes: number): void {
     this.pending += bytes
-    if (this.pending < every || !this.collect) return
+    if (this.pending < pace.minorEvery || !this.collect) return
+    this.sinceMajor += this.pending
     this.pending = 0
-    if (buffers() < this.limit) {
+    if (this.sinceMajor < pace.majorEvery && buffers() < this.limit) {
       this.collect({ type: 'minor' })
       this.counts.minor++
       return
     }
     this.collect({ type: 'major' })
     this.counts.major++
+    this.sinceMajor = 0
     this.limit = buffers() + HEADROOM
   }
 }
@@ -136,7 +145,7 @@ export function boundedMemory(): Transform {
  * every way a role is started. Call before the role starts.
  */
 export function boundHeap(): void {
-  every = SERVER_EVERY
+  pace = SERVER
   // The young generation stays at its starting size (1 MiB a semi-space).
   setFlagsFromString('--semi-space-growth-factor=1')
   // The old generation is collected when it reaches 1.5 times what was live after the last time.

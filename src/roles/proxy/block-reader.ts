@@ -14,7 +14,6 @@ import {
   blockMatches,
   BlockGatherer,
   blocksOf,
-  merged,
   within,
   type ByteRange,
 } from '../../streams/block-check.ts'
@@ -144,11 +143,8 @@ async function* byBlock(
               cursor.bad(block.index)
               throw new BadBlock(block.index)
             }
-            // Whole pieces, not the 16 KiB a TLS socket reads: each costs the cache file, this
-            // generator and the response a turn of their own (merged() in streams/block-check.ts).
-            const pieces = merged(block.parts)
-            for (const piece of pieces) await copy.write(piece)
-            yield* within({ index: block.index, parts: pieces }, read.range)
+            for (const part of block.parts) await copy.write(part)
+            yield* within(block, read.range)
           }
         }
         if (gatherer.next <= last)
