@@ -7,14 +7,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { DfsError } from '../protocol/errors.ts'
 import { LISTENING } from '../server/lifecycle.ts'
 
-/**
- * glibc's malloc keeps an arena per thread that allocates (libuv's pool, V8's helpers: up to 8 a
- * core), and each holds on to what it freed. With two, a proxy's peak RSS over 3,000 small puts was
- * 135-152 MB against 153-159 MB (4 runs each), at no cost in speed we could measure. A value the
- * caller set wins.
- */
-const ROLE_ENV = { MALLOC_ARENA_MAX: '2' }
-
 /** How often a starting role's log is read for its listening line. */
 const POLL_MS = 25
 /** How much of a role's last output a failure to start quotes from. */
@@ -61,7 +53,7 @@ export async function startChild(options: StartChildOptions): Promise<Child> {
   try {
     child = spawn(invocation.command, [...invocation.prefix, ...options.args], {
       stdio: log ? ['ignore', log.fd, log.fd] : ['ignore', 'pipe', 'pipe'],
-      env: { ...ROLE_ENV, ...(options.env ?? process.env) },
+      env: options.env ?? process.env,
     })
   } finally {
     await log?.close()

@@ -67,19 +67,4 @@ describe('starting a role as a child process', () => {
       /before listening: dfs: DFS_UNAVAILABLE: cannot listen on 127\.0\.0\.1:\d+: the port is in use/,
     )
   })
-
-  test('roles run with two malloc arenas, unless the caller says otherwise', async () => {
-    const arenas = async (env: NodeJS.ProcessEnv) => {
-      const child = await startChild({ ...directory(0, join(dir, `env-${Object.keys(env).length}`)), env })
-      try {
-        const environ = await readFile(`/proc/${child.process.pid}/environ`, 'utf8')
-        return environ.split('\0').find((entry) => entry.startsWith('MALLOC_ARENA_MAX='))
-      } finally {
-        await stopChild(child)
-      }
-    }
-    const { MALLOC_ARENA_MAX: _, ...plain } = process.env
-    assert.equal(await arenas(plain), 'MALLOC_ARENA_MAX=2')
-    assert.equal(await arenas({ ...plain, MALLOC_ARENA_MAX: '4', DFS_X: '1' }), 'MALLOC_ARENA_MAX=4')
-  })
 })
