@@ -67,13 +67,18 @@ export async function startChild(options: StartChildOptions): Promise<Child> {
       () => reject(new DfsError('DFS_UNAVAILABLE', `${options.name} did not start in time`)),
       options.timeoutMs ?? 60_000,
     )
+    let listening = false
     output.onListening((found) => {
+      listening = true
       clearTimeout(timer)
       resolve(found)
     })
     void exited.then(async (code) => {
       clearTimeout(timer)
-      const last = (await output.tail()).trim().split('\n').pop() ?? ''
+      // A role that stops after it listened (dfs up's Ctrl-C, a test's cleanup) has no last words to
+      // read here, and its log may be gone already.
+      if (listening) return
+      const last = (await output.tail().catch(() => '')).trim().split('\n').pop() ?? ''
       reject(
         new DfsError(
           'DFS_UNAVAILABLE',
