@@ -46,9 +46,10 @@ import type {
 } from '../protocol/types.ts'
 import type { ListQuery } from '../protocol/schemas.ts'
 import { DirectoryFailover, type FailoverOptions, type Resend } from './failover.ts'
-import { JSON_TIMEOUT_MS, jsonClient, type Fetch } from './http.ts'
+import { jsonClient, type Fetch } from './http.ts'
 import { definedOnly } from './query-params.ts'
 import { kyJsonClient, undiciJsonClient, type JsonCallOptions, type JsonClient } from './json-calls.ts'
+import { JSON_TIMEOUT_MS } from './timeouts.ts'
 import type { RepairTask } from '../roles/directory/repairer.ts'
 
 export type { DirectoryStatus }

@@ -14,8 +14,6 @@ import { JSON_TIMEOUT_MS } from './timeouts.ts'
 /** What ky calls to send a request. */
 export type Fetch = (input: Request | URL | string, init?: RequestInit) => Promise<Response>
 
-export { JSON_TIMEOUT_MS }
-
 /** A ky instance bound to one base URL and one transport; JSON only. */
 export function jsonClient(baseUrl: string, fetch: Fetch, headers: Record<string, string> = {}): KyInstance {
   return ky.create({ baseUrl, headers, retry: 0, timeout: JSON_TIMEOUT_MS, fetch })

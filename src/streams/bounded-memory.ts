@@ -137,12 +137,12 @@ export function boundedMemory(): Transform {
 }
 
 /**
- * Keeps a server's heap small however many requests are in flight, and sets the governor's pace. With many at once, most objects
- * outlive a young-generation collection, and V8 answers by growing the young generation (to 134 MB
- * in a file server and a proxy under 16 small writes in flight) and by letting the old one reach
- * up to four times what is live before it collects it (140 MB of garbage in the proxy): either
- * alone took a role past 150 MB. Both are flags V8 reads as it goes, so they can be set here, for
- * every way a role is started. Call before the role starts.
+ * Keeps a server's heap small however many requests are in flight, and sets the governor's pace.
+ * With many at once, most objects outlive a young-generation collection, and V8 answers by growing
+ * the young generation (to 134 MB in a file server and a proxy under 16 small writes in flight) and
+ * by letting the old one reach up to four times what is live before it collects it (140 MB of
+ * garbage in the proxy): either alone took a role past 150 MB. Both are flags V8 reads as it goes,
+ * so they can be set here, for every way a role is started. Call before the role starts.
  */
 export function boundHeap(): void {
   pace = SERVER

@@ -55,25 +55,28 @@ describe('calls to the proxy over node:https', () => {
       timeoutMs,
     })
 
-  test('a kept connection closed under a call with a whole body: sent again on a new one', async () => {
+  /** Runs `calls` with a fresh kept-alive agent and a fresh count of requests per connection. */
+  const withAgent = async (drop: boolean, calls: (agent: Agent) => Promise<void>) => {
     perConnection.length = 0
-    dropSecond = true
+    dropSecond = drop
     const agent = new Agent({ keepAlive: true, ca: ca.cert })
     try {
+      await calls(agent)
+    } finally {
+      agent.destroy()
+    }
+  }
+
+  test('a kept connection closed under a call with a whole body: sent again on a new one', () =>
+    withAgent(true, async (agent) => {
       assert.deepEqual(await readJson(await call(agent, '{"n":1}')), { ok: true })
       assert.deepEqual(await readJson(await call(agent, '{"n":2}')), { ok: true })
       // The second call went out on the first connection, which dropped it; then on a new one.
       assert.deepEqual(perConnection.slice(0, 2), [2, 1])
-    } finally {
-      agent.destroy()
-    }
-  })
+    }))
 
-  test('a streamed body is not sent twice: the call fails as DFS_UNAVAILABLE', async () => {
-    perConnection.length = 0
-    dropSecond = true
-    const agent = new Agent({ keepAlive: true, ca: ca.cert })
-    try {
+  test('a streamed body is not sent twice: the call fails as DFS_UNAVAILABLE', () =>
+    withAgent(true, async (agent) => {
       await readJson(await call(agent, '{"n":1}'))
       await assert.rejects(call(agent, Readable.from([Buffer.from('{"n":2}')])), (error: DfsError) => {
         assert.equal(error.code, 'DFS_UNAVAILABLE')
@@ -81,34 +84,21 @@ describe('calls to the proxy over node:https', () => {
         return true
       })
       assert.deepEqual(perConnection, [2])
-    } finally {
-      agent.destroy()
-    }
-  })
+    }))
 
-  test('one connection carries call after call', async () => {
-    perConnection.length = 0
-    dropSecond = false
-    const agent = new Agent({ keepAlive: true, ca: ca.cert })
-    try {
+  test('one connection carries call after call', () =>
+    withAgent(false, async (agent) => {
       for (let i = 0; i < 5; i++)
         assert.deepEqual(await readJson(await call(agent, `{"n":${i}}`)), { ok: true })
       assert.deepEqual(perConnection, [5])
-    } finally {
-      agent.destroy()
-    }
-  })
+    }))
 
-  test('no answer within the time limit: DFS_UNAVAILABLE, "no answer in time"', async () => {
-    const agent = new Agent({ keepAlive: true, ca: ca.cert })
-    try {
+  test('no answer within the time limit: DFS_UNAVAILABLE, "no answer in time"', () =>
+    withAgent(false, async (agent) => {
       await assert.rejects(call(agent, '{}', '/v1/silent', 300), (error: DfsError) => {
         assert.equal(error.code, 'DFS_UNAVAILABLE')
         assert.equal(error.message, 'proxy test failed (no answer in time)')
         return true
       })
-    } finally {
-      agent.destroy()
-    }
-  })
+    }))
 })
