@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { BROKEN_PIPE_STATUS } from '../../src/cli/broken-pipe.ts'
@@ -82,6 +82,16 @@ describe('the program npm installs', () => {
     assert.ok(!packages.has('ky'), [...packages].join(' '))
     for (const server of ['fastify', 'node-forge', 'pg', 'pino', 'undici'])
       assert.ok(!packages.has(server), server)
+  })
+
+  test('every file of the bundle is Latin-1, so V8 holds its source at one byte a character', async () => {
+    const dir = join(ROOT, 'dist/bundle')
+    const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.js'))
+    assert.ok(files.length > 10, files.join(' '))
+    for (const file of files) {
+      const wide = /[^\u0000-\u00ff]/.exec(await readFile(join(dir, file), 'utf8'))
+      assert.equal(wide, null, `${file} has ${JSON.stringify(wide?.[0])} at ${wide?.index}`)
+    }
   })
 
   test('--version prints the line oclif prints for the compiled dist/, without loading oclif', async () => {
