@@ -2,7 +2,7 @@
 // node's own certificate (mutual TLS), with keep-alive. Given a LiveTls, new connections use the
 // certificate it holds now (renewed while the node runs).
 
-import { Agent, buildConnector } from 'undici'
+import { Agent, buildConnector } from './undici.ts'
 import { LiveTls } from '../tls/live-tls.ts'
 
 export interface ClientTls {

@@ -46,9 +46,15 @@ import type {
 } from '../protocol/types.ts'
 import type { ListQuery } from '../protocol/schemas.ts'
 import { DirectoryFailover, type FailoverOptions, type Resend } from './failover.ts'
-import { jsonClient, type Fetch } from './http.ts'
+import type { Fetch } from './http.ts'
 import { definedOnly } from './query-params.ts'
-import { kyJsonClient, undiciJsonClient, type JsonCallOptions, type JsonClient } from './json-calls.ts'
+import {
+  kyJsonClient,
+  undiciJsonClient,
+  type JsonCallOptions,
+  type JsonClient,
+  type JsonMethod,
+} from './json-calls.ts'
 import { JSON_TIMEOUT_MS } from './timeouts.ts'
 import type { RepairTask } from '../roles/directory/repairer.ts'
 
@@ -79,7 +85,7 @@ class Calls {
     this.failover = failover
     this.clients = failover.urls.map((url) =>
       typeof transport === 'function'
-        ? kyJsonClient(jsonClient(url, transport))
+        ? lazyKyClient(url, transport)
         : undiciJsonClient(url, transport, JSON_TIMEOUT_MS),
     )
   }
@@ -94,6 +100,17 @@ class Calls {
       resend,
       ...(options.signal ? { signal: options.signal } : {}),
     })
+  }
+}
+
+/** ky's calls over `fetch` (the CLI's, and route tests'), loading ky only when the first one is made. */
+function lazyKyClient(url: string, fetch: Fetch): JsonClient {
+  let client: Promise<JsonClient> | undefined
+  return {
+    async call<T>(method: JsonMethod, path: string, options: JsonCallOptions): Promise<T> {
+      client ??= import('./http.ts').then(({ jsonClient }) => kyJsonClient(jsonClient(url, fetch)))
+      return (await client).call<T>(method, path, options)
+    },
   }
 }
 

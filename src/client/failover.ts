@@ -6,7 +6,7 @@
 // the usual DFS_UNAVAILABLE, naming "directory" and never its URL (the cause keeps it, for the log).
 
 import { setTimeout as sleep } from 'node:timers/promises'
-import { HTTPError, TimeoutError } from 'ky'
+import { answerOf, isCallTimeout } from './call-errors.ts'
 import { DfsError, fromErrorBody } from '../protocol/errors.ts'
 import type { Clock } from '../server/clock.ts'
 import { reason, type Logger } from '../server/logger.ts'
@@ -59,10 +59,11 @@ const BROKEN = new Set([
 const SHUTTING_DOWN = 'the directory is shutting down'
 
 export function classify(error: unknown): Failure {
-  if (error instanceof HTTPError) return classifyAnswer(error.response.status, error.data)
+  const answer = answerOf(error)
+  if (answer) return classifyAnswer(answer.status, answer.data)
   if (error instanceof DfsError) return 'final'
-  // No answer in the call's time (ky's timeout): a directory that hangs is going away too.
-  if (error instanceof TimeoutError) return 'maybe-sent'
+  // No answer in the call's time: a directory that hangs is going away too.
+  if (isCallTimeout(error)) return 'maybe-sent'
   const codes = causeCodes(error)
   if (isConnectFailure(error) || codes.some((code) => NEVER_SENT.has(code))) return 'unsent'
   if (codes.some((code) => BROKEN.has(code) || code.startsWith('ERR_SSL_'))) return 'maybe-sent'
@@ -89,10 +90,11 @@ function classifyAnswer(status: number, body: unknown): Failure {
 /** The error a call gives up with: the directory's own answer, or one naming "directory", no URL. */
 export function directoryError(error: unknown, url: string): DfsError {
   if (error instanceof DfsError) return error
-  if (error instanceof HTTPError) {
-    const status = error.response.status
-    if (classifyAnswer(status, error.data) === 'final') return fromErrorBody(error.data, status)
-    const known = fromErrorBody(error.data, status)
+  const answer = answerOf(error)
+  if (answer) {
+    const { status, data } = answer
+    if (classifyAnswer(status, data) === 'final') return fromErrorBody(data, status)
+    const known = fromErrorBody(data, status)
     return known.code === 'DFS_UNAVAILABLE'
       ? known
       : new DfsError('DFS_UNAVAILABLE', `${DIRECTORY} unavailable (HTTP ${status})`, {
@@ -104,7 +106,7 @@ export function directoryError(error: unknown, url: string): DfsError {
 
 /** A failure in words for the log: what a user would be told, or the caller's own reason. */
 function describe(error: unknown): string {
-  const known = error instanceof HTTPError || causeCodes(error).length > 0
+  const known = answerOf(error) !== undefined || causeCodes(error).length > 0
   return reason(known ? directoryError(error, '') : error)
 }
 
@@ -192,7 +194,7 @@ export class DirectoryFailover {
       } catch (error) {
         const failure = classify(error)
         if (failure === 'final') {
-          if (error instanceof HTTPError) this.answered(index)
+          if (answerOf(error)) this.answered(index)
           throw directoryError(error, url)
         }
         this.lost(index, error)

@@ -1,14 +1,11 @@
-// JSON calls between dfs roles and from the CLI: ky, over a `fetch` that is not WHATWG fetch (which
-// refuses the "bad ports", 5060 among them): servers give it undici's dispatcher API with their
-// mutual-TLS identity (dispatcherFetch), the CLI node:https pinned to the cluster CA (httpsFetch).
-// One mapping from transport and HTTP failures to DfsError. File bytes never go through ky: its
-// retry clone buffers whole bodies.
+// The CLI's JSON calls: ky, over a `fetch` that is not WHATWG fetch (which refuses the "bad ports",
+// 5060 among them): node:https pinned to the cluster CA (httpsFetch). The nodes make theirs without
+// ky (json-calls.ts), and failures of both map to DfsError alike (call-errors.ts). File bytes never
+// go through ky: its retry clone buffers whole bodies.
 
-import ky, { HTTPError, type KyInstance } from 'ky'
+import ky, { type KyInstance } from 'ky'
 import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
-import { DfsError, fromErrorBody } from '../protocol/errors.ts'
-import { networkFailure } from './network-failure.ts'
 import { JSON_TIMEOUT_MS } from './timeouts.ts'
 
 /** What ky calls to send a request. */
@@ -42,20 +39,4 @@ export function toResponse(
     return new Response(null, { status, headers })
   }
   return new Response(Readable.toWeb(body) as ReadableStream, { status, headers })
-}
-
-/** Performs a ky call and returns its JSON, turning every failure into a DfsError. */
-export async function call<T>(promise: () => Promise<T>, what: string): Promise<T> {
-  try {
-    return await promise()
-  } catch (error) {
-    throw toDfsError(error, what)
-  }
-}
-
-export function toDfsError(error: unknown, what: string): DfsError {
-  if (error instanceof DfsError) return error
-  // ky has already read and parsed the error body into `data`.
-  if (error instanceof HTTPError) return fromErrorBody(error.data, error.response.status)
-  return networkFailure(what, error)
 }

@@ -1,13 +1,14 @@
 // One directory's JSON API as the DirectoryClient calls it: through ky over a `fetch` (route tests
 // inject one), or straight over undici's request() for the nodes' mutual-TLS agent. The second
 // makes the requests ky makes (JSON body, query, a timeout per call, the caller's signal) and fails
-// with the errors ky gives (HTTPError with the parsed body as `data`, TimeoutError, else the socket's
-// own error), so the failover classifies both alike; it skips ky's WHATWG Request and Response and
-// their web streams, which under many small writes cost a tenth of a proxy's and a file server's
-// time for the two calls each write makes (placement, commit).
+// with errors of the same shape as ky's (call-errors.ts: an answer's status and parsed body, a
+// timeout, else the socket's own error), so the failover classifies both alike; it skips ky's WHATWG
+// Request and Response and their web streams, which under many small writes cost a tenth of a
+// proxy's and a file server's time for the two calls each write makes (placement, commit).
 
-import { HTTPError, TimeoutError, type KyInstance } from 'ky'
-import { request, type Dispatcher } from 'undici'
+import type { KyInstance } from 'ky'
+import { request, type Dispatcher } from './undici.ts'
+import { AnswerError, CallTimeout } from './call-errors.ts'
 
 export type JsonMethod = 'get' | 'post' | 'delete'
 
@@ -61,7 +62,7 @@ export function undiciJsonClient(baseUrl: string, dispatcher: Dispatcher, timeou
         })
       } catch (error) {
         throw (error as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT'
-          ? new TimeoutError(new Request(url, { method: METHODS[method] }))
+          ? new CallTimeout(`Request timed out: ${METHODS[method]} ${url.href}`)
           : error
       }
       const text = await response.body.text()
@@ -71,13 +72,8 @@ export function undiciJsonClient(baseUrl: string, dispatcher: Dispatcher, timeou
   }
 }
 
-/** ky's error for an answer that is not 2xx, with its body parsed as ky parses it. */
-function httpError(url: URL, method: string, response: Dispatcher.ResponseData, text: string): HTTPError {
-  const status = response.statusCode
-  // A Response of the status alone: its body was read already, as ky's is when it fills `data`.
-  const answer = new Response(null, { status: status >= 200 && status <= 599 ? status : 500 })
-  // ky's normalised options go unread by everything that looks at these errors here.
-  const error = new HTTPError(answer, new Request(url, { method }), {} as never)
+/** The error for an answer that is not 2xx, with its body parsed as ky parses it. */
+function httpError(url: URL, method: string, response: Dispatcher.ResponseData, text: string): AnswerError {
   const type = String(response.headers['content-type'] ?? '')
   let data: unknown = text === '' ? undefined : text
   if (type.includes('json')) {
@@ -87,6 +83,5 @@ function httpError(url: URL, method: string, response: Dispatcher.ResponseData, 
       data = undefined
     }
   }
-  error.data = data
-  return error
+  return new AnswerError(response.statusCode, data, method, url)
 }

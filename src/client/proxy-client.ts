@@ -78,9 +78,10 @@ export class ProxyClient {
 
   /** One JSON call through ky: its JSON answer, every failure a DfsError. */
   private async json<T>(send: (http: KyInstance) => ResponsePromise): Promise<T> {
-    const [{ call, jsonClient }, { httpsFetch }] = await Promise.all([
+    const [{ jsonClient }, { httpsFetch }, { call }] = await Promise.all([
       import('./http.ts'),
       import('./https-fetch.ts'),
+      import('./call-errors.ts'),
     ])
     const http = (this.http ??= jsonClient(this.url, httpsFetch(this.ca), this.authHeaders()))
     return call(() => send(http).json<T>(), this.what())

@@ -2,27 +2,11 @@
 // never buffered whole.
 
 import type { Readable } from 'node:stream'
-import { request, type Agent, type Dispatcher } from 'undici'
+import { request, type Agent, type Dispatcher } from './undici.ts'
 import { fromErrorBody } from '../protocol/errors.ts'
-import { requestBody, toResponse, type Fetch } from './http.ts'
 import { networkFailure } from './network-failure.ts'
 
 export type ResponseData = Dispatcher.ResponseData
-
-/** ky's transport between roles: undici's dispatcher API (mutual TLS, any port). */
-export function dispatcherFetch(dispatcher: Dispatcher): Fetch {
-  return async (input, init) => {
-    const req = new Request(input, init)
-    const response = await request(req.url, {
-      method: req.method as Dispatcher.HttpMethod,
-      headers: Object.fromEntries(req.headers),
-      body: await requestBody(req),
-      signal: req.signal,
-      dispatcher,
-    })
-    return toResponse(response.statusCode, response.headers, response.body)
-  }
-}
 
 /** Sends a stream as the body of a PUT and returns the JSON answer. */
 export async function putStream<T>(

@@ -2,11 +2,16 @@
 // slow or too large, bytes that are not HTTP, a connection that ends in the middle of a body. Node
 // (and Fastify) would answer with an error body of their own; scripts and the CLI expect a DFS_* code.
 
-import { STATUS_CODES, type ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
+import { createRequire } from 'node:module'
 import type { Socket } from 'node:net'
 import { DfsError } from '../protocol/errors.ts'
 import { timeSpan } from '../streams/idle-timeout.ts'
 import type { RequestLimits } from './limits.ts'
+
+// Required, not imported: an import of node:http reads every export it has, and the lazy ones for
+// WebSocket load Node's built-in copy of undici (see client/undici.ts).
+const { STATUS_CODES } = createRequire(import.meta.url)('node:http') as typeof import('node:http')
 
 /** A client that never reads its answer may not keep the socket. */
 const ANSWER_GRACE_MS = 5_000

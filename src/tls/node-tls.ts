@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { request, Agent } from 'undici'
+import { request, Agent } from '../client/undici.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { describeNetworkError, networkFailure } from '../client/network-failure.ts'
 import { readJson } from '../client/streams.ts'

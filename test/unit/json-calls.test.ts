@@ -10,7 +10,7 @@ import { Agent } from 'undici'
 import { classify, directoryError } from '../../src/client/failover.ts'
 import { jsonClient } from '../../src/client/http.ts'
 import { kyJsonClient, undiciJsonClient, type JsonClient } from '../../src/client/json-calls.ts'
-import { dispatcherFetch } from '../../src/client/streams.ts'
+import { dispatcherFetch } from '../helpers/dispatcher-fetch.ts'
 import { DfsError } from '../../src/protocol/errors.ts'
 
 interface Seen {

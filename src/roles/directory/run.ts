@@ -3,8 +3,9 @@
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { makeAgent } from '../../client/agent.ts'
-import { call, jsonClient } from '../../client/http.ts'
-import { dispatcherFetch } from '../../client/streams.ts'
+import { call } from '../../client/call-errors.ts'
+import { undiciJsonClient } from '../../client/json-calls.ts'
+import { JSON_TIMEOUT_MS } from '../../client/timeouts.ts'
 import { SqliteMetadataStore } from '../../metadata/sqlite-store.ts'
 import type { MetadataStore } from '../../metadata/store.ts'
 import { listen } from '../../server/app.ts'
@@ -117,9 +118,10 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
     copy: async (task) => {
       await call(
         () =>
-          jsonClient(task.source.url, dispatcherFetch(agent))
-            .post('v1/copy', { json: { sha256: task.sha256, target: task.target }, timeout: 3_600_000 })
-            .json(),
+          undiciJsonClient(task.source.url, agent, JSON_TIMEOUT_MS).call('post', 'v1/copy', {
+            json: { sha256: task.sha256, target: task.target },
+            timeout: 3_600_000,
+          }),
         `file server ${task.source.id}`,
       )
     },

@@ -10,7 +10,7 @@
 
 import { EventEmitter } from 'node:events'
 import { createInterface } from 'node:readline'
-import { request, type Agent } from 'undici'
+import { request, type Agent } from '../../client/undici.ts'
 import type { DirectoryFailover } from '../../client/failover.ts'
 import type { ChangeEvent, ChangeFeedState } from '../../protocol/types.ts'
 import type { Clock } from '../../server/clock.ts'
