@@ -4,6 +4,8 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { makeAgent } from '../../src/client/agent.ts'
@@ -13,7 +15,7 @@ import { BROKEN_PIPE_STATUS } from '../../src/cli/broken-pipe.ts'
 import { DfsWorkload } from '../../src/cli/bench/dfs-workload.ts'
 import { ProxyClient } from '../../src/client/proxy-client.ts'
 import { TestCluster } from '../helpers/cluster.ts'
-import { bundledPackages, loadedFiles, loadedModulesEnv } from '../helpers/loaded-modules.ts'
+import { bundledPackages, loadedFiles, loadedInternals, loadedModulesEnv } from '../helpers/loaded-modules.ts'
 import { randomFile, sha256, sha256File } from '../helpers/files.ts'
 import { BAD_NAMES, queryValue } from '../helpers/bad-names.ts'
 
@@ -349,5 +351,41 @@ describe('a three-server cluster', () => {
     assert.deepEqual(again, names)
     const get = await cluster.run(['get', 'pipes/in.txt', '-'])
     assert.equal(get.code, 0, get.stderr)
+  })
+})
+
+describe('what the roles load', () => {
+  test("no role loads ky, or Node's own fetch (its copy of undici), through a put, a get and a miss", async () => {
+    const records = await mkdtemp(join(tmpdir(), 'dfs-roles-'))
+    const cluster = await TestCluster.start({
+      fileservers: 2,
+      env: loadedModulesEnv(join(records, 'roles-%p.txt')),
+    })
+    try {
+      const put = await cluster.run(['put', '-', 'light.txt'], { input: 'light\n' })
+      assert.equal(put.code, 0, put.stderr)
+      const get = await cluster.run(['get', 'light.txt', '-'])
+      assert.equal(get.stdout.toString(), 'light\n', get.stderr)
+      const miss = await cluster.run(['get', 'nothing.txt', '-'])
+      assert.match(miss.stderr, /DFS_NOT_FOUND/)
+    } finally {
+      await cluster.stopProcesses()
+    }
+    await cluster.stop()
+    const written = await readdir(records)
+    // A directory, two file servers and a proxy, each stopped cleanly, each with its record.
+    assert.equal(written.length, 4, written.join(' '))
+    for (const record of written) {
+      const file = join(records, record)
+      assert.ok(
+        loadedFiles(file).some((f) => f.startsWith('dist/bundle/')),
+        record,
+      )
+      assert.ok(!bundledPackages(loadedFiles(file)).has('ky'), `${record} loaded ky`)
+      const internals = loadedInternals(file)
+      assert.ok(internals.length > 10, record)
+      assert.ok(!internals.includes('internal/deps/undici/undici'), `${record} loaded Node's fetch`)
+    }
+    await rm(records, { recursive: true, force: true })
   })
 })

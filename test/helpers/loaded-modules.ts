@@ -14,6 +14,14 @@ export function loadedModulesEnv(file: string): NodeJS.ProcessEnv {
   return { NODE_OPTIONS: `--import=${HOOK}`, DFS_TEST_MODULES: file }
 }
 
+/** Node's own internal modules the process loaded (`internal/deps/undici/undici`, ...). */
+export function loadedInternals(file: string): string[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('node:internal/'))
+    .map((line) => line.slice('node:'.length))
+}
+
 /** The files (not built-ins) the process loaded, relative to the repository root. */
 export function loadedFiles(file: string): string[] {
   return readFileSync(file, 'utf8')
