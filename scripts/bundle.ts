@@ -167,7 +167,8 @@ export async function bundleCli(
  * names, but keeps comments as they are: undici's have typographic quotes) as \u escapes. V8 keeps a
  * script's source in the heap of every process that loads it, one byte a character when each fits,
  * else two: the 2.4 MB chunk with Fastify and undici took 4.7 MB of every role's heap, for the
- * quotes in 34 lines of comments. An escape means the same character in any place it could be left, and is text in a comment.
+ * quotes in 34 lines of comments. An escape means the same character in any place it could be
+ * left, and is text in a comment.
  */
 async function latin1Only(file: string): Promise<void> {
   const source = await readFile(file, 'utf8')

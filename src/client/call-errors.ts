@@ -55,7 +55,7 @@ export async function call<T>(promise: () => Promise<T>, what: string): Promise<
   }
 }
 
-export function toDfsError(error: unknown, what: string): DfsError {
+function toDfsError(error: unknown, what: string): DfsError {
   if (error instanceof DfsError) return error
   // Both clients have read and parsed the error body already.
   const answer = answerOf(error)

@@ -32,6 +32,7 @@ import type { ListQuery } from '../protocol/schemas.ts'
 import type { DirectoryStatus } from './directory-client.ts'
 import type { CacheStats } from '../roles/proxy/blob-cache.ts'
 import type { RepairTask } from '../roles/directory/repairer.ts'
+import { call } from './call-errors.ts'
 import { httpsRequest, readJson } from './https-stream.ts'
 import { definedOnly } from './query-params.ts'
 import { JSON_TIMEOUT_MS } from './timeouts.ts'
@@ -78,10 +79,9 @@ export class ProxyClient {
 
   /** One JSON call through ky: its JSON answer, every failure a DfsError. */
   private async json<T>(send: (http: KyInstance) => ResponsePromise): Promise<T> {
-    const [{ jsonClient }, { httpsFetch }, { call }] = await Promise.all([
+    const [{ jsonClient }, { httpsFetch }] = await Promise.all([
       import('./http.ts'),
       import('./https-fetch.ts'),
-      import('./call-errors.ts'),
     ])
     const http = (this.http ??= jsonClient(this.url, httpsFetch(this.ca), this.authHeaders()))
     return call(() => send(http).json<T>(), this.what())

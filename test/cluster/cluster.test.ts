@@ -362,30 +362,33 @@ describe('what the roles load', () => {
       env: loadedModulesEnv(join(records, 'roles-%p.txt')),
     })
     try {
-      const put = await cluster.run(['put', '-', 'light.txt'], { input: 'light\n' })
-      assert.equal(put.code, 0, put.stderr)
-      const get = await cluster.run(['get', 'light.txt', '-'])
-      assert.equal(get.stdout.toString(), 'light\n', get.stderr)
-      const miss = await cluster.run(['get', 'nothing.txt', '-'])
-      assert.match(miss.stderr, /DFS_NOT_FOUND/)
+      try {
+        const put = await cluster.run(['put', '-', 'light.txt'], { input: 'light\n' })
+        assert.equal(put.code, 0, put.stderr)
+        const get = await cluster.run(['get', 'light.txt', '-'])
+        assert.equal(get.stdout.toString(), 'light\n', get.stderr)
+        const miss = await cluster.run(['get', 'nothing.txt', '-'])
+        assert.match(miss.stderr, /DFS_NOT_FOUND/)
+      } finally {
+        // Each role writes its record as it exits.
+        await cluster.stop()
+      }
+      const written = await readdir(records)
+      // A directory, two file servers and a proxy, each stopped cleanly, each with its record.
+      assert.equal(written.length, 4, written.join(' '))
+      for (const record of written) {
+        const files = loadedFiles(join(records, record))
+        assert.ok(
+          files.some((f) => f.startsWith('dist/bundle/')),
+          record,
+        )
+        assert.ok(!bundledPackages(files).has('ky'), `${record} loaded ky`)
+        const internals = loadedInternals(join(records, record))
+        assert.ok(internals.length > 10, record)
+        assert.ok(!internals.includes('internal/deps/undici/undici'), `${record} loaded Node's fetch`)
+      }
     } finally {
-      await cluster.stopProcesses()
+      await rm(records, { recursive: true, force: true })
     }
-    await cluster.stop()
-    const written = await readdir(records)
-    // A directory, two file servers and a proxy, each stopped cleanly, each with its record.
-    assert.equal(written.length, 4, written.join(' '))
-    for (const record of written) {
-      const file = join(records, record)
-      assert.ok(
-        loadedFiles(file).some((f) => f.startsWith('dist/bundle/')),
-        record,
-      )
-      assert.ok(!bundledPackages(loadedFiles(file)).has('ky'), `${record} loaded ky`)
-      const internals = loadedInternals(file)
-      assert.ok(internals.length > 10, record)
-      assert.ok(!internals.includes('internal/deps/undici/undici'), `${record} loaded Node's fetch`)
-    }
-    await rm(records, { recursive: true, force: true })
   })
 })
