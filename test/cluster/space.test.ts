@@ -6,6 +6,8 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { stopChild } from '../../src/cli/children.ts'
 import { TestCluster } from '../helpers/cluster.ts'
 import { randomFile } from '../helpers/files.ts'
@@ -64,5 +66,33 @@ describe('a full disk', () => {
     // Space came back: a small write goes through.
     const small = await cluster.run(['put', '-', 'small.txt'], { input: 'fits\n' })
     assert.equal(small.code, 0, small.stderr)
+  })
+
+  test('the room a failed write frees is placed at once, though a heartbeat saw the disk full', async () => {
+    const next = join(cluster.root, 'next')
+    await randomFile(next, 1.5 * MiB)
+    // 7 of the 8 MiB arrive, then nothing until the directory has heard from both servers that they
+    // have less left than the next file needs; then more than fits.
+    const free = async () => {
+      const status = await cluster.run(['status', '--json'])
+      const parsed = JSON.parse(status.stdout.toString()) as { servers: { freeBytes: number }[] }
+      return Math.max(...parsed.servers.map((s) => s.freeBytes))
+    }
+    let heardFull = false
+    async function* slowly() {
+      yield Buffer.alloc(7 * MiB, 3)
+      for (let i = 0; i < 100 && !heardFull; i++) {
+        await sleep(100)
+        heardFull = (await free()) < 1.5 * MiB
+      }
+      yield Buffer.alloc(20 * MiB, 3)
+    }
+    const failed = await cluster.run(['put', '-', 'slow.bin'], { input: Readable.from(slowly()) })
+    assert.ok(heardFull, 'the directory heard of the nearly full disks')
+    assert.equal(failed.code, 1)
+    assert.match(failed.stderr, /^dfs: DFS_NO_SPACE: /)
+    // At once, before any heartbeat on the clock: the failed write's servers reported its room.
+    const put = await cluster.run(['put', next, 'next.bin'])
+    assert.equal(put.code, 0, put.stderr)
   })
 })

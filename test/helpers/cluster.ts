@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startChild, stopChild, type Child } from '../../src/cli/children.ts'
 import type { Located } from '../../src/protocol/types.ts'
@@ -180,7 +181,7 @@ export class TestCluster {
   async run(
     args: string[],
     options: {
-      input?: Buffer | string
+      input?: Input
       env?: NodeJS.ProcessEnv
       proxy?: string
       closeStdout?: boolean
@@ -255,6 +256,9 @@ export class TestCluster {
   }
 }
 
+/** A command's standard input: all at once, or a stream the test feeds at its own pace. */
+type Input = Buffer | string | Readable
+
 /**
  * Runs the CLI to completion. With `closeStdout`, the reader of its standard output goes away before
  * it writes anything, as `head -1` does after its line.
@@ -262,7 +266,7 @@ export class TestCluster {
 export function runCli(
   invocation: Invocation,
   args: string[],
-  options: { input?: Buffer | string; env?: NodeJS.ProcessEnv; closeStdout?: boolean } = {},
+  options: { input?: Input; env?: NodeJS.ProcessEnv; closeStdout?: boolean } = {},
 ): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const env = { ...process.env, ...options.env }
@@ -286,7 +290,8 @@ export function runCli(
       resolvePromise({ code, stdout: Buffer.concat(stdout), stderr, peakRss })
     })
     child.stdin.on('error', () => undefined)
-    child.stdin.end(options.input ?? '')
+    if (options.input instanceof Readable) options.input.pipe(child.stdin)
+    else child.stdin.end(options.input ?? '')
   })
 }
 

@@ -16,6 +16,9 @@ import { buildFileServerApp } from './app.ts'
 import { FileServerService } from './service.ts'
 import { scrubAll } from './scrub-pass.ts'
 
+/** How long a failed write's answer waits for the heartbeat that reports the room it freed. */
+const SPACE_BEAT_MS = 2_000
+
 export interface FileServerOptions extends MemberOptions {
   heartbeatMs: number
   /** How often to report the inventory (what changed since the last one) and collect garbage. */
@@ -83,10 +86,37 @@ export async function startFileServer(options: FileServerOptions): Promise<Runni
     if (!stopped) {
       const delay =
         failures === 0 ? options.heartbeatMs : Math.min(options.heartbeatMs, 250 * 2 ** Math.min(failures, 5))
-      timer = setTimeout(() => void beat(), delay)
+      timer = setTimeout(() => void beatNow(), delay)
     }
   }
-  await beat()
+  // One heartbeat at a time. One asked for while another is under way follows it: the one under way
+  // may carry figures read before the change that asked.
+  let inFlight: Promise<void> | undefined
+  let queued: Promise<void> | undefined
+  const beatNow = (): Promise<void> => {
+    if (stopped) return Promise.resolve()
+    if (!inFlight) {
+      clearTimeout(timer)
+      inFlight = beat().finally(() => (inFlight = undefined))
+      return inFlight
+    }
+    queued ??= inFlight.then(() => {
+      queued = undefined
+      return beatNow()
+    })
+    return queued
+  }
+  // A write that failed freed its bytes: the directory hears of it before the writer does (within
+  // SPACE_BEAT_MS; a directory that is away does not hold up the answer longer).
+  service.spaceFreed = () =>
+    new Promise<void>((resolve) => {
+      const wait = setTimeout(resolve, SPACE_BEAT_MS)
+      void beatNow().then(() => {
+        clearTimeout(wait)
+        resolve()
+      })
+    })
+  await beatNow()
 
   // On start (after temp files were cleaned) and then periodically: inventory, then garbage. The
   // first one after a start is full: a blob lost while we were down is noticed at once.

@@ -51,6 +51,12 @@ export class FileServerService {
   private readonly agent: Agent
   private readonly log: Logger
   private readonly inventory: BlobInventory
+  /**
+   * Tells the directory our free space now, resolving once it heard (or gave up): set by run.ts to a
+   * heartbeat out of turn. An abandoned write frees its bytes; without this, a heartbeat taken while
+   * they filled the disk would keep new writes away from the room they left until the next one.
+   */
+  spaceFreed: () => Promise<void> = async () => undefined
 
   /** `inventoryDir` keeps the inventory's listings of the store (see listing.ts). */
   constructor(
@@ -304,6 +310,8 @@ export class FileServerService {
       return blob
     } catch (error) {
       await writer.abort()
+      // Before the failure is answered: the writer may try again at once, and must find the room.
+      if (writer.bytes > 0) await this.spaceFreed()
       throw error instanceof Error ? mapDiskError(error) : error
     }
   }
