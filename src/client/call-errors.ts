@@ -1,5 +1,5 @@
 // How a JSON call fails short of a transport error, in one shape whichever client made it: ky (the
-// CLI's calls) and the nodes' own undici calls (json-calls.ts). The nodes have no use for ky, whose
+// CLI's calls) and the nodes' own calls over their agent (json-calls.ts). The nodes have no use for ky, whose
 // module builds a WHATWG Request as it loads, and whose HTTPError holds a WHATWG Request and
 // Response, which the nodes built for every answer that was not 2xx (a name not found, a conflict).
 // So they throw errors of their own here, and ky's are known by shape, not class, so that this

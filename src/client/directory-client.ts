@@ -4,7 +4,7 @@
 // its audit log). Given several directories (one cluster, one shared database), every call, the
 // users' too, goes to the one that answered last and fails over to the others (failover.ts).
 
-import type { Agent } from 'undici'
+import type { NodeAgent } from './agent.ts'
 import { CLIENT_HEADER } from '../protocol/client-address.ts'
 import type {
   AuditEntry,
@@ -50,7 +50,7 @@ import type { Fetch } from './http.ts'
 import { definedOnly } from './query-params.ts'
 import {
   kyJsonClient,
-  undiciJsonClient,
+  agentJsonClient,
   type JsonCallOptions,
   type JsonClient,
   type JsonMethod,
@@ -81,12 +81,12 @@ class Calls {
   readonly failover: DirectoryFailover
   private readonly clients: JsonClient[]
 
-  constructor(failover: DirectoryFailover, transport: Agent | Fetch) {
+  constructor(failover: DirectoryFailover, transport: NodeAgent | Fetch) {
     this.failover = failover
     this.clients = failover.urls.map((url) =>
       typeof transport === 'function'
         ? lazyKyClient(url, transport)
-        : undiciJsonClient(url, transport, JSON_TIMEOUT_MS),
+        : agentJsonClient(url, transport, JSON_TIMEOUT_MS),
     )
   }
 
@@ -121,7 +121,7 @@ export class DirectoryClient {
    * `urls`: the directories of the cluster, tried in this order (one, or several sharing a database).
    * `transport`: the node's mutual-TLS agent, or (in route tests) a fetch of its own.
    */
-  constructor(urls: string | readonly string[], transport: Agent | Fetch, options: FailoverOptions = {}) {
+  constructor(urls: string | readonly string[], transport: NodeAgent | Fetch, options: FailoverOptions = {}) {
     const failover = new DirectoryFailover(typeof urls === 'string' ? [urls] : urls, options)
     this.calls = new Calls(failover, transport)
   }

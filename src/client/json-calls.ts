@@ -1,5 +1,5 @@
 // One directory's JSON API as the DirectoryClient calls it: through ky over a `fetch` (route tests
-// inject one), or straight over undici's request() for the nodes' mutual-TLS agent. The second
+// inject one), or straight over the nodes' mutual-TLS agent (agent.ts). The second
 // makes the requests ky makes (JSON body, query, a timeout per call, the caller's signal) and fails
 // with errors of the same shape as ky's (call-errors.ts: an answer's status and parsed body, a
 // timeout, else the socket's own error), so the failover classifies both alike; it skips ky's WHATWG
@@ -7,8 +7,8 @@
 // proxy's and a file server's time for the two calls each write makes (placement, commit).
 
 import type { KyInstance } from 'ky'
-import { request, type Dispatcher } from './undici.ts'
-import { AnswerError, CallTimeout } from './call-errors.ts'
+import { text as bodyText, type Answer, type NodeAgent } from './agent.ts'
+import { AnswerError } from './call-errors.ts'
 
 export type JsonMethod = 'get' | 'post' | 'delete'
 
@@ -35,8 +35,8 @@ export function kyJsonClient(ky: KyInstance): JsonClient {
 
 const METHODS = { get: 'GET', post: 'POST', delete: 'DELETE' } as const
 
-/** The same calls over undici's dispatcher API, relative to `baseUrl` as ky resolves them. */
-export function undiciJsonClient(baseUrl: string, dispatcher: Dispatcher, timeoutMs: number): JsonClient {
+/** The same calls over the nodes' agent, relative to `baseUrl` as ky resolves them. */
+export function agentJsonClient(baseUrl: string, agent: NodeAgent, timeoutMs: number): JsonClient {
   return {
     async call<T>(method: JsonMethod, path: string, options: JsonCallOptions): Promise<T> {
       const url = new URL(path, baseUrl)
@@ -49,23 +49,15 @@ export function undiciJsonClient(baseUrl: string, dispatcher: Dispatcher, timeou
         headers['content-type'] = 'application/json'
       }
       const timeout = options.timeout ?? timeoutMs
-      let response: Dispatcher.ResponseData
-      try {
-        response = await request(url, {
-          method: METHODS[method],
-          headers,
-          body,
-          dispatcher,
-          signal: options.signal,
-          headersTimeout: timeout,
-          bodyTimeout: timeout,
-        })
-      } catch (error) {
-        throw (error as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT'
-          ? new CallTimeout(`Request timed out: ${METHODS[method]} ${url.href}`)
-          : error
-      }
-      const text = await response.body.text()
+      const response = await agent.request(url, {
+        method: METHODS[method],
+        headers,
+        body,
+        signal: options.signal,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      })
+      const text = await bodyText(response.body)
       if (response.statusCode >= 200 && response.statusCode < 300) return JSON.parse(text) as T
       throw httpError(url, METHODS[method], response, text)
     },
@@ -73,7 +65,7 @@ export function undiciJsonClient(baseUrl: string, dispatcher: Dispatcher, timeou
 }
 
 /** The error for an answer that is not 2xx, with its body parsed as ky parses it. */
-function httpError(url: URL, method: string, response: Dispatcher.ResponseData, text: string): AnswerError {
+function httpError(url: URL, method: string, response: Answer, text: string): AnswerError {
   const type = String(response.headers['content-type'] ?? '')
   let data: unknown = text === '' ? undefined : text
   if (type.includes('json')) {

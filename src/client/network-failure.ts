@@ -1,5 +1,5 @@
-// Transport failures as DfsError, for every HTTP client of dfs (ky's JSON calls, node:https streams,
-// undici): DFS_UNAVAILABLE or DFS_CA_MISMATCH, in words a user can act on. No HTTP client here, so the
+// Transport failures as DfsError, for every HTTP client of dfs (the CLI's ky calls and streams, the
+// nodes' agent), all of them over node:https: DFS_UNAVAILABLE or DFS_CA_MISMATCH, in words a user can act on. No HTTP client here, so the
 // CLI's file transfers load none.
 
 import { DfsError } from '../protocol/errors.ts'
@@ -43,19 +43,15 @@ const IN_WORDS: Record<string, string> = {
   ECONNRESET: 'connection reset',
   EPIPE: 'connection closed',
   ETIMEDOUT: 'timed out connecting',
-  UND_ERR_CONNECT_TIMEOUT: 'timed out connecting',
   EHOSTUNREACH: 'no route to host',
   ENETUNREACH: 'network unreachable',
   EHOSTDOWN: 'host down',
   ENOTFOUND: 'host name not found',
   EAI_AGAIN: 'host name lookup failed',
-  UND_ERR_SOCKET: 'connection closed',
-  UND_ERR_CLOSED: 'connection closed',
-  UND_ERR_HEADERS_TIMEOUT: 'no answer in time',
-  UND_ERR_BODY_TIMEOUT: 'the answer stopped coming',
-  UND_ERR_ABORTED: 'cancelled',
+  ERR_BODY_TIMEOUT: 'the answer stopped coming',
+  ERR_ANSWER_TOO_LARGE: 'an answer too large',
   ABORT_ERR: 'cancelled',
-  UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: 'the body did not match its declared length',
+  ERR_BODY_LENGTH: 'the body did not match its declared length',
   ERR_TLS_CERT_ALTNAME_INVALID: 'its certificate is for another host',
   CERT_HAS_EXPIRED: 'its certificate has expired',
   EPROTO: 'TLS failed',
@@ -73,7 +69,7 @@ function inWords(error: unknown, codes: string[]): string {
   return codes[0] ?? 'network error'
 }
 
-/** The error codes along a failure's chain of causes (fetch wraps the socket error, ky the fetch's). */
+/** The error codes along a failure's chain of causes (a caller may wrap the socket's error). */
 export function causeCodes(error: unknown): string[] {
   const codes: string[] = []
   let current: unknown = error
@@ -87,14 +83,7 @@ export function causeCodes(error: unknown): string[] {
 }
 
 /** Socket errors that mean no connection was made: nothing was sent, so trying elsewhere is safe. */
-const NOT_CONNECTED = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'ETIMEDOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-])
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ETIMEDOUT'])
 
 /** Whether a failed call never reached its server (refused, unroutable, or timed out connecting). */
 export function isConnectFailure(error: unknown): boolean {

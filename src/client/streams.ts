@@ -1,29 +1,26 @@
-// File bytes over HTTPS with undici's request(): bodies stream both ways with backpressure and are
-// never buffered whole.
+// File bytes between the nodes over HTTPS (agent.ts): bodies stream both ways with backpressure and
+// are never buffered whole.
 
 import type { Readable } from 'node:stream'
-import { request, type Agent, type Dispatcher } from './undici.ts'
+import { text as bodyText, type Answer, type NodeAgent } from './agent.ts'
 import { fromErrorBody } from '../protocol/errors.ts'
 import { networkFailure } from './network-failure.ts'
 
-export type ResponseData = Dispatcher.ResponseData
-
 /** Sends a stream as the body of a PUT and returns the JSON answer. */
 export async function putStream<T>(
-  agent: Agent,
+  agent: NodeAgent,
   url: string,
   body: Readable,
   headers: Record<string, string>,
   what: string,
   signal?: AbortSignal,
 ): Promise<T> {
-  let response: ResponseData
+  let response: Answer
   try {
-    response = await request(url, {
+    response = await agent.request(url, {
       method: 'PUT',
       body,
       headers: { 'content-type': 'application/octet-stream', ...headers },
-      dispatcher: agent,
       signal,
     })
   } catch (error) {
@@ -34,15 +31,15 @@ export async function putStream<T>(
 
 /** Starts a GET and returns the response once headers arrive; a non-2xx answer becomes a DfsError. */
 export async function getStream(
-  agent: Agent,
+  agent: NodeAgent,
   url: string,
   headers: Record<string, string>,
   what: string,
   signal?: AbortSignal,
-): Promise<ResponseData> {
-  let response: ResponseData
+): Promise<Answer> {
+  let response: Answer
   try {
-    response = await request(url, { method: 'GET', headers, dispatcher: agent, signal })
+    response = await agent.request(url, { method: 'GET', headers, signal })
   } catch (error) {
     throw networkFailure(what, error, `GET ${url}`)
   }
@@ -51,10 +48,10 @@ export async function getStream(
 }
 
 /** Reads a JSON body (bounded: these are small answers, never file bytes) or throws its error. */
-export async function readJson(response: ResponseData, what: string): Promise<unknown> {
+export async function readJson(response: Answer, what: string): Promise<unknown> {
   let text: string
   try {
-    text = await response.body.text()
+    text = await bodyText(response.body)
   } catch (error) {
     throw networkFailure(what, error)
   }

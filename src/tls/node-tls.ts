@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { request, Agent } from '../client/undici.ts'
+import { NodeAgent } from '../client/agent.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { describeNetworkError, networkFailure } from '../client/network-failure.ts'
 import { readJson } from '../client/streams.ts'
@@ -219,16 +219,17 @@ async function postJson<T>(
   body: unknown,
   tls: { ca: string; cert?: string; key?: string },
 ): Promise<T> {
-  const agent = new Agent({ connect: { ca: tls.ca, cert: tls.cert, key: tls.key }, connectTimeout: 5000 })
+  const agent = new NodeAgent({ ca: tls.ca, cert: tls.cert, key: tls.key })
   try {
-    const response = await request(url, {
-      method: 'POST',
-      dispatcher: agent,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    }).catch((error: unknown) => {
-      throw networkFailure(`directory ${url}`, error)
-    })
+    const response = await agent
+      .request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+      .catch((error: unknown) => {
+        throw networkFailure(`directory ${url}`, error)
+      })
     return (await readJson(response, `directory ${url}`)) as T
   } finally {
     await agent.close()

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { request } from 'undici'
 import { BROKEN_PIPE_STATUS } from '../../src/cli/broken-pipe.ts'
-import { makeAgent } from '../../src/client/agent.ts'
+import { undiciAgent } from '../helpers/undici-agent.ts'
 import { caCertPath } from '../../src/tls/ca-files.ts'
 import type { Located } from '../../src/protocol/types.ts'
 import { runCli, TestCluster, type Invocation } from '../helpers/cluster.ts'
@@ -97,7 +97,7 @@ describe('the standalone binary', () => {
   })
 
   test('the proxy serves the web dashboard from inside the binary: no file of it is on disk', async () => {
-    const agent = makeAgent({ ca: await readFile(caCertPath(cluster.data), 'utf8') })
+    const agent = undiciAgent({ ca: await readFile(caCertPath(cluster.data), 'utf8') })
     try {
       for (const [path, type] of [
         ['/ui/', 'text/html'],

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { request, type Agent } from 'undici'
-import { makeAgent } from '../../src/client/agent.ts'
+import { undiciAgent } from '../helpers/undici-agent.ts'
 import { stopChild } from '../../src/cli/children.ts'
 import { BLOCK_SIZE } from '../../src/protocol/blocks.ts'
 import { readCaCert } from '../../src/tls/ca.ts'
@@ -29,7 +29,7 @@ describe('block-verified reads', () => {
 
   before(async () => {
     cluster = await TestCluster.start({ fileservers: 2, proxies: 2 })
-    agent = makeAgent({ ca: (await readCaCert(cluster.data))! })
+    agent = undiciAgent({ ca: (await readCaCert(cluster.data))! })
     const login = await request(`${cluster.proxy}/v1/login`, {
       method: 'POST',
       dispatcher: agent,

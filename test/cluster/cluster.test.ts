@@ -8,7 +8,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { makeAgent } from '../../src/client/agent.ts'
+import { undiciAgent } from '../helpers/undici-agent.ts'
 import { issueNodeCert, makeCa, readCaCert } from '../../src/tls/ca.ts'
 import type { Located } from '../../src/protocol/types.ts'
 import { BROKEN_PIPE_STATUS } from '../../src/cli/broken-pipe.ts'
@@ -217,7 +217,7 @@ describe('a three-server cluster', () => {
       assert.match(result.stderr, /^dfs: DFS_BAD_NAME: /, why)
     }
     const ca = await readCaCert(cluster.data)
-    const agent = makeAgent({ ca: ca! })
+    const agent = undiciAgent({ ca: ca! })
     const login = await request(`${cluster.proxy}/v1/login`, {
       method: 'POST',
       dispatcher: agent,
@@ -280,7 +280,7 @@ describe('a three-server cluster', () => {
     // Refused at the handshake, or (the handshake lets callers without a certificate through to
     // /healthz and /metrics) by the route with DFS_AUTH.
     const refused = async (tls: { ca: string; cert?: string; key?: string }) => {
-      const agent = makeAgent(tls)
+      const agent = undiciAgent(tls)
       try {
         const response = await request(`${fileserver}/health`, { dispatcher: agent })
         const body = (await response.body.json()) as { error?: { code?: string } }
@@ -297,7 +297,7 @@ describe('a three-server cluster', () => {
     // The directory lets a TLS handshake without a certificate through (a node joining has none), and
     // answers every route but /v1/join with DFS_AUTH; one from another CA fails the handshake.
     for (const tls of [{ ca }, { ca, ...stranger }]) {
-      const agent = makeAgent(tls)
+      const agent = undiciAgent(tls)
       try {
         const response = await request(`${cluster.directory.url}/v1/servers`, { dispatcher: agent })
         assert.equal(response.statusCode, 401, 'no certificate')
@@ -311,7 +311,7 @@ describe('a three-server cluster', () => {
     // The same call with a certificate from the cluster CA is accepted: the refusal above is the CA check.
     const { loadCa } = await import('../../src/tls/ca.ts')
     const member = issueNodeCert((await loadCa(cluster.data))!, { role: 'fileserver', id: 99 })
-    const agent = makeAgent({ ca, ...member })
+    const agent = undiciAgent({ ca, ...member })
     const ok = await request(`${fileserver}/health`, { dispatcher: agent })
     assert.equal(ok.statusCode, 200)
     await ok.body.dump()
@@ -355,7 +355,7 @@ describe('a three-server cluster', () => {
 })
 
 describe('what the roles load', () => {
-  test("no role loads ky, or Node's own fetch (its copy of undici), through a put, a get and a miss", async () => {
+  test("no role loads ky, undici, or Node's own fetch (its copy of undici), through a put, a get and a miss", async () => {
     const records = await mkdtemp(join(tmpdir(), 'dfs-roles-'))
     const cluster = await TestCluster.start({
       fileservers: 2,
@@ -382,7 +382,10 @@ describe('what the roles load', () => {
           files.some((f) => f.startsWith('dist/bundle/')),
           record,
         )
-        assert.ok(!bundledPackages(files).has('ky'), `${record} loaded ky`)
+        const packages = bundledPackages(files)
+        assert.ok(packages.size > 3, `${record}: ${[...packages].join(' ')}`)
+        for (const unwanted of ['ky', 'undici'])
+          assert.ok(!packages.has(unwanted), `${record} loaded ${unwanted}`)
         const internals = loadedInternals(join(records, record))
         assert.ok(internals.length > 10, record)
         assert.ok(!internals.includes('internal/deps/undici/undici'), `${record} loaded Node's fetch`)

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Agent, request } from 'undici'
-import { makeAgent } from '../../src/client/agent.ts'
+import { undiciAgent } from '../helpers/undici-agent.ts'
 import { readCaCert } from '../../src/tls/ca-files.ts'
 import { TestCluster } from '../helpers/cluster.ts'
 import { eventually } from '../helpers/eventually.ts'
@@ -32,7 +32,7 @@ describe('bounded requests on real sockets', () => {
       },
     })
     ca = (await readCaCert(cluster.data))!
-    const agent = makeAgent({ ca })
+    const agent = undiciAgent({ ca })
     const login = await request(`${cluster.proxy}/v1/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import type { Agent } from 'undici'
+import type { NodeAgent } from '../../src/client/agent.ts'
 import { makeAgent } from '../../src/client/agent.ts'
 import { DirectoryClient } from '../../src/client/directory-client.ts'
 import { DfsError } from '../../src/protocol/errors.ts'
@@ -89,7 +89,7 @@ async function front(
   }
 }
 
-function agentFor(ca: CaPair, identity: NodeIdentity): Agent {
+function agentFor(ca: CaPair, identity: NodeIdentity): NodeAgent {
   const own = issueNodeCert(ca, identity, ['127.0.0.1'])
   return makeAgent({ ca: ca.cert, cert: own.cert, key: own.key })
 }
@@ -110,7 +110,7 @@ function assertUnavailableWithoutUrl(error: unknown, pattern: RegExp): true {
 
 describe('directory failover', () => {
   let directory: TestDirectory
-  let proxyAgent: Agent
+  let proxyAgent: NodeAgent
   let session: string
   const closers: (() => Promise<unknown> | unknown)[] = []
 

@@ -7,23 +7,24 @@ import { parseDirectoryUrls } from '../../src/cli/role-flags.ts'
 import { classify, type Failure } from '../../src/client/failover.ts'
 import { DfsError } from '../../src/protocol/errors.ts'
 
-/** A socket error as fetch-like clients report it: wrapped, with the code on the cause. */
+/** A socket error as a caller reports it: wrapped, with the code on the cause. */
 function wrapped(code: string): Error {
-  return new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) })
+  return new Error('GET https://127.0.0.1:1/v1/list', { cause: Object.assign(new Error(code), { code }) })
 }
 
 describe('classify', () => {
   const cases: [string, unknown, Failure][] = [
     ['connection refused', wrapped('ECONNREFUSED'), 'unsent'],
-    ['connect timeout', wrapped('UND_ERR_CONNECT_TIMEOUT'), 'unsent'],
+    ['connect timeout', wrapped('ETIMEDOUT'), 'unsent'],
     ['a certificate from another CA', wrapped('SELF_SIGNED_CERT_IN_CHAIN'), 'unsent'],
     ['a certificate for another host', wrapped('ERR_TLS_CERT_ALTNAME_INVALID'), 'unsent'],
     ['no such host', wrapped('ENOTFOUND'), 'unsent'],
     ['connection reset', wrapped('ECONNRESET'), 'maybe-sent'],
-    ['other side closed', wrapped('UND_ERR_SOCKET'), 'maybe-sent'],
+    ['other side closed', wrapped('EPIPE'), 'maybe-sent'],
+    ['the answer stopped coming', wrapped('ERR_BODY_TIMEOUT'), 'maybe-sent'],
     ['a TLS alert once connected', wrapped('ERR_SSL_SSLV3_ALERT_BAD_RECORD_MAC'), 'maybe-sent'],
     ['no answer in time', new TimeoutError(new Request('https://127.0.0.1:1/v1/list')), 'maybe-sent'],
-    ['cancelled by the caller', wrapped('UND_ERR_ABORTED'), 'final'],
+    ['cancelled by the caller', wrapped('ABORT_ERR'), 'final'],
     // Its code is a number (20), which is no socket's error code.
     ['cancelled through fetch', new DOMException('This operation was aborted', 'AbortError'), 'final'],
     ["the directory's own error", new DfsError('DFS_CONFLICT', 'changed meanwhile'), 'final'],

@@ -1,17 +1,19 @@
-// The directory's JSON calls over undici's request() answer and fail as ky's do: the same request
-// reaches the server, and each kind of failure is classified alike by the failover and turned into
-// the same DfsError.
+// The nodes' JSON calls over their agent (agent.ts) answer and fail as the CLI's ky calls do: the
+// same request reaches the server, and each kind of failure is classified alike by the failover and
+// turned into the same DfsError.
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { IncomingMessage } from 'node:http'
+import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { Agent } from 'undici'
+import { NodeAgent } from '../../src/client/agent.ts'
 import { classify, directoryError } from '../../src/client/failover.ts'
 import { jsonClient } from '../../src/client/http.ts'
-import { kyJsonClient, undiciJsonClient, type JsonClient } from '../../src/client/json-calls.ts'
-import { dispatcherFetch } from '../helpers/dispatcher-fetch.ts'
+import { httpsFetch } from '../../src/client/https-fetch.ts'
+import { agentJsonClient, kyJsonClient, type JsonClient } from '../../src/client/json-calls.ts'
 import { DfsError } from '../../src/protocol/errors.ts'
+import { issueNodeCert, makeCa } from '../../src/tls/ca.ts'
 
 interface Seen {
   method: string
@@ -22,15 +24,17 @@ interface Seen {
   body: string
 }
 
-describe('JSON calls over undici, next to ky', () => {
+describe("JSON calls over the nodes' agent, next to ky", () => {
   let server: Server
-  let agent: Agent
+  let agent: NodeAgent
   let base: string
   let clients: [string, JsonClient][]
   const seen: Seen[] = []
 
   before(async () => {
-    server = createServer((req, res) => {
+    const ca = makeCa()
+    const tls = issueNodeCert(ca, { role: 'directory', id: 0 }, ['127.0.0.1'])
+    server = createServer(tls, (req, res) => {
       void readBody(req).then((body) => {
         seen.push({
           method: req.method ?? '',
@@ -58,11 +62,11 @@ describe('JSON calls over undici, next to ky', () => {
       })
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    agent = new Agent({ headersTimeout: 0 })
+    base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
+    agent = new NodeAgent({ ca: ca.cert })
     clients = [
-      ['ky', kyJsonClient(jsonClient(base, dispatcherFetch(agent)))],
-      ['undici', undiciJsonClient(base, agent, 30_000)],
+      ['ky', kyJsonClient(jsonClient(base, httpsFetch(ca.cert)))],
+      ['agent', agentJsonClient(base, agent, 30_000)],
     ]
   })
 

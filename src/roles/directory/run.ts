@@ -4,7 +4,7 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { makeAgent } from '../../client/agent.ts'
 import { call } from '../../client/call-errors.ts'
-import { undiciJsonClient } from '../../client/json-calls.ts'
+import { agentJsonClient } from '../../client/json-calls.ts'
 import { JSON_TIMEOUT_MS } from '../../client/timeouts.ts'
 import { SqliteMetadataStore } from '../../metadata/sqlite-store.ts'
 import type { MetadataStore } from '../../metadata/store.ts'
@@ -118,7 +118,7 @@ export async function startDirectory(options: DirectoryOptions): Promise<Running
     copy: async (task) => {
       await call(
         () =>
-          undiciJsonClient(task.source.url, agent, JSON_TIMEOUT_MS).call('post', 'v1/copy', {
+          agentJsonClient(task.source.url, agent, JSON_TIMEOUT_MS).call('post', 'v1/copy', {
             json: { sha256: task.sha256, target: task.target },
             timeout: 3_600_000,
           }),

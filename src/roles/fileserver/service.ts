@@ -3,7 +3,7 @@
 // serves blobs to readers. It knows nothing about names beyond passing them to the directory.
 
 import { PassThrough, pipeline, type Readable } from 'node:stream'
-import type { Agent } from 'undici'
+import type { NodeAgent } from '../../client/agent.ts'
 import type { DirectoryClient } from '../../client/directory-client.ts'
 import { isConnectFailure } from '../../client/network-failure.ts'
 import { putStream } from '../../client/streams.ts'
@@ -48,7 +48,7 @@ export class FileServerService {
   readonly id: number
   readonly store: BlobStore
   private readonly directory: DirectoryClient
-  private readonly agent: Agent
+  private readonly agent: NodeAgent
   private readonly log: Logger
   private readonly inventory: BlobInventory
   /**
@@ -63,7 +63,7 @@ export class FileServerService {
     id: number,
     store: BlobStore,
     directory: DirectoryClient,
-    agent: Agent,
+    agent: NodeAgent,
     log: Logger,
     inventoryDir: string,
   ) {

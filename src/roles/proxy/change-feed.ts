@@ -10,7 +10,7 @@
 
 import { EventEmitter } from 'node:events'
 import { createInterface } from 'node:readline'
-import { request, type Agent } from '../../client/undici.ts'
+import type { NodeAgent } from '../../client/agent.ts'
 import type { DirectoryFailover } from '../../client/failover.ts'
 import type { ChangeEvent, ChangeFeedState } from '../../protocol/types.ts'
 import type { Clock } from '../../server/clock.ts'
@@ -27,7 +27,7 @@ export class ChangeFeed extends EventEmitter<{
   back: [string]
 }> {
   private readonly directories: DirectoryFailover
-  private readonly agent: Agent
+  private readonly agent: NodeAgent
   private readonly clock: Clock
   private readonly controller = new AbortController()
   private stopped = false
@@ -37,7 +37,7 @@ export class ChangeFeed extends EventEmitter<{
   /** The number of the last change seen (or the feed's position when we joined): resume after it. */
   private seq?: number
 
-  constructor(directories: DirectoryFailover, agent: Agent, clock: Clock) {
+  constructor(directories: DirectoryFailover, agent: NodeAgent, clock: Clock) {
     super()
     this.directories = directories
     this.agent = agent
@@ -87,14 +87,13 @@ export class ChangeFeed extends EventEmitter<{
   private async follow(url: string, connected: () => void): Promise<void> {
     this.current.directory = url
     const after = this.seq === undefined ? '' : `?after=${this.seq}`
-    const response = await request(`${url}/v1/events${after}`, {
-      dispatcher: this.agent,
+    const response = await this.agent.request(`${url}/v1/events${after}`, {
       signal: this.controller.signal,
       bodyTimeout: 0,
       headers: { accept: 'text/event-stream' },
     })
     if (response.statusCode !== 200) {
-      await response.body.dump()
+      response.body.resume()
       throw new Error(`HTTP ${response.statusCode}`)
     }
     connected()

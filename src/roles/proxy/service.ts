@@ -6,7 +6,7 @@
 
 import { createHash } from 'node:crypto'
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream'
-import type { Agent } from 'undici'
+import type { NodeAgent } from '../../client/agent.ts'
 import type { DirectoryClient, SessionCheck, UserDirectoryClient } from '../../client/directory-client.ts'
 import { isConnectFailure } from '../../client/network-failure.ts'
 import { getStream, putStream } from '../../client/streams.ts'
@@ -74,7 +74,7 @@ export interface Caller extends Actor {
 export interface ProxyDeps {
   id: number
   directory: DirectoryClient
-  agent: Agent
+  agent: NodeAgent
   cache: BlobCache
   clock: Clock
   random: Random
@@ -85,7 +85,7 @@ export class ProxyService {
   readonly id: number
   readonly directory: DirectoryClient
   readonly cache: BlobCache
-  private readonly agent: Agent
+  private readonly agent: NodeAgent
   private readonly clock: Clock
   private readonly random: Random
   private readonly sessions = new Map<string, { actor: Actor; checked: number; expires: number }>()
