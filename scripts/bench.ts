@@ -631,6 +631,14 @@ if (process.argv[2] === '--baseline-server') {
       void cleanUp().finally(() => process.exit(130))
     })
   }
+  // A reader that goes away (`npm run bench | head`) ends the run as SIGPIPE would, but only once
+  // every process is stopped and every directory removed; nothing more is written to it.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error
+      void cleanUp().finally(() => process.exit(141))
+    })
+  }
   // A safety net: whatever escapes still stops every process and removes every directory.
   const crash = (error: unknown) => {
     process.stderr.write(`bench: failed: ${(error as Error)?.stack ?? String(error)}\n`)
