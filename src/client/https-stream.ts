@@ -86,12 +86,19 @@ class NoAnswer extends Error {
   }
 }
 
+/** A JSON answer, bounded; its bytes are decoded once, whole (a character may span two chunks). */
 export async function readJson(response: IncomingMessage): Promise<unknown> {
-  let text = ''
+  const chunks: Buffer[] = []
+  let length = 0
   for await (const chunk of response) {
-    text += (chunk as Buffer).toString()
-    if (text.length > MAX_JSON) throw new DfsError('DFS_INTERNAL', 'answer too large')
+    length += (chunk as Buffer).length
+    if (length > MAX_JSON) {
+      response.destroy()
+      throw new DfsError('DFS_INTERNAL', 'answer too large')
+    }
+    chunks.push(chunk as Buffer)
   }
+  const text = Buffer.concat(chunks, length).toString('utf8')
   try {
     return text === '' ? undefined : JSON.parse(text)
   } catch {

@@ -1,9 +1,10 @@
 // The CLI's calls to its proxy over node:https: a kept connection that the server closed as a call went
 // out is retried once on a new one when the call's body can be sent again, and not otherwise; a JSON
-// call with a time limit fails in words when no answer begins in it.
+// call with a time limit fails in words when no answer begins in it; a JSON answer is read whole, bounded.
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import type { IncomingMessage } from 'node:http'
 import { Agent, createServer, type Server } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { Readable } from 'node:stream'
@@ -101,4 +102,25 @@ describe('calls to the proxy over node:https', () => {
         return true
       })
     }))
+})
+
+describe('JSON answers from the proxy', () => {
+  const answer = (chunks: Buffer[]) => Readable.from(chunks) as unknown as IncomingMessage
+
+  test('a character split across two chunks is read whole', async () => {
+    const bytes = Buffer.from('{"name":"café ☕"}')
+    const cut = bytes.indexOf(0xa9) // the second byte of é
+    assert.deepEqual(await readJson(answer([bytes.subarray(0, cut), bytes.subarray(cut)])), {
+      name: 'café ☕',
+    })
+  })
+
+  test('an answer past 1 MiB is refused, not gathered', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 0x20)
+    await assert.rejects(readJson(answer(Array.from({ length: 17 }, () => chunk))), (error: DfsError) => {
+      assert.equal(error.code, 'DFS_INTERNAL')
+      assert.equal(error.message, 'answer too large')
+      return true
+    })
+  })
 })
