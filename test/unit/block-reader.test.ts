@@ -1,11 +1,12 @@
 // The proxy's verified read: every block checked before it goes on, a bad or broken source replaced
 // by the next from that block's start (a Range), exact byte ranges, the cache copy fed only good
-// blocks, and versions without a list checked whole.
+// blocks, and versions without a list checked whole; a file source (the cache) sent through buffers
+// of its own, never changed while a write of them is under way.
 
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { Readable } from 'node:stream'
+import { Readable, Writable } from 'node:stream'
 import { BLOCK_SIZE, BlockHasher, blockDigests } from '../../src/protocol/blocks.ts'
 import { openVerified, type BlockCopy, type BlockSource } from '../../src/roles/proxy/block-reader.ts'
 import type { ByteRange } from '../../src/streams/block-check.ts'
@@ -161,5 +162,133 @@ describe('verified reads', () => {
     const { error } = await collect((await openVerified(old, [a])).body)
     assert.match(String(error), /do not match/)
     assert.equal(a.reported, 1)
+  })
+})
+
+/** A file source (the cache) of `content`, or of a copy with one byte flipped at `corruptAt`. */
+function fileSource(options: { corruptAt?: number; failRead?: boolean; refuse?: boolean } = {}) {
+  const bytes = Buffer.from(content)
+  if (options.corruptAt !== undefined) bytes[options.corruptAt]! ^= 1
+  const fake = source('cache') as Fake & { files: number; closed: number }
+  fake.files = 0
+  fake.closed = 0
+  fake.openFile = async () => {
+    if (options.refuse) throw new Error('ENOENT')
+    fake.files++
+    return {
+      read: async (buffer, length, position) => {
+        if (options.failRead) throw new Error('EIO')
+        return bytes.copy(buffer, 0, position, Math.min(bytes.length, position + length))
+      },
+      close: async () => void fake.closed++,
+    }
+  }
+  return fake
+}
+
+/**
+ * A sink that takes its time over each chunk, and checks that the chunk's bytes did not change
+ * between the write and its callback: a reader that filled a buffer again while it was being
+ * written would send bytes other than those it checked.
+ */
+function slowSink(): { sink: Writable; bytes: () => Buffer; changedUnderWrite: () => number } {
+  const parts: Buffer[] = []
+  let changed = 0
+  const sink = new Writable({
+    highWaterMark: 1,
+    write(chunk: Buffer, _encoding, callback) {
+      const before = createHash('sha256').update(chunk).digest('hex')
+      setTimeout(() => {
+        if (createHash('sha256').update(chunk).digest('hex') !== before) changed++
+        parts.push(Buffer.from(chunk))
+        callback()
+      }, 2)
+    },
+  })
+  return { sink, bytes: () => Buffer.concat(parts), changedUnderWrite: () => changed }
+}
+
+describe('verified reads from a file source (the cache)', () => {
+  test('sent through its own buffers: every byte as checked, none changed while being written', async () => {
+    const cache = fileSource()
+    const opened = await openVerified(whole, [cache, source(1)])
+    assert.equal(opened.from, 'cache')
+    assert.ok(opened.send)
+    const out = slowSink()
+    await opened.send(out.sink)
+    assert.ok(out.bytes().equals(content))
+    assert.equal(out.changedUnderWrite(), 0)
+    assert.deepEqual([cache.files, cache.closed], [1, 1])
+  })
+
+  test('a range is cut exactly', async () => {
+    for (const range of [
+      { start: 5, end: 6 },
+      { start: BLOCK_SIZE - 3, end: 2 * BLOCK_SIZE + 7 },
+      { start: 3 * BLOCK_SIZE, end: content.length },
+    ]) {
+      const out = slowSink()
+      await (
+        await openVerified({ ...whole, range }, [fileSource()])
+      ).send!(out.sink)
+      assert.ok(out.bytes().equals(content.subarray(range.start, range.end)), JSON.stringify(range))
+    }
+  })
+
+  test('a bad block is reported, never sent; it and the rest come from the next source, by Range', async () => {
+    const cache = fileSource({ corruptAt: 2 * BLOCK_SIZE + 9 })
+    const next = source(1)
+    const out = slowSink()
+    await (
+      await openVerified(whole, [cache, next])
+    ).send!(out.sink)
+    assert.ok(out.bytes().equals(content))
+    assert.equal(cache.reported, 1)
+    assert.deepEqual(next.opened, [{ start: 2 * BLOCK_SIZE, end: content.length }])
+    assert.equal(cache.closed, 1)
+  })
+
+  test('a file that cannot be read is left for the next source, not reported', async () => {
+    const cache = fileSource({ failRead: true })
+    const out = slowSink()
+    await (
+      await openVerified(whole, [cache, source(1)])
+    ).send!(out.sink)
+    assert.ok(out.bytes().equals(content))
+    assert.equal(cache.reported, 0)
+    // One that cannot be opened: the read starts at the next source, as a stream.
+    const refused = await openVerified(whole, [fileSource({ refuse: true }), source(2)])
+    assert.equal(refused.from, 2)
+    assert.equal(refused.send, undefined)
+    assert.ok((await collect(refused.body)).bytes.equals(content))
+  })
+
+  test('when no other source has good bytes the send fails, having sent only good blocks', async () => {
+    const out = slowSink()
+    const opened = await openVerified(whole, [fileSource({ corruptAt: BLOCK_SIZE + 1 })])
+    await assert.rejects(opened.send!(out.sink), /no holder of f has good bytes/)
+    assert.ok(out.bytes().equals(content.subarray(0, BLOCK_SIZE)))
+  })
+
+  test('read as a stream instead, or not at all, the file is closed', async () => {
+    const read = fileSource()
+    const opened = await openVerified(whole, [read])
+    assert.ok((await collect(opened.body)).bytes.equals(content))
+    const unread = fileSource()
+    ;(await openVerified(whole, [unread])).body.destroy()
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual([read.closed, unread.closed], [1, 1])
+  })
+
+  test('a sink that goes away stops the send and closes the file', async () => {
+    const cache = fileSource()
+    const sink = new Writable({
+      write(_chunk, _encoding, callback) {
+        setTimeout(() => sink.destroy(), 1)
+        setTimeout(callback, 50)
+      },
+    })
+    await assert.rejects((await openVerified(whole, [cache])).send!(sink), /went away/)
+    assert.equal(cache.closed, 1)
   })
 })

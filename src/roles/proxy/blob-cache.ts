@@ -5,6 +5,7 @@
 // so a corrupt entry is dropped the moment it is read, and the read goes on from a file server.
 
 import { mkdirSync, readFileSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
@@ -13,6 +14,7 @@ import type { Clock } from '../../server/clock.ts'
 import { DiskBlobStore } from '../../storage/disk-blob-store.ts'
 import type { BlobWriter } from '../../storage/blob-store.ts'
 import type { ByteRange } from '../../streams/block-check.ts'
+import type { BlockFile } from './block-reader.ts'
 
 export interface CacheStats {
   hits: number
@@ -171,18 +173,44 @@ export class BlobCache {
    * until the stream closes.
    */
   read(sha256: string, size: number, range?: ByteRange): Readable {
-    this.pinned.set(sha256, (this.pinned.get(sha256) ?? 0) + 1)
+    this.pin(sha256)
     const stream =
       range === undefined
         ? this.blobs.read(sha256, size)
         : this.blobs.readRange(sha256, range.start, range.end - 1)
-    stream.once('close', () => {
-      const left = (this.pinned.get(sha256) ?? 1) - 1
-      if (left > 0) this.pinned.set(sha256, left)
-      else this.pinned.delete(sha256)
-    })
+    stream.once('close', () => this.unpin(sha256))
     this.counters.bytesFromCache += range === undefined ? size : range.end - range.start
     return stream
+  }
+
+  /**
+   * Opens a cached blob to read the bytes of `range` into the reader's own buffers (block-reader.ts
+   * sends a cache hit so); it cannot be evicted until closed.
+   */
+  async openFile(sha256: string, range: ByteRange): Promise<BlockFile> {
+    const handle = await open(this.blobs.pathOf(sha256), 'r')
+    this.pin(sha256)
+    this.counters.bytesFromCache += range.end - range.start
+    let isOpen = true
+    return {
+      read: async (buffer, length, position) => (await handle.read(buffer, 0, length, position)).bytesRead,
+      close: async () => {
+        if (!isOpen) return
+        isOpen = false
+        this.unpin(sha256)
+        await handle.close()
+      },
+    }
+  }
+
+  private pin(sha256: string): void {
+    this.pinned.set(sha256, (this.pinned.get(sha256) ?? 0) + 1)
+  }
+
+  private unpin(sha256: string): void {
+    const left = (this.pinned.get(sha256) ?? 1) - 1
+    if (left > 0) this.pinned.set(sha256, left)
+    else this.pinned.delete(sha256)
   }
 
   /** Counts a read answered from the cache without fetching. */

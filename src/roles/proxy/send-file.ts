@@ -75,11 +75,23 @@ export async function sendFile(
   // A small file read whole from the cache goes in one write, without a stream.
   if (download.bytes && !partial) return void reply.raw.end(download.bytes)
   // A bad block no holder can replace cuts the connection: the client sees a short, failed transfer.
-  pipeline(download.body, boundedMemory(), reply.raw, (error) => {
-    if (!error) return
+  const cut = (error: Error) => {
     if (isHangUp(error) || reply.raw.destroyed)
       request.log.debug(`download cut: the client went away (${error.message})`)
     else request.log.warn({ err: error }, 'download cut')
+  }
+  if (download.send) {
+    download.send(reply.raw).then(
+      () => reply.raw.end(),
+      (error: Error) => {
+        cut(error)
+        reply.raw.destroy()
+      },
+    )
+    return
+  }
+  pipeline(download.body, boundedMemory(), reply.raw, (error) => {
+    if (error) cut(error)
   })
 }
 

@@ -35,7 +35,13 @@ import type { BlobCache, CacheFill, KnownName } from './blob-cache.ts'
 import { CallbackPromise } from './callback-promise.ts'
 import { PlacementPool, POOLED_MAX_BYTES } from './placement-pool.ts'
 import { TrustedNames, type TrustedServer } from './trusted-names.ts'
-import { openVerified, type BlockCopy, type BlockSource, type VerifiedRead } from './block-reader.ts'
+import {
+  openVerified,
+  type BlockCopy,
+  type BlockSource,
+  type OpenedRead,
+  type VerifiedRead,
+} from './block-reader.ts'
 
 const SESSION_CACHE_MS = 5_000
 /** How long an upload waits for its own change on the feed (a promise's length: see heard()). */
@@ -55,6 +61,8 @@ export interface Download {
   range?: ByteRange
   /** A small whole file from the cache, already checked: the body's bytes, to send at once. */
   bytes?: Buffer
+  /** Writes the body's bytes to a sink without making garbage per chunk (see OpenedRead.send). */
+  send?: OpenedRead['send']
 }
 
 export interface DownloadOptions {
@@ -386,9 +394,9 @@ export class ProxyService {
     const sources = this.readOrder(file).map((server) => this.serverSource(file, server))
     if (cached) sources.unshift(this.cacheSource(file))
     const copy = cached || range ? undefined : await this.cacheCopy(file)
-    const { body, from } = await openVerified(this.verifiedRead(file, range, copy), sources)
-    if (from === 'cache') this.cache.hit()
-    return { file, body, from, stale: false, ...(range ? { range } : {}) }
+    const opened = await openVerified(this.verifiedRead(file, range, copy), sources)
+    if (opened.from === 'cache') this.cache.hit()
+    return { file, ...opened, stale: false, ...(range ? { range } : {}) }
   }
 
   /**
@@ -415,7 +423,7 @@ export class ProxyService {
       this.cacheSource(known),
       ...this.readOrder(known).map((server) => this.serverSource(known, server)),
     ]
-    let opened: { body: Readable; from: 'cache' | number }
+    let opened: OpenedRead
     try {
       opened = await openVerified(this.verifiedRead(known, range, undefined), sources)
     } catch {
@@ -501,9 +509,9 @@ export class ProxyService {
     }
     const range = requestedRange(rangeHeader, known.size)
     const read = this.verifiedRead({ ...known, name }, range, undefined)
-    const { body } = await openVerified(read, [this.cacheSource(known)])
+    const opened = await openVerified(read, [this.cacheSource(known)])
     this.cache.hit()
-    return { file: known, body, from: 'cache', stale: true, ...(range ? { range } : {}) }
+    return { file: known, ...opened, from: 'cache', stale: true, ...(range ? { range } : {}) }
   }
 
   private verifiedRead(
@@ -530,6 +538,7 @@ export class ProxyService {
         range.start === 0 && range.end === file.size
           ? this.cache.read(file.sha256, file.size)
           : this.cache.read(file.sha256, file.size, range),
+      openFile: (range) => this.cache.openFile(file.sha256, range),
       bad: () => void this.cache.corrupt(file.sha256),
     }
   }
