@@ -86,6 +86,7 @@ export function listingOnly(blobs: HeldBlobs): BlobStore {
     size: async () => unused(),
     read: (): Readable => unused(),
     readRange: (): Readable => unused(),
+    openRead: async () => unused(),
     async *list() {
       yield* blobs.sorted()
     },

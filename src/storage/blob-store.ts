@@ -3,6 +3,7 @@
 // or nothing.
 
 import type { Readable } from 'node:stream'
+import type { OpenedFile } from '../streams/reused-buffers.ts'
 
 /**
  * What a writer hashes as the bytes pass: the whole and each block ('blocks', the default: a
@@ -46,6 +47,8 @@ export interface BlobStore {
    * checks the range against the blob's size.
    */
   readRange(sha256: string, start: number, endInclusive: number): Readable
+  /** A blob opened to read into buffers of the caller's own (streams/reused-buffers.ts). */
+  openRead(sha256: string): Promise<OpenedFile>
   /** Every blob held, in increasing hash order (a full inventory is sent in ranges of it). */
   list(): AsyncIterable<string>
   remove(sha256: string): Promise<void>

@@ -12,6 +12,7 @@ import { once } from 'node:events'
 import { BlockHasher } from '../protocol/blocks.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { SHA256_HEX } from '../protocol/types.ts'
+import type { OpenedFile } from '../streams/reused-buffers.ts'
 import type { BlobStore, BlobWriter, StoredBlob, WriterHashing } from './blob-store.ts'
 
 // Measured on these machines: default 16 KiB write buffers run at a quarter of the disk's speed.
@@ -112,6 +113,14 @@ export class DiskBlobStore implements BlobStore {
     const highWaterMark =
       size === undefined ? READ_BUFFER : Math.max(MIN_READ_BUFFER, Math.min(size, READ_BUFFER))
     return createReadStream(this.pathOf(sha256), { highWaterMark })
+  }
+
+  async openRead(sha256: string): Promise<OpenedFile> {
+    const handle = await open(this.pathOf(sha256), 'r')
+    return {
+      read: async (buffer, length, position) => (await handle.read(buffer, 0, length, position)).bytesRead,
+      close: () => handle.close(),
+    }
   }
 
   readRange(sha256: string, start: number, endInclusive: number): Readable {

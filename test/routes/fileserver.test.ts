@@ -123,6 +123,20 @@ describe('file server routes', () => {
     assert.ok(other.rawPayload.equals(data))
   })
 
+  test('a blob of several buffers reads back whole and by a range across them', async () => {
+    const data = counting(9 * 1024 * 1024 + 77)
+    const store = new DiskBlobStore(dir)
+    const { sha256: hash } = await stored(store, data)
+    const whole = await app.inject(`/v1/blobs/${hash}`)
+    assert.equal(whole.statusCode, 200)
+    assert.ok(whole.rawPayload.equals(data))
+    const start = 4 * 1024 * 1024 - 5
+    const end = 8 * 1024 * 1024 + 5
+    const part = await app.inject({ url: `/v1/blobs/${hash}`, headers: { range: `bytes=${start}-${end}` } })
+    assert.equal(part.statusCode, 206)
+    assert.ok(part.rawPayload.equals(data.subarray(start, end + 1)))
+  })
+
   test('a range at or past the end is 416 DFS_BAD_RANGE with bytes */size; a malformed or multiple range is ignored', async () => {
     const data = counting(5000)
     const blob = `/v1/blobs/${sha256(data)}`

@@ -15,6 +15,7 @@ import { scrubAll } from '../../src/roles/fileserver/scrub-pass.ts'
 import { FileServerService } from '../../src/roles/fileserver/service.ts'
 import { periodic } from '../../src/server/periodic.ts'
 import type { BlobStore, BlobWriter } from '../../src/storage/blob-store.ts'
+import type { OpenedFile } from '../../src/streams/reused-buffers.ts'
 import { DiskBlobStore } from '../../src/storage/disk-blob-store.ts'
 import { eventually } from '../helpers/eventually.ts'
 import { sha256 } from '../helpers/files.ts'
@@ -51,6 +52,7 @@ class FailingReads implements BlobStore {
   createWriter = (): Promise<BlobWriter> => this.disk.createWriter()
   size = (sha: string): Promise<number | undefined> => this.disk.size(sha)
   readRange = (sha: string, start: number, end: number): Readable => this.disk.readRange(sha, start, end)
+  openRead = (sha: string): Promise<OpenedFile> => this.disk.openRead(sha)
   remove = (sha: string): Promise<void> => this.disk.remove(sha)
   quarantine = (sha: string): Promise<void> => this.disk.quarantine(sha)
   modified = (sha: string): Promise<number | undefined> => this.disk.modified(sha)

@@ -2,16 +2,15 @@
 // Callers are dfs nodes with certificates from the cluster CA (mutual TLS).
 
 import type { FastifyInstance } from 'fastify'
-import { pipeline, type Readable } from 'node:stream'
 import { CLIENT_ADDRESS_SCHEMA } from '../../protocol/client-address.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import { LEASE_KEY_PATTERN } from '../../protocol/lease-key.ts'
 import { normaliseName } from '../../protocol/names.ts'
-import { createApp, type AccessTable, type AppOptions } from '../../server/app.ts'
+import { createApp, isHangUp, type AccessTable, type AppOptions } from '../../server/app.ts'
 import { contentRange, requestedRange } from '../../protocol/byte-range.ts'
 import type { ByteRange } from '../../streams/block-check.ts'
 import { declaredLength, uploadBody } from '../../server/upload-body.ts'
-import { boundedMemory } from '../../streams/bounded-memory.ts'
+import { sendFileRange, type OpenedFile } from '../../streams/reused-buffers.ts'
 import type { FileServerService, ReplicaTarget } from './service.ts'
 
 const octet = { 'content-type': { const: 'application/octet-stream' } }
@@ -151,19 +150,38 @@ export function buildFileServerApp(
       const range: ByteRange | undefined =
         ifRange === undefined || ifRange === etag ? requestedRange(request.headers.range, size) : undefined
       void reply.header('accept-ranges', 'bytes').type('application/octet-stream')
-      let bytes: Readable
-      if (range) {
-        void reply
-          .status(206)
-          .header('content-range', contentRange(range, size))
-          .header('content-length', range.end - range.start)
-        bytes = service.store.readRange(sha256, range.start, range.end - 1)
-      } else {
-        void reply.header('content-length', size)
-        bytes = service.store.read(sha256, size)
+      if (range) void reply.status(206).header('content-range', contentRange(range, size))
+      const span = range ?? { start: 0, end: size }
+      void reply.header('content-length', span.end - span.start)
+      let file: OpenedFile
+      try {
+        file = await service.store.openRead(sha256)
+      } catch (error) {
+        // Removed since it was sized (quarantined by a scrub, say).
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new DfsError('DFS_NOT_FOUND', `no blob ${sha256} on file server ${service.id}`)
+        throw error
       }
-      // pipeline, so a read error cuts the reply instead of leaving it hanging.
-      return reply.send(pipeline(bytes, boundedMemory(), () => undefined))
+      reply.hijack()
+      reply.raw.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>)
+      // A HEAD gets the headers only (none is let in today: nodes have no use for one).
+      if (request.method === 'HEAD') {
+        void file.close()
+        return void reply.raw.end()
+      }
+      // Sent from buffers used again and again: a blob read makes no garbage per chunk. A read that
+      // fails, or a file shorter than its size, cuts the reply: the reader sees a short body.
+      sendFileRange(file, span, reply.raw)
+        .then(
+          () => reply.raw.end(),
+          (error: Error) => {
+            if (isHangUp(error) || reply.raw.destroyed)
+              request.log.debug(`blob read cut: the reader went away (${error.message})`)
+            else request.log.warn({ err: error }, 'blob read cut')
+            reply.raw.destroy()
+          },
+        )
+        .finally(() => void file.close())
     },
   )
 

@@ -5,7 +5,6 @@
 // so a corrupt entry is dropped the moment it is read, and the read goes on from a file server.
 
 import { mkdirSync, readFileSync } from 'node:fs'
-import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
@@ -14,7 +13,7 @@ import type { Clock } from '../../server/clock.ts'
 import { DiskBlobStore } from '../../storage/disk-blob-store.ts'
 import type { BlobWriter } from '../../storage/blob-store.ts'
 import type { ByteRange } from '../../streams/block-check.ts'
-import type { BlockFile } from './block-reader.ts'
+import type { OpenedFile } from '../../streams/reused-buffers.ts'
 
 export interface CacheStats {
   hits: number
@@ -187,18 +186,18 @@ export class BlobCache {
    * Opens a cached blob to read the bytes of `range` into the reader's own buffers (block-reader.ts
    * sends a cache hit so); it cannot be evicted until closed.
    */
-  async openFile(sha256: string, range: ByteRange): Promise<BlockFile> {
-    const handle = await open(this.blobs.pathOf(sha256), 'r')
+  async openFile(sha256: string, range: ByteRange): Promise<OpenedFile> {
+    const file = await this.blobs.openRead(sha256)
     this.pin(sha256)
     this.counters.bytesFromCache += range.end - range.start
     let isOpen = true
     return {
-      read: async (buffer, length, position) => (await handle.read(buffer, 0, length, position)).bytesRead,
+      read: (buffer, length, position) => file.read(buffer, length, position),
       close: async () => {
         if (!isOpen) return
         isOpen = false
         this.unpin(sha256)
-        await handle.close()
+        await file.close()
       },
     }
   }

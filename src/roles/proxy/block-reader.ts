@@ -6,9 +6,10 @@
 
 import { createHash } from 'node:crypto'
 import { Readable, type Writable } from 'node:stream'
-import { BLOCK_SIZE, blockSpan } from '../../protocol/blocks.ts'
+import { blockSpan } from '../../protocol/blocks.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import { memoryGuard } from '../../streams/bounded-memory.ts'
+import { drained, keepBuffers, takeBuffer, writeOut, type OpenedFile } from '../../streams/reused-buffers.ts'
 import {
   alignedRange,
   blockMatches,
@@ -24,15 +25,9 @@ export interface BlockSource {
   /** Opens the bytes in [range.start, range.end). */
   open(range: ByteRange): Promise<Readable>
   /** The bytes as a file to read into buffers of the reader's own (the cache's), for `range`. */
-  openFile?(range: ByteRange): Promise<BlockFile>
+  openFile?(range: ByteRange): Promise<OpenedFile>
   /** It sent bytes that do not match. */
   bad(): void
-}
-
-export interface BlockFile {
-  /** Reads up to `length` bytes at `position` into the start of `buffer`; how many it read. */
-  read(buffer: Buffer, length: number, position: number): Promise<number>
-  close(): Promise<void>
 }
 
 /** A read opened: its verified bytes, where they start from, and a faster way to send them. */
@@ -126,7 +121,7 @@ async function openFileRead(
 }
 
 /** The bytes of `span` of a file, as a stream (in fresh buffers); closes the file when done. */
-function fileStream(file: BlockFile, span: ByteRange): Readable {
+function fileStream(file: OpenedFile, span: ByteRange): Readable {
   async function* chunks(): AsyncGenerator<Buffer> {
     try {
       for (let at = span.start; at < span.end;) {
@@ -145,24 +140,18 @@ function fileStream(file: BlockFile, span: ByteRange): Readable {
 
 /** How much of a block one read of a file source asks for: each piece is hashed as it comes. */
 const READ_PIECE = 1024 * 1024
-/** How much of a block one write to the sink carries: TLS holds a write's bytes, encrypted, until sent. */
-const WRITE_PIECE = 256 * 1024
-
-/** Block buffers of sends that ended well, for the next ones; at most POOLED are kept. */
-const pool: Buffer[] = []
-const POOLED = 4
 
 /**
- * Sends the blocks of `span` from `file` to `sink`, verified, through two buffers of a block each:
- * while one block is being written, the next is read and checked. A block that does not match, or
- * that cannot be read, is the cursor's to report; the rest then comes through byBlock from the
- * next source, as any read's would.
+ * Sends the blocks of `span` from `file` to `sink`, verified, through two buffers of a block each
+ * (streams/reused-buffers.ts): while one block is being written, the next is read and checked. A
+ * block that does not match, or that cannot be read, is the cursor's to report; the rest then comes
+ * through byBlock from the next source, as any read's would.
  */
 async function sendBlocks(
   read: VerifiedRead,
   digests: Buffer[],
   cursor: SourceCursor,
-  file: BlockFile,
+  file: OpenedFile,
   span: ByteRange,
   sink: Writable,
 ): Promise<void> {
@@ -187,18 +176,10 @@ async function sendBlocks(
       await writing
       const from = Math.max(read.range.start, block.start) - block.start
       const to = Math.min(read.range.end, block.end) - block.start
-      for (let at = from; at + WRITE_PIECE < to; at += WRITE_PIECE)
-        sink.write(bytes.subarray(at, at + WRITE_PIECE))
-      writing = written(
-        sink,
-        bytes.subarray(from + Math.floor((to - from - 1) / WRITE_PIECE) * WRITE_PIECE, to),
-      )
-      // Handled now (it is awaited later): it may fail while the next block is read.
-      writing.catch(() => undefined)
+      writing = writeOut(sink, bytes.subarray(from, to))
     }
     await writing
-    // Every write of them has ended: they can serve another send.
-    for (const buffer of buffers) if (pool.length < POOLED) pool.push(buffer)
+    keepBuffers(buffers)
   } finally {
     await file.close()
   }
@@ -211,16 +192,12 @@ async function sendBlocks(
   }
 }
 
-function takeBuffer(): Buffer {
-  return pool.pop() ?? Buffer.allocUnsafeSlow(BLOCK_SIZE)
-}
-
 /**
  * A block read whole into `buffer` and hashed piece by piece as it comes: its bytes, or 'bad' if
  * they do not match `digest` or the file ends first (it is short).
  */
 async function readBlock(
-  file: BlockFile,
+  file: OpenedFile,
   buffer: Buffer,
   block: ByteRange,
   digest: Buffer | undefined,
@@ -235,41 +212,6 @@ async function readBlock(
     have += got
   }
   return digest !== undefined && hash.digest().equals(digest) ? buffer.subarray(0, length) : 'bad'
-}
-
-/** Resolves once `sink` has written `chunk` out (the buffer is free again); rejects if it fails first. */
-function written(sink: Writable, chunk: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (sink.destroyed) return reject(gone())
-    const onClose = () => reject(gone())
-    sink.once('close', onClose)
-    sink.write(chunk, (error) => {
-      sink.off('close', onClose)
-      if (error) reject(error)
-      else resolve()
-    })
-  })
-}
-
-/** Resolves on 'drain'; rejects if `sink` closes first. */
-function drained(sink: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (sink.destroyed) return reject(gone())
-    const onClose = () => {
-      sink.off('drain', onDrain)
-      reject(gone())
-    }
-    const onDrain = () => {
-      sink.off('close', onClose)
-      resolve()
-    }
-    sink.once('close', onClose)
-    sink.once('drain', onDrain)
-  })
-}
-
-function gone(): Error {
-  return Object.assign(new Error('the client went away'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })
 }
 
 /** Walks the sources in order; remembers why each one failed, for the error if all do. */
@@ -291,7 +233,7 @@ class SourceCursor {
   }
 
   /** The first source as a file, when it is one and opens (else the cursor has moved past it). */
-  async openFirstFile(range: ByteRange): Promise<BlockFile | undefined> {
+  async openFirstFile(range: ByteRange): Promise<OpenedFile | undefined> {
     const first = this.sources[0]
     if (this.at !== -1 || !first?.openFile) return undefined
     this.at = 0

@@ -1,0 +1,105 @@
+// Sending file bytes through buffers used again and again. A stream of a file reads each chunk into
+// a fresh Buffer, which V8 frees only when a collection finds it dead; a server with transfers in
+// flight pays for those collections (./bounded-memory.ts) with a large part of its CPU. Read into a
+// buffer of our own instead, written to the sink only once the write before it is done, a file is
+// sent with no garbage per chunk. The rule that makes it safe: a buffer is filled again only after
+// the sink's callback for the last write of it, when the sink (a socket, through TLS) is done with it.
+
+import type { Writable } from 'node:stream'
+import { BLOCK_SIZE } from '../protocol/blocks.ts'
+import type { ByteRange } from './block-check.ts'
+
+/** What one buffer holds: a block (4 MiB), so a verified read fills one with a whole block. */
+export const BUFFER_SIZE = BLOCK_SIZE
+/** How much one write to the sink carries: TLS holds a write's bytes, encrypted, until they are sent. */
+const WRITE_PIECE = 256 * 1024
+
+/** Buffers of sends that ended well, for the next ones; at most POOLED are kept. */
+const pool: Buffer[] = []
+const POOLED = 4
+
+export function takeBuffer(): Buffer {
+  return pool.pop() ?? Buffer.allocUnsafeSlow(BUFFER_SIZE)
+}
+
+/** Gives back buffers no write is using any more (never after a failed send: a write may still hold one). */
+export function keepBuffers(buffers: Buffer[]): void {
+  for (const buffer of buffers) if (pool.length < POOLED) pool.push(buffer)
+}
+
+/**
+ * Writes `bytes` to `sink` in pieces; resolves once the sink is done with all of them (the buffer
+ * is free again), rejects if it fails or closes first. The promise is marked handled: a caller may
+ * do other work (read the next buffer) before it awaits it.
+ */
+export function writeOut(sink: Writable, bytes: Buffer): Promise<void> {
+  const last = Math.max(0, Math.floor((bytes.length - 1) / WRITE_PIECE) * WRITE_PIECE)
+  for (let at = 0; at < last; at += WRITE_PIECE) sink.write(bytes.subarray(at, at + WRITE_PIECE))
+  // The sink calls back in order: once the last piece is done, so are the others.
+  const done = new Promise<void>((resolve, reject) => {
+    if (sink.destroyed) return reject(gone())
+    const onClose = () => reject(gone())
+    sink.once('close', onClose)
+    sink.write(bytes.subarray(last), (error) => {
+      sink.off('close', onClose)
+      if (error) reject(error)
+      else resolve()
+    })
+  })
+  done.catch(() => undefined)
+  return done
+}
+
+/** Resolves on the sink's 'drain'; rejects if it closes first. */
+export function drained(sink: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (sink.destroyed) return reject(gone())
+    const onClose = () => {
+      sink.off('drain', onDrain)
+      reject(gone())
+    }
+    const onDrain = () => {
+      sink.off('close', onClose)
+      resolve()
+    }
+    sink.once('close', onClose)
+    sink.once('drain', onDrain)
+  })
+}
+
+function gone(): Error {
+  return Object.assign(new Error('the client went away'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })
+}
+
+/** A file open for reading at any position. */
+export interface OpenedFile {
+  /** Reads up to `length` bytes at `position` into the start of `buffer`; how many it read (0: the end). */
+  read(buffer: Buffer, length: number, position: number): Promise<number>
+  close(): Promise<void>
+}
+
+/**
+ * Sends bytes [range.start, range.end) of a file to `sink` through two buffers: one is read while
+ * the other is written. Resolves once every byte is written; rejects if the file ends first, a read
+ * fails, or the sink does (the sink is then the caller's to destroy).
+ */
+export async function sendFileRange(file: OpenedFile, range: ByteRange, sink: Writable): Promise<void> {
+  const total = range.end - range.start
+  const buffers = total > BUFFER_SIZE ? [takeBuffer(), takeBuffer()] : [takeBuffer()]
+  let writing: Promise<void> = Promise.resolve()
+  for (let at = range.start, turn = 0; at < range.end; turn++) {
+    // This buffer's last write ended before the write under way began.
+    const buffer = buffers[turn % buffers.length]!
+    const length = Math.min(BUFFER_SIZE, range.end - at)
+    for (let have = 0; have < length;) {
+      const got = await file.read(buffer.subarray(have), length - have, at + have)
+      if (got === 0) throw new Error(`the file ends at byte ${at + have}, before ${range.end}`)
+      have += got
+    }
+    await writing
+    writing = writeOut(sink, buffer.subarray(0, length))
+    at += length
+  }
+  await writing
+  keepBuffers(buffers)
+}
