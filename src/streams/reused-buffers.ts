@@ -14,17 +14,18 @@ export const BUFFER_SIZE = BLOCK_SIZE
 /** How much one write to the sink carries: TLS holds a write's bytes, encrypted, until they are sent. */
 const WRITE_PIECE = 256 * 1024
 
-/** Buffers of sends that ended well, for the next ones; at most POOLED are kept. */
-const pool: Buffer[] = []
-const POOLED = 4
-
-export function takeBuffer(): Buffer {
-  return pool.pop() ?? Buffer.allocUnsafeSlow(BUFFER_SIZE)
+/** A buffer for `bytes` of a send, at most BUFFER_SIZE: its own memory, so freeBuffers can free it. */
+export function takeBuffer(bytes: number): Buffer {
+  return Buffer.allocUnsafeSlow(Math.max(1, Math.min(BUFFER_SIZE, bytes)))
 }
 
-/** Gives back buffers no write is using any more (never after a failed send: a write may still hold one). */
-export function keepBuffers(buffers: Buffer[]): void {
-  for (const buffer of buffers) if (pool.length < POOLED) pool.push(buffer)
+/**
+ * Frees the memory of buffers no write uses any more, at once: left to the collector, which a send
+ * through them no longer calls for, two blocks a send stayed in the process for long after. Never
+ * after a failed send: a write may still hold one.
+ */
+export function freeBuffers(buffers: Buffer[]): void {
+  for (const buffer of buffers) (buffer.buffer as ArrayBuffer).transfer(0)
 }
 
 /**
@@ -85,7 +86,7 @@ export interface OpenedFile {
  */
 export async function sendFileRange(file: OpenedFile, range: ByteRange, sink: Writable): Promise<void> {
   const total = range.end - range.start
-  const buffers = total > BUFFER_SIZE ? [takeBuffer(), takeBuffer()] : [takeBuffer()]
+  const buffers = total > BUFFER_SIZE ? [takeBuffer(total), takeBuffer(total)] : [takeBuffer(total)]
   let writing: Promise<void> = Promise.resolve()
   for (let at = range.start, turn = 0; at < range.end; turn++) {
     // This buffer's last write ended before the write under way began.
@@ -101,5 +102,5 @@ export async function sendFileRange(file: OpenedFile, range: ByteRange, sink: Wr
     at += length
   }
   await writing
-  keepBuffers(buffers)
+  freeBuffers(buffers)
 }

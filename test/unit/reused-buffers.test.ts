@@ -1,6 +1,6 @@
 // Sending a file through buffers used again and again: every byte arrives as it is in the file,
 // none changes while the sink is writing it, a file that ends early and a sink that goes away fail
-// the send.
+// the send; a send that ends well frees its buffers at once.
 
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -53,6 +53,22 @@ describe('sending a file through reused buffers', () => {
       assert.ok(out.bytes().equals(content.subarray(range.start, range.end)), JSON.stringify(range))
       assert.equal(out.changed(), 0)
     }
+  })
+
+  test("a send that ends well frees its buffers' memory at once, not at some later collection", async () => {
+    const held: Buffer[] = []
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        held.push(chunk)
+        callback()
+      },
+    })
+    const before = process.memoryUsage().arrayBuffers
+    await sendFileRange(file(content), { start: 0, end: content.length }, sink)
+    // The chunks written were views of the send's buffers: their memory is gone.
+    assert.ok(held.length > 0)
+    assert.ok(held.every((chunk) => chunk.length === 0))
+    assert.ok(process.memoryUsage().arrayBuffers - before < BUFFER_SIZE)
   })
 
   test('a file that ends before the range does fails the send, after only its own bytes', async () => {

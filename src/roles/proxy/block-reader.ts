@@ -9,7 +9,7 @@ import { Readable, type Writable } from 'node:stream'
 import { blockSpan } from '../../protocol/blocks.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import { memoryGuard } from '../../streams/bounded-memory.ts'
-import { drained, keepBuffers, takeBuffer, writeOut, type OpenedFile } from '../../streams/reused-buffers.ts'
+import { drained, freeBuffers, takeBuffer, writeOut, type OpenedFile } from '../../streams/reused-buffers.ts'
 import {
   alignedRange,
   blockMatches,
@@ -156,7 +156,8 @@ async function sendBlocks(
   sink: Writable,
 ): Promise<void> {
   const { first, last } = blocksOf(span)
-  const buffers = first < last ? [takeBuffer(), takeBuffer()] : [takeBuffer()]
+  const room = span.end - span.start
+  const buffers = first < last ? [takeBuffer(room), takeBuffer(room)] : [takeBuffer(room)]
   let writing: Promise<void> = Promise.resolve()
   let resumeAt: number | undefined
   try {
@@ -179,7 +180,7 @@ async function sendBlocks(
       writing = writeOut(sink, bytes.subarray(from, to))
     }
     await writing
-    keepBuffers(buffers)
+    freeBuffers(buffers)
   } finally {
     await file.close()
   }
