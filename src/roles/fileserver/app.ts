@@ -166,7 +166,7 @@ export function buildFileServerApp(
       reply.raw.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>)
       // A HEAD gets the headers only (none is let in today: nodes have no use for one).
       if (request.method === 'HEAD') {
-        void file.close()
+        file.close().catch(() => undefined)
         return void reply.raw.end()
       }
       // Sent from buffers used again and again: a blob read makes no garbage per chunk. A read that
@@ -181,7 +181,8 @@ export function buildFileServerApp(
             reply.raw.destroy()
           },
         )
-        .finally(() => void file.close())
+        // Read only: a close that fails loses nothing.
+        .finally(() => file.close().catch(() => undefined))
     },
   )
 

@@ -107,7 +107,8 @@ async function openFileRead(
   }
   const body = Readable.from(streamed(), { objectMode: false, highWaterMark: 1024 * 1024 })
   body.once('close', () => {
-    if (!taken) void file.close()
+    // Read only: a close that fails loses nothing.
+    if (!taken) file.close().catch(() => undefined)
   })
   return {
     body,
@@ -182,7 +183,7 @@ async function sendBlocks(
     await writing
     freeBuffers(buffers)
   } finally {
-    await file.close()
+    await file.close().catch(() => undefined)
   }
   if (resumeAt === undefined) return
   // The rest from the next source, as a stream of fresh buffers.
