@@ -10,6 +10,7 @@ import { Readable, Writable } from 'node:stream'
 import { BLOCK_SIZE, BlockHasher, blockDigests } from '../../src/protocol/blocks.ts'
 import { openVerified, type BlockCopy, type BlockSource } from '../../src/roles/proxy/block-reader.ts'
 import type { ByteRange } from '../../src/streams/block-check.ts'
+import { slowSink } from '../helpers/slow-sink.ts'
 
 const content = randomBytes(3 * BLOCK_SIZE + 1000)
 const sha256 = createHash('sha256').update(content).digest('hex')
@@ -184,28 +185,6 @@ function fileSource(options: { corruptAt?: number; failRead?: boolean; refuse?: 
     }
   }
   return fake
-}
-
-/**
- * A sink that takes its time over each chunk, and checks that the chunk's bytes did not change
- * between the write and its callback: a reader that filled a buffer again while it was being
- * written would send bytes other than those it checked.
- */
-function slowSink(): { sink: Writable; bytes: () => Buffer; changedUnderWrite: () => number } {
-  const parts: Buffer[] = []
-  let changed = 0
-  const sink = new Writable({
-    highWaterMark: 1,
-    write(chunk: Buffer, _encoding, callback) {
-      const before = createHash('sha256').update(chunk).digest('hex')
-      setTimeout(() => {
-        if (createHash('sha256').update(chunk).digest('hex') !== before) changed++
-        parts.push(Buffer.from(chunk))
-        callback()
-      }, 2)
-    },
-  })
-  return { sink, bytes: () => Buffer.concat(parts), changedUnderWrite: () => changed }
 }
 
 describe('verified reads from a file source (the cache)', () => {
