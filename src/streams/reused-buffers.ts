@@ -15,7 +15,7 @@ export const BUFFER_SIZE = BLOCK_SIZE
 const WRITE_PIECE = 256 * 1024
 
 /** A buffer for `bytes` of a send, at most BUFFER_SIZE: its own memory, so freeBuffers can free it. */
-export function takeBuffer(bytes: number): Buffer {
+function takeBuffer(bytes: number): Buffer {
   return Buffer.allocUnsafeSlow(Math.max(1, Math.min(BUFFER_SIZE, bytes)))
 }
 
@@ -24,7 +24,7 @@ export function takeBuffer(bytes: number): Buffer {
  * through them no longer calls for, two blocks a send stayed in the process for long after. Never
  * after a failed send: a write may still hold one.
  */
-export function freeBuffers(buffers: Buffer[]): void {
+function freeBuffers(buffers: Buffer[]): void {
   for (const buffer of buffers) (buffer.buffer as ArrayBuffer).transfer(0)
 }
 
@@ -33,7 +33,7 @@ export function freeBuffers(buffers: Buffer[]): void {
  * is free again), rejects if it fails or closes first. The promise is marked handled: a caller may
  * do other work (read the next buffer) before it awaits it.
  */
-export function writeOut(sink: Writable, bytes: Buffer): Promise<void> {
+function writeOut(sink: Writable, bytes: Buffer): Promise<void> {
   const last = Math.max(0, Math.floor((bytes.length - 1) / WRITE_PIECE) * WRITE_PIECE)
   for (let at = 0; at < last; at += WRITE_PIECE) sink.write(bytes.subarray(at, at + WRITE_PIECE))
   // The sink calls back in order: once the last piece is done, so are the others.
@@ -80,27 +80,52 @@ export interface OpenedFile {
 }
 
 /**
- * Sends bytes [range.start, range.end) of a file to `sink` through two buffers: one is read while
- * the other is written. Resolves once every byte is written; rejects if the file ends first, a read
- * fails, or the sink does (the sink is then the caller's to destroy).
+ * Writes to `sink` what `fill` puts in two buffers, in turn, for a send of `total` bytes in `turns`
+ * turns: while one buffer is being written, `fill` fills the other. `fill(buffer, turn)` returns the
+ * part of `buffer` to write, or undefined to stop there. Resolves once every write has ended: true
+ * if every turn was written, false if `fill` stopped early. Rejects if `fill` or the sink fails (the
+ * sink is then the caller's to destroy).
  */
-export async function sendFileRange(file: OpenedFile, range: ByteRange, sink: Writable): Promise<void> {
-  const total = range.end - range.start
-  const buffers = total > BUFFER_SIZE ? [takeBuffer(total), takeBuffer(total)] : [takeBuffer(total)]
+export async function sendThrough(
+  total: number,
+  turns: number,
+  fill: (buffer: Buffer, turn: number) => Promise<Buffer | undefined>,
+  sink: Writable,
+): Promise<boolean> {
+  const buffers = turns > 1 ? [takeBuffer(total), takeBuffer(total)] : [takeBuffer(total)]
   let writing: Promise<void> = Promise.resolve()
-  for (let at = range.start, turn = 0; at < range.end; turn++) {
+  let turn = 0
+  for (; turn < turns; turn++) {
     // This buffer's last write ended before the write under way began.
-    const buffer = buffers[turn % buffers.length]!
-    const length = Math.min(BUFFER_SIZE, range.end - at)
-    for (let have = 0; have < length;) {
-      const got = await file.read(buffer.subarray(have), length - have, at + have)
-      if (got === 0) throw new Error(`the file ends at byte ${at + have}, before ${range.end}`)
-      have += got
-    }
+    const bytes = await fill(buffers[turn % buffers.length]!, turn)
+    if (bytes === undefined) break
     await writing
-    writing = writeOut(sink, buffer.subarray(0, length))
-    at += length
+    writing = writeOut(sink, bytes)
   }
   await writing
   freeBuffers(buffers)
+  return turn === turns
+}
+
+/**
+ * Sends bytes [range.start, range.end) of a file to `sink` (through sendThrough). Resolves once every
+ * byte is written; rejects if the file ends first, a read fails, or the sink does.
+ */
+export async function sendFileRange(file: OpenedFile, range: ByteRange, sink: Writable): Promise<void> {
+  const total = range.end - range.start
+  await sendThrough(
+    total,
+    Math.ceil(total / BUFFER_SIZE),
+    async (buffer, turn) => {
+      const at = range.start + turn * BUFFER_SIZE
+      const length = Math.min(BUFFER_SIZE, range.end - at)
+      for (let have = 0; have < length;) {
+        const got = await file.read(buffer.subarray(have), length - have, at + have)
+        if (got === 0) throw new Error(`the file ends at byte ${at + have}, before ${range.end}`)
+        have += got
+      }
+      return buffer.subarray(0, length)
+    },
+    sink,
+  )
 }

@@ -9,7 +9,7 @@ import { Readable, type Writable } from 'node:stream'
 import { blockSpan } from '../../protocol/blocks.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import { memoryGuard } from '../../streams/bounded-memory.ts'
-import { drained, freeBuffers, takeBuffer, writeOut, type OpenedFile } from '../../streams/reused-buffers.ts'
+import { drained, sendThrough, type OpenedFile } from '../../streams/reused-buffers.ts'
 import {
   alignedRange,
   blockMatches,
@@ -157,31 +157,28 @@ async function sendBlocks(
   sink: Writable,
 ): Promise<void> {
   const { first, last } = blocksOf(span)
-  const room = span.end - span.start
-  const buffers = first < last ? [takeBuffer(room), takeBuffer(room)] : [takeBuffer(room)]
-  let writing: Promise<void> = Promise.resolve()
   let resumeAt: number | undefined
   try {
-    for (let index = first; index <= last; index++) {
-      const block = blockSpan(index, read.size)
-      // This buffer's last write ended before the write under way began.
-      const buffer = buffers[(index - first) % buffers.length]!
-      const bytes = await readBlock(file, buffer, block, digests[index]).catch((error: unknown) => {
-        cursor.failed(error)
-        return undefined
-      })
-      if (bytes === 'bad') cursor.bad(index)
-      if (bytes === undefined || bytes === 'bad') {
-        resumeAt = index
-        break
-      }
-      await writing
-      const from = Math.max(read.range.start, block.start) - block.start
-      const to = Math.min(read.range.end, block.end) - block.start
-      writing = writeOut(sink, bytes.subarray(from, to))
-    }
-    await writing
-    freeBuffers(buffers)
+    await sendThrough(
+      span.end - span.start,
+      last - first + 1,
+      async (buffer, turn) => {
+        const index = first + turn
+        const block = blockSpan(index, read.size)
+        const bytes = await readBlock(file, buffer, block, digests[index]).catch((error: unknown) => {
+          cursor.failed(error)
+          return undefined
+        })
+        if (bytes === 'bad') cursor.bad(index)
+        if (bytes === undefined || bytes === 'bad') {
+          resumeAt = index
+          return undefined
+        }
+        const from = Math.max(read.range.start, block.start) - block.start
+        return bytes.subarray(from, Math.min(read.range.end, block.end) - block.start)
+      },
+      sink,
+    )
   } finally {
     await file.close().catch(() => undefined)
   }
