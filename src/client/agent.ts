@@ -11,6 +11,7 @@ import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:h
 import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions } from 'node:https'
 import type { Duplex, Readable } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
+import { boundedText } from '../streams/bounded-text.ts'
 import { LiveTls } from '../tls/live-tls.ts'
 import { CallTimeout } from './call-errors.ts'
 
@@ -205,17 +206,9 @@ export function makeAgent(tls: ClientTls | LiveTls): NodeAgent {
   return new NodeAgent(tls)
 }
 
-/** A (JSON) answer's body as text, bounded; the bytes are decoded once, whole. */
+/** A (JSON) answer's body as text, bounded (see streams/bounded-text.ts). */
 export async function text(body: Readable): Promise<string> {
-  const chunks: Buffer[] = []
-  let length = 0
-  for await (const chunk of body) {
-    length += (chunk as Buffer).length
-    if (length > MAX_TEXT) {
-      body.destroy()
-      throw coded(`an answer of more than ${MAX_TEXT} bytes`, 'ERR_ANSWER_TOO_LARGE')
-    }
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks, length).toString('utf8')
+  const answer = await boundedText(body, MAX_TEXT)
+  if (answer === undefined) throw coded(`an answer of more than ${MAX_TEXT} bytes`, 'ERR_ANSWER_TOO_LARGE')
+  return answer
 }

@@ -8,6 +8,7 @@ import { request, type Agent } from 'node:https'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { DfsError, fromErrorBody } from '../protocol/errors.ts'
+import { boundedText } from '../streams/bounded-text.ts'
 import { networkFailure } from './network-failure.ts'
 
 const MAX_JSON = 1024 * 1024
@@ -86,19 +87,10 @@ class NoAnswer extends Error {
   }
 }
 
-/** A JSON answer, bounded; its bytes are decoded once, whole (a character may span two chunks). */
+/** A JSON answer, bounded (see streams/bounded-text.ts). */
 export async function readJson(response: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = []
-  let length = 0
-  for await (const chunk of response) {
-    length += (chunk as Buffer).length
-    if (length > MAX_JSON) {
-      response.destroy()
-      throw new DfsError('DFS_INTERNAL', 'answer too large')
-    }
-    chunks.push(chunk as Buffer)
-  }
-  const text = Buffer.concat(chunks, length).toString('utf8')
+  const text = await boundedText(response, MAX_JSON)
+  if (text === undefined) throw new DfsError('DFS_INTERNAL', 'answer too large')
   try {
     return text === '' ? undefined : JSON.parse(text)
   } catch {
