@@ -5,17 +5,21 @@
 
 import type { IncomingMessage } from 'node:http'
 import { createHash } from 'node:crypto'
-import { Transform, type TransformCallback } from 'node:stream'
+import { Writable } from 'node:stream'
 import type { ProxyClient } from '../client/proxy-client.ts'
 import { BLOCK_SIZE, blockDigests, hasBlockList } from '../protocol/blocks.ts'
 import { requestedRange } from '../protocol/byte-range.ts'
 import { DfsError } from '../protocol/errors.ts'
-import { verifyBlocks, type ByteRange } from '../streams/block-check.ts'
-import { counting } from '../streams/counting.ts'
+import type { ByteRange } from '../streams/block-check.ts'
+import { memoryGuard } from '../streams/bounded-memory.ts'
+import { checkedWriter, type Put } from '../streams/checked-writer.ts'
 
 export interface CheckedBody {
-  /** The bytes of the file in `range`, each block checked before it goes on (pipe through both). */
-  stages: [Transform, Transform]
+  /**
+   * Where to pipe the body: it gives `put` the bytes of the file in `range`, in order, each block
+   * only once it is checked.
+   */
+  sink(put: Put): Writable
   /** The file's size, and the bytes of it the stream gives. */
   fileSize: number
   range: ByteRange
@@ -66,13 +70,18 @@ export async function checkedBody(
     digests = blockDigests({ sha256, size: served.size })
   }
   let passed = 0
-  const count = counting((bytes) => (passed += bytes))
   const what = `${name} (sha256 ${sha256})`
-  // A version written before lists were kept is checked whole, at the end (only whole reads can be).
-  const check = digests
-    ? verifyBlocks(digests, served.size, range, what)
-    : wholeCheck(sha256, served, range, what)
-  return { stages: [check, count], fileSize: served.size, range, sha256, passed: () => passed }
+  const sink = (put: Put): Writable => {
+    const counted: Put = (bytes) => {
+      passed += bytes.length
+      return put(bytes)
+    }
+    // A version written before lists were kept is checked whole, at the end (only whole reads can be).
+    return digests
+      ? checkedWriter(digests, served.size, range, what, counted)
+      : wholeCheck(sha256, served, range, what, counted)
+  }
+  return { sink, fileSize: served.size, range, sha256, passed: () => passed }
 }
 
 /** The bytes a response holds (206: its Content-Range; 200: all) and the file's size. */
@@ -95,19 +104,23 @@ function wholeCheck(
   served: { range: ByteRange; size: number },
   range: ByteRange,
   what: string,
-): Transform {
+  put: Put,
+): Writable {
   const whole = served.range.start === 0 && served.range.end === served.size
   const hash = createHash('sha256')
+  const guard = memoryGuard()
   let offset = served.range.start
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      guard(chunk.length)
       if (whole) hash.update(chunk)
       const from = Math.max(range.start - offset, 0)
       const to = Math.min(range.end - offset, chunk.length)
       offset += chunk.length
-      callback(null, to > from ? chunk.subarray(from, to) : undefined)
+      if (to <= from) return callback()
+      put(chunk.subarray(from, to)).then(() => callback(), callback)
     },
-    flush(callback: TransformCallback) {
+    final(callback) {
       if (whole && hash.digest('hex') !== sha256)
         return callback(new DfsError('DFS_CORRUPT', `received bytes of ${what} do not match`))
       callback()

@@ -1,15 +1,13 @@
 // The work of `dfs get`, apart from oclif: run by the get command and by the quick path alike.
 
 import { randomBytes } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
-import { rename, rm, stat } from 'node:fs/promises'
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import type { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { rangeFlag } from '../protocol/byte-range.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { normaliseName } from '../protocol/names.ts'
-import { boundedMemory } from '../streams/bounded-memory.ts'
+import type { Put } from '../streams/checked-writer.ts'
 import { sha256OfFile } from '../streams/hash.ts'
 import { alignedRangeHeader, checkedBody, type CheckedBody } from './block-checked.ts'
 import type { CommandContext } from './command-context.ts'
@@ -69,17 +67,15 @@ export async function getFile(input: GetInput, context: CommandContext): Promise
   const { sha256 } = body
   const length = body.range.end - body.range.start
   const shown = await progress(`get ${name}`, length, !context.json && !input.quiet)
-  const [check, count] = body.stages
-  try {
-    if (toStdout) {
-      await pipeline(response, boundedMemory(), check, count, shown.stream, process.stdout as Writable, {
-        end: false,
-      })
-    } else {
-      await writeAtomically(path, (out) =>
-        pipeline(response, boundedMemory(), check, count, shown.stream, out),
-      )
+  const shownAs =
+    (put: Put): Put =>
+    (bytes) => {
+      shown.advance(bytes.length)
+      return put(bytes)
     }
+  try {
+    if (toStdout) await pipeline(response, body.sink(shownAs(toStandardOutput)))
+    else await writeAtomically(path, (file) => pipeline(response, body.sink(shownAs(toFile(file)))))
   } catch (error) {
     shown.fail()
     if (error instanceof DfsError) throw error
@@ -129,17 +125,39 @@ async function localSha256(path: string): Promise<string | undefined> {
  * place: a rename would replace the device or pipe itself with a file, which for /dev/null run as
  * root breaks every program on the machine.
  */
-async function writeAtomically(path: string, write: (out: Writable) => Promise<void>): Promise<void> {
-  if (await isSpecial(path)) return write(createWriteStream(path, { highWaterMark: 4 * 1024 * 1024 }))
+async function writeAtomically(path: string, write: (file: FileHandle) => Promise<void>): Promise<void> {
+  if (await isSpecial(path)) return withFile(path, 'w', write)
   const tmp = join(dirname(path), `.${basename(path)}.dfs-${randomBytes(4).toString('hex')}`)
   try {
-    await write(createWriteStream(tmp, { highWaterMark: 4 * 1024 * 1024, flags: 'wx' }))
+    await withFile(tmp, 'wx', write)
     await rename(tmp, path)
   } catch (error) {
     await rm(tmp, { force: true })
     throw error
   }
 }
+
+async function withFile(path: string, flags: string, write: (file: FileHandle) => Promise<void>) {
+  const file = await open(path, flags)
+  try {
+    await write(file)
+  } finally {
+    await file.close()
+  }
+}
+
+/** Writes each piece at the file's position, whole. */
+function toFile(file: FileHandle): Put {
+  return async (bytes) => {
+    for (let at = 0; at < bytes.length;) at += (await file.write(bytes, at, bytes.length - at)).bytesWritten
+  }
+}
+
+/** Resolves once stdout is done with the bytes (a pipe's reader going away ends dfs: broken-pipe.ts). */
+const toStandardOutput: Put = (bytes) =>
+  new Promise((resolve, reject) =>
+    process.stdout.write(bytes, (error) => (error ? reject(error) : resolve())),
+  )
 
 /** Whether `path` exists and is neither a regular file nor a directory (localTarget handles those). */
 async function isSpecial(path: string): Promise<boolean> {

@@ -13,7 +13,10 @@ const BAR_WIDTH = 24
 const REDRAW_MS = 100
 
 export interface Progress {
+  /** A pass-through that counts what flows by. */
   stream: Transform
+  /** Counts bytes done outside `stream`. */
+  advance(bytes: number): void
   /** Ends the display with a success line; false if nothing was shown (print it yourself). */
   done(message: string): boolean
   fail(): void
@@ -35,19 +38,23 @@ export async function progress(
   const started = Date.now()
   let seen = 0
   let shown = 0
+  const advance = (bytes: number) => {
+    seen += bytes
+    const now = Date.now()
+    if (spinner && now - shown > REDRAW_MS) {
+      shown = now
+      spinner.text = `${label}  ${transferLine(seen, total, (now - started) / 1000)}`
+    }
+  }
   const stream = new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      seen += chunk.length
-      const now = Date.now()
-      if (spinner && now - shown > REDRAW_MS) {
-        shown = now
-        spinner.text = `${label}  ${transferLine(seen, total, (now - started) / 1000)}`
-      }
+      advance(chunk.length)
       callback(null, chunk)
     },
   })
   return {
     stream,
+    advance,
     done: (message) => {
       if (!spinner) return false
       spinner.succeed(`${message}\n  ${summaryLine(seen, (Date.now() - started) / 1000)}`)

@@ -4,10 +4,8 @@
 // it arrives, while its bytes are still in the CPU's cache, not when its block is whole.
 
 import { createHash, type Hash } from 'node:crypto'
-import { Transform, type TransformCallback } from 'node:stream'
 import { BLOCK_SIZE, blockSpan } from '../protocol/blocks.ts'
 import { DfsError } from '../protocol/errors.ts'
-import { memoryGuard } from './bounded-memory.ts'
 
 /** A byte range of a file: [start, end). */
 export interface ByteRange {
@@ -105,39 +103,4 @@ export function within(block: Pick<Block, 'index' | 'parts'>, range: ByteRange):
     offset += part.length
   }
   return out
-}
-
-/**
- * A pass-through for bytes that start at block `first` of a file of `size` bytes: each block goes
- * on only once it matches its digest, cut to `range`; a bad block, or bytes that stop short of the
- * last block's end, fail the stream (DFS_CORRUPT) before anything of it goes on.
- */
-export function verifyBlocks(digests: Buffer[], size: number, range: ByteRange, what: string): Transform {
-  const { first, last } = range.end > range.start ? blocksOf(range) : { first: 0, last: -1 }
-  const gatherer = new BlockGatherer(size, first)
-  const guard = memoryGuard()
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      guard(chunk.length)
-      let blocks: Block[]
-      try {
-        blocks = gatherer.add(chunk)
-      } catch (error) {
-        return callback(error as Error)
-      }
-      for (const block of blocks) {
-        if (block.index > last || !blockMatches(block, digests[block.index]))
-          return callback(
-            new DfsError('DFS_CORRUPT', `block ${block.index} of ${what} does not match its sha256`),
-          )
-        for (const part of within(block, range)) this.push(part)
-      }
-      callback()
-    },
-    flush(callback: TransformCallback) {
-      if (gatherer.next <= last)
-        return callback(new DfsError('DFS_CORRUPT', `${what} ended before block ${gatherer.next}`))
-      callback()
-    },
-  })
 }

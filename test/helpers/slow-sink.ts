@@ -14,19 +14,29 @@ export interface SlowSink {
 }
 
 export function slowSink(delayMs = 1): SlowSink {
-  const parts: Buffer[] = []
-  let changed = 0
-  const digest = (chunk: Buffer) => createHash('sha256').update(chunk).digest('hex')
+  const { put, bytes, changedUnderWrite } = slowPut(delayMs)
   const sink = new Writable({
     highWaterMark: 1,
     write(chunk: Buffer, _encoding, callback) {
+      put(chunk).then(() => callback(), callback)
+    },
+  })
+  return { sink, bytes, changedUnderWrite }
+}
+
+/** The same as a function that resolves once it is done with the bytes (a checkedWriter's put). */
+export function slowPut(delayMs = 1): Omit<SlowSink, 'sink'> & { put: (chunk: Buffer) => Promise<void> } {
+  const parts: Buffer[] = []
+  let changed = 0
+  const digest = (chunk: Buffer) => createHash('sha256').update(chunk).digest('hex')
+  const put = (chunk: Buffer) =>
+    new Promise<void>((resolve) => {
       const before = digest(chunk)
       setTimeout(() => {
         if (digest(chunk) !== before) changed++
         parts.push(Buffer.from(chunk))
-        callback()
+        resolve()
       }, delayMs)
-    },
-  })
-  return { sink, bytes: () => Buffer.concat(parts), changedUnderWrite: () => changed }
+    })
+  return { put, bytes: () => Buffer.concat(parts), changedUnderWrite: () => changed }
 }

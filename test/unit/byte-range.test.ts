@@ -10,7 +10,8 @@ import { pipeline } from 'node:stream/promises'
 import { alignedRangeHeader } from '../../src/cli/block-checked.ts'
 import { BLOCK_SIZE, BlockHasher, blockDigests } from '../../src/protocol/blocks.ts'
 import { contentRange, rangeFlag, requestedRange } from '../../src/protocol/byte-range.ts'
-import { verifyBlocks } from '../../src/streams/block-check.ts'
+import { checkedWriter } from '../../src/streams/checked-writer.ts'
+import { slowPut } from '../helpers/slow-sink.ts'
 
 describe('byte ranges', () => {
   test('the single-range forms, clamped to the file', () => {
@@ -55,31 +56,61 @@ describe('byte ranges', () => {
   })
 
   test('a block check passes good blocks cut to the range, and stops at a bad one', async () => {
-    const content = randomBytes(2 * BLOCK_SIZE + 10)
+    const content = randomBytes(3 * BLOCK_SIZE + 10)
     const hasher = new BlockHasher()
     hasher.update(content)
     const sha256 = createHash('sha256').update(content).digest('hex')
     const digests = blockDigests({ sha256, size: content.length, blocks: hasher.list() })
+    // Chunks of odd sizes, as a socket gives them, across block bounds; the writes take their time.
     const run = async (bytes: Buffer, range: { start: number; end: number }) => {
-      const out: Buffer[] = []
-      await pipeline(
-        Readable.from([bytes]),
-        verifyBlocks(digests, content.length, range, 'f'),
-        async (source) => {
-          for await (const chunk of source) out.push(chunk as Buffer)
-        },
-      )
-      return Buffer.concat(out)
+      const out = slowPut(2)
+      const chunks = []
+      for (let at = 0; at < bytes.length; at += 99_991) chunks.push(bytes.subarray(at, at + 99_991))
+      await pipeline(Readable.from(chunks), checkedWriter(digests, content.length, range, 'f', out.put))
+      assert.equal(out.changedUnderWrite(), 0, 'a buffer was filled again while it was being written')
+      return out.bytes()
     }
-    const range = { start: BLOCK_SIZE + 3, end: 2 * BLOCK_SIZE + 4 }
+    const range = { start: BLOCK_SIZE + 3, end: 3 * BLOCK_SIZE + 4 }
     const got = await run(content.subarray(BLOCK_SIZE), range)
     assert.ok(got.equals(content.subarray(range.start, range.end)))
+    assert.ok((await run(content, { start: 0, end: content.length })).equals(content))
     const bad = Buffer.from(content)
     bad[2 * BLOCK_SIZE + 1]! ^= 1
-    await assert.rejects(run(bad, { start: 0, end: content.length }), /block 2/)
+    await assert.rejects(run(bad, { start: 0, end: content.length }), /DFS_CORRUPT|block 2/)
     await assert.rejects(
       run(content.subarray(0, BLOCK_SIZE), { start: 0, end: content.length }),
       /ended before block 1/,
     )
+    await assert.rejects(
+      run(content.subarray(0, 2 * BLOCK_SIZE), { start: 0, end: BLOCK_SIZE }),
+      /more bytes of f came than were asked for/,
+    )
+  })
+
+  test('a bad block is not written, not even the part of it that came first', async () => {
+    const content = randomBytes(2 * BLOCK_SIZE)
+    const hasher = new BlockHasher()
+    hasher.update(content)
+    const sha256 = createHash('sha256').update(content).digest('hex')
+    const digests = blockDigests({ sha256, size: content.length, blocks: hasher.list() })
+    const bad = Buffer.from(content)
+    bad[content.length - 1]! ^= 1
+    const out = slowPut(0)
+    await assert.rejects(
+      pipeline(
+        Readable.from([bad]),
+        checkedWriter(digests, content.length, { start: 0, end: content.length }, 'f', out.put),
+      ),
+      /block 1 of f does not match/,
+    )
+    await new Promise((resolve) => setTimeout(resolve, 50)) // the first block's write ends
+    assert.ok(out.bytes().equals(content.subarray(0, BLOCK_SIZE)))
+  })
+
+  test('an empty file writes nothing and ends well', async () => {
+    const digests = blockDigests({ sha256: createHash('sha256').digest('hex'), size: 0 })
+    const out = slowPut(0)
+    await pipeline(Readable.from([]), checkedWriter(digests, 0, { start: 0, end: 0 }, 'f', out.put))
+    assert.equal(out.bytes().length, 0)
   })
 })
