@@ -17,6 +17,11 @@ export interface BlobWriter {
   /** Appends bytes; resolves when the store can take more (backpressure). */
   write(chunk: Buffer): Promise<void>
   /**
+   * Appends bytes and resolves only once they are written out, not merely queued: the caller may
+   * then fill their memory again (a buffer used for block after block).
+   */
+  writeThrough(chunk: Buffer): Promise<void>
+  /**
    * Makes the blob durable under its hash and returns it. A writer that hashes nothing is told the
    * hash (`known`); one that hashes is checked against `known` if given (DFS_CORRUPT, nothing kept).
    */

@@ -182,13 +182,24 @@ class DiskBlobWriter implements BlobWriter {
   }
 
   async write(chunk: Buffer): Promise<void> {
+    this.take(chunk)
+    if (!this.stream.write(chunk)) await waitDrain(this.stream)
+  }
+
+  async writeThrough(chunk: Buffer): Promise<void> {
+    this.take(chunk)
+    await new Promise<void>((resolve, reject) =>
+      this.stream.write(chunk, (error) => (error ? reject(mapDiskError(error)) : resolve())),
+    )
+  }
+
+  private take(chunk: Buffer): void {
     if (this.done) throw new DfsError('DFS_INTERNAL', 'write after the blob was closed')
     // A write error (ENOSPC) may have come between two calls, with nobody waiting: surface it now.
     if (this.stream.errored) throw mapDiskError(this.stream.errored)
     this.hash?.update(chunk)
     this.blocks?.update(chunk)
     this.bytes += chunk.length
-    if (!this.stream.write(chunk)) await waitDrain(this.stream)
   }
 
   async commit(known?: { sha256: string }): Promise<StoredBlob> {

@@ -33,7 +33,7 @@ function freeBuffers(buffers: Buffer[]): void {
  * is free again), rejects if it fails or closes first. The promise is marked handled: a caller may
  * do other work (read the next buffer) before it awaits it.
  */
-function writeOut(sink: Writable, bytes: Buffer): Promise<void> {
+export function writeOut(sink: Writable, bytes: Buffer): Promise<void> {
   const last = Math.max(0, Math.floor((bytes.length - 1) / WRITE_PIECE) * WRITE_PIECE)
   for (let at = 0; at < last; at += WRITE_PIECE) sink.write(bytes.subarray(at, at + WRITE_PIECE))
   // The sink calls back in order: once the last piece is done, so are the others.

@@ -1,14 +1,19 @@
 // The proxy's verified read: every block checked before it goes on, a bad or broken source replaced
 // by the next from that block's start (a Range), exact byte ranges, the cache copy fed only good
-// blocks, and versions without a list checked whole; a file source (the cache) sent through buffers
-// of its own, never changed while a write of them is under way.
+// blocks, and versions without a list checked whole; a send (from the cache's file or from the file
+// servers' streams) goes through buffers of its own, never changed while a write of them is under way.
 
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { Readable, Writable } from 'node:stream'
 import { BLOCK_SIZE, BlockHasher, blockDigests } from '../../src/protocol/blocks.ts'
-import { openVerified, type BlockCopy, type BlockSource } from '../../src/roles/proxy/block-reader.ts'
+import {
+  openVerified,
+  type BlockCopy,
+  type BlockSource,
+  type OpenedRead,
+} from '../../src/roles/proxy/block-reader.ts'
 import type { ByteRange } from '../../src/streams/block-check.ts'
 import { slowSink } from '../helpers/slow-sink.ts'
 
@@ -166,6 +171,117 @@ describe('verified reads', () => {
   })
 })
 
+/** The bytes a read's send writes to a slow sink, and its error; fails if a buffer changed under a write. */
+async function sent(opened: OpenedRead): Promise<{ bytes: Buffer; error?: Error }> {
+  assert.ok(opened.send, 'a read with a block list can be sent')
+  const out = slowSink()
+  const error = await opened.send(out.sink).then(
+    () => undefined,
+    (failure: unknown) => failure as Error,
+  )
+  assert.equal(out.changedUnderWrite(), 0, 'a buffer was filled again while a write of it was under way')
+  return { bytes: out.bytes(), ...(error ? { error } : {}) }
+}
+
+describe('verified reads from streams, sent through buffers of their own', () => {
+  test('a bad block is never sent: it and the rest come from the next source, by Range', async () => {
+    const a = source(1, { corruptAt: 2 * BLOCK_SIZE + 5 })
+    const b = source(2)
+    const { bytes, error } = await sent(await openVerified(whole, [a, b]))
+    assert.equal(error, undefined)
+    assert.ok(bytes.equals(content))
+    assert.equal(a.reported, 1)
+    assert.deepEqual(b.opened, [{ start: 2 * BLOCK_SIZE, end: content.length }])
+  })
+
+  test('a source that breaks mid-block is replaced from that block, and not reported', async () => {
+    const a = source(1, { failAt: BLOCK_SIZE + 70000 })
+    const b = source(3)
+    const { bytes, error } = await sent(await openVerified(whole, [a, b]))
+    assert.equal(error, undefined)
+    assert.ok(bytes.equals(content))
+    assert.equal(a.reported, 0)
+    assert.deepEqual(b.opened, [{ start: BLOCK_SIZE, end: content.length }])
+  })
+
+  test('when every source is bad the send fails, having sent only good blocks', async () => {
+    const a = source(1, { corruptAt: BLOCK_SIZE + 1 })
+    const b = source(2, { corruptAt: BLOCK_SIZE + 2 })
+    const out = slowSink()
+    const error = await (
+      await openVerified(whole, [a, b])
+    ).send!(out.sink).catch((failure: unknown) => failure)
+    assert.match(String(error), /good bytes/)
+    await new Promise((resolve) => setTimeout(resolve, 100)) // the writes under way end
+    assert.ok(out.bytes().equals(content.subarray(0, BLOCK_SIZE)))
+    assert.equal(a.reported + b.reported, 2)
+  })
+
+  test('a range is cut exactly', async () => {
+    for (const range of [
+      { start: BLOCK_SIZE - 10, end: BLOCK_SIZE + 10 },
+      { start: 5, end: 6 },
+      { start: 3 * BLOCK_SIZE + 999, end: content.length },
+    ]) {
+      const { bytes, error } = await sent(await openVerified({ ...whole, range }, [source(1)]))
+      assert.equal(error, undefined)
+      assert.ok(bytes.equals(content.subarray(range.start, range.end)), JSON.stringify(range))
+    }
+  })
+
+  test('the cache copy gets every good block, each unchanged until its write ends, and is finished', async () => {
+    const log: string[] = []
+    const copied: Buffer[] = []
+    let changed = 0
+    const copy: BlockCopy = {
+      write: async (chunk) => {
+        const before = createHash('sha256').update(chunk).digest('hex')
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        if (createHash('sha256').update(chunk).digest('hex') !== before) changed++
+        copied.push(Buffer.from(chunk))
+      },
+      finish: async () => void log.push('finish'),
+      abort: async () => void log.push('abort'),
+    }
+    const { bytes } = await sent(
+      await openVerified({ ...whole, copy }, [source(1, { corruptAt: 7 }), source(2)]),
+    )
+    assert.ok(bytes.equals(content))
+    assert.ok(Buffer.concat(copied).equals(content))
+    assert.equal(changed, 0)
+    assert.deepEqual(log, ['finish'])
+  })
+
+  test('a sink that goes away aborts the copy; a read never sent (a HEAD) frees its source and copy', async () => {
+    const log: string[] = []
+    const copy = (): BlockCopy => ({
+      write: async () => undefined,
+      finish: async () => void log.push('finish'),
+      abort: async () => void log.push('abort'),
+    })
+    const sink = new Writable({
+      write(_chunk, _encoding, callback) {
+        sink.destroy()
+        callback()
+      },
+    })
+    const cut = await openVerified({ ...whole, copy: copy() }, [source(1)])
+    await assert.rejects(cut.send!(sink), /went away|premature/i)
+    let destroyed = false
+    const a = source(2)
+    const open = a.open
+    a.open = async (range) => {
+      const stream = await open(range)
+      stream.once('close', () => (destroyed = true))
+      return stream
+    }
+    ;(await openVerified({ ...whole, copy: copy() }, [a])).body.destroy()
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.deepEqual(log, ['abort', 'abort'])
+    assert.equal(destroyed, true)
+  })
+})
+
 /** A file source (the cache) of `content`, or of a copy with one byte flipped at `corruptAt`. */
 function fileSource(options: { corruptAt?: number; failRead?: boolean; refuse?: boolean } = {}) {
   const bytes = Buffer.from(content)
@@ -238,8 +354,9 @@ describe('verified reads from a file source (the cache)', () => {
     // One that cannot be opened: the read starts at the next source, as a stream.
     const refused = await openVerified(whole, [fileSource({ refuse: true }), source(2)])
     assert.equal(refused.from, 2)
-    assert.equal(refused.send, undefined)
     assert.ok((await collect(refused.body)).bytes.equals(content))
+    const resent = await openVerified(whole, [fileSource({ refuse: true }), source(2)])
+    assert.ok((await sent(resent)).bytes.equals(content))
   })
 
   test('when no other source has good bytes the send fails, having sent only good blocks', async () => {

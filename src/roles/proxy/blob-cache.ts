@@ -420,6 +420,11 @@ export class CacheFill {
     return this.writer.write(chunk)
   }
 
+  /** Resolves once the bytes are written out: their memory may then be filled again. */
+  writeThrough(chunk: Buffer): Promise<void> {
+    return this.writer.writeThrough(chunk)
+  }
+
   /** Keeps the blob if its bytes hash to `sha256`; DFS_CORRUPT (and nothing kept) otherwise. */
   /**
    * Keeps the blob under `sha256`, which the caller has checked its bytes against (the fill does not

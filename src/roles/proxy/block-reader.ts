@@ -9,7 +9,8 @@ import { Readable, type Writable } from 'node:stream'
 import { blockSpan } from '../../protocol/blocks.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import { memoryGuard } from '../../streams/bounded-memory.ts'
-import { drained, sendThrough, type OpenedFile } from '../../streams/reused-buffers.ts'
+import { BadBlock, BlockReceiver, HandOnFailed, partIn } from '../../streams/checked-writer.ts'
+import { sendThrough, writeOut, type OpenedFile } from '../../streams/reused-buffers.ts'
 import {
   alignedRange,
   blockMatches,
@@ -46,6 +47,7 @@ export interface OpenedRead {
 
 /** Where verified bytes of a whole-file read are also copied (a cold read filling the cache). */
 export interface BlockCopy {
+  /** Resolves once the copy is done with the chunk's memory (it may be filled again). */
   write(chunk: Buffer): Promise<void>
   finish(): Promise<void>
   abort(): Promise<void>
@@ -83,8 +85,30 @@ export async function openVerified(read: VerifiedRead, sources: BlockSource[]): 
     await read.copy?.finish().catch(() => undefined)
     return { body: Readable.from([]), from }
   }
-  const blocks = read.digests ? byBlock(read, read.digests, cursor, first, span) : whole(read, cursor, first)
-  return { body: Readable.from(blocks, { objectMode: false, highWaterMark: 1024 * 1024 }), from }
+  const digests = read.digests
+  const blocks = digests ? byBlock(read, digests, cursor, first, span) : whole(read, cursor, first)
+  let taken = false
+  async function* streamed(): AsyncGenerator<Buffer> {
+    taken = true
+    yield* blocks
+  }
+  const body = Readable.from(streamed(), { objectMode: false, highWaterMark: 1024 * 1024 })
+  body.once('close', () => {
+    if (taken) return
+    // Never read (a HEAD): the source's connection and the cache's room go back.
+    first.destroy()
+    void read.copy?.abort().catch(() => undefined)
+  })
+  if (!digests) return { body, from }
+  return {
+    body,
+    from,
+    send: async (sink) => {
+      taken = true
+      body.destroy()
+      await receiveBlocks(read, digests, cursor, first, span, sink)
+    },
+  }
 }
 
 /**
@@ -183,11 +207,60 @@ async function sendBlocks(
     await file.close().catch(() => undefined)
   }
   if (resumeAt === undefined) return
-  // The rest from the next source, as a stream of fresh buffers.
+  // The rest from the next source.
   const rest = { start: blockSpan(resumeAt, read.size).start, end: span.end }
-  const stream = await cursor.openNext(rest)
-  for await (const chunk of byBlock(read, digests, cursor, stream, rest)) {
-    if (!sink.write(chunk)) await drained(sink)
+  await receiveBlocks(read, digests, cursor, await cursor.openNext(rest), rest, sink)
+}
+
+/**
+ * Sends the blocks of `span` to `sink`, verified, read from the sources' streams in turn (`first`
+ * is open already) into two buffers of a block each (streams/checked-writer.ts); a whole read's
+ * blocks are copied to the cache too, and a buffer is filled again once both writes of it are done.
+ * A bad block, or a source that fails, moves the rest to the next source from that block's start.
+ */
+async function receiveBlocks(
+  read: VerifiedRead,
+  digests: Buffer[],
+  cursor: SourceCursor,
+  first: Readable,
+  span: ByteRange,
+  sink: Writable,
+): Promise<void> {
+  const copy = new Copy(read.copy)
+  const receiver = new BlockReceiver(digests, read.size, blocksOf(span), read.name, async (bytes, block) => {
+    await Promise.all([copy.write(bytes), writeOut(sink, partIn(bytes, block, read.range))])
+  })
+  let stream: Readable | undefined = first
+  try {
+    while (!receiver.complete) {
+      try {
+        for await (const chunk of stream) await receiver.add(chunk as Buffer)
+        if (!receiver.complete)
+          throw new DfsError(
+            'DFS_UNAVAILABLE',
+            `${describe(cursor.current)} ended before block ${receiver.next}`,
+          )
+      } catch (error) {
+        if (error instanceof HandOnFailed) throw error.cause
+        stream.destroy()
+        stream = undefined
+        if (receiver.complete) break // every block came, and then more: the rest is not needed
+        if (error instanceof BadBlock) cursor.bad(error.index)
+        else {
+          cursor.failed(error)
+          receiver.restart()
+        }
+        stream = await cursor.openNext({ start: blockSpan(receiver.next, read.size).start, end: span.end })
+      }
+    }
+    await receiver.end().catch((error: unknown) => {
+      throw error instanceof HandOnFailed ? error.cause : error
+    })
+    await copy.finish()
+    receiver.free()
+  } finally {
+    stream?.destroy()
+    await copy.abort()
   }
 }
 
@@ -298,7 +371,7 @@ async function* byBlock(
           for (const block of gatherer.add(chunk as Buffer)) {
             if (!blockMatches(block, digests[block.index])) {
               cursor.bad(block.index)
-              throw new BadBlock(block.index)
+              throw new BadBlock(block.index, read.name)
             }
             for (const part of block.parts) await copy.write(part)
             yield* within(block, read.range)
@@ -358,16 +431,6 @@ async function* whole(read: VerifiedRead, cursor: SourceCursor, stream: Readable
   } finally {
     stream.destroy()
     await copy.abort()
-  }
-}
-
-/** Thrown inside byBlock to move to the next source (the cursor already knows why). */
-class BadBlock extends Error {
-  readonly index: number
-
-  constructor(index: number) {
-    super(`block ${index} did not match`)
-    this.index = index
   }
 }
 

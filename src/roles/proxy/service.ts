@@ -574,7 +574,7 @@ export class ProxyService {
     if (!fill) return undefined
     const done = () => this.filling.delete(file.sha256)
     return {
-      write: (chunk) => fill.write(chunk),
+      write: (chunk) => fill.writeThrough(chunk),
       finish: async () => {
         try {
           await fill.finish(file.sha256)
