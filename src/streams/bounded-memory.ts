@@ -7,18 +7,21 @@
 // grown 32 MiB past what the last full collection left. Before, each stream of a path kept its own
 // schedule, so a path of two or three streams collected two or three times as often.
 //
-// A server (boundHeap) has many transfers in flight, so chunks outlive young collections however
-// they are spaced: it also collects the whole heap every 32 MiB reported, young every 8 MiB. Without
-// those full collections a proxy used 40% less CPU on cached reads, but its peak through 2 GiB up
-// and down over WebDAV went from 131-137 MB to 138-155 MB, past the 150 MB bound; 64 MiB between
-// them had done the same.
+// Whatever holds a chunk for long (a block being checked, a write buffer) now copies it into a
+// buffer of its own instead (./reused-buffers.ts, ./checked-writer.ts), so chunks die young and no
+// full collection is needed on a schedule: only when buffer memory has grown past the headroom.
 //
-// A command moves one file. `dfs get` copies each chunk into its block buffers
-// (./checked-writer.ts) and drops it; `dfs put` holds a chunk only until the socket has taken it. So
-// its chunks die young, it needs no full collection on a schedule, and a young collection every
-// 4 MiB reported frees them before V8 sees their memory grow: every 16 MiB, V8 itself started ~50 full
-// collections in a 512 MiB `dfs get` for that growth (0.33 s of GC), against 5 every 4 MiB (0.14 s).
-// Until 2026-12-07 it had a full one every 32 MiB reported: a quarter of a `dfs get`'s CPU.
+// A server (boundHeap) has many transfers in flight: it collects the young generation every 2 MiB
+// reported. Until 2026-12-08 it collected young every 8 MiB and the whole heap every 32 MiB, which
+// chunks held in blocks then called for; V8 itself added a full collection every ~80 ms of a cold
+// read, for the buffer memory it saw grow between young ones. A proxy's CPU for a cold 512 MiB get
+// went from 4.3-5.2 s to 3.1 s, for a cached one from 1.75 s to 1.55 s, for a put from 3.0-3.5 s to
+// 2.6-3.1 s; its peak through 1 GiB up and 2 GiB down stayed at 124 MB.
+//
+// A command moves one file: a young collection every 4 MiB reported. Every 16 MiB, V8 itself
+// started ~50 full collections in a 512 MiB `dfs get` for the buffer memory it saw grow (0.33 s of
+// GC), against 5 every 4 MiB (0.14 s). Until 2026-12-07 it had a full one every 32 MiB reported: a
+// quarter of a `dfs get`'s CPU.
 //
 // No command-line flag is needed, which the npm shim, the standalone binary and `dfs up`'s children
 // could not all carry.
@@ -29,18 +32,12 @@ import { runInNewContext } from 'node:vm'
 
 const MiB = 1024 * 1024
 
-/** Bytes reported, across the process, between two young collections, and two full ones at most. */
-interface Pace {
-  minorEvery: number
-  majorEvery: number
-}
-
-/** A command's: one transfer (see above). */
-const COMMAND: Pace = { minorEvery: 4 * MiB, majorEvery: Infinity }
+/** Bytes reported, across the process, between two young collections: a command's (one transfer). */
+const COMMAND_MINOR_EVERY = 4 * MiB
 /** A server's: many transfers at once (boundHeap). */
-const SERVER: Pace = { minorEvery: 8 * MiB, majorEvery: 32 * MiB }
+const SERVER_MINOR_EVERY = 2 * MiB
 
-let pace = COMMAND
+let minorEvery = COMMAND_MINOR_EVERY
 /** Buffer memory allowed above what the last full collection left, before the next one. */
 const HEADROOM = 32 * MiB
 
@@ -78,7 +75,6 @@ export interface GovernorCounts {
 class MemoryGovernor {
   private readonly collect: Gc | undefined
   private pending = 0
-  private sinceMajor = 0
   private limit = HEADROOM
   readonly counts: GovernorCounts = { minor: 0, major: 0 }
 
@@ -88,17 +84,15 @@ class MemoryGovernor {
 
   passed(bytes: number): void {
     this.pending += bytes
-    if (this.pending < pace.minorEvery || !this.collect) return
-    this.sinceMajor += this.pending
+    if (this.pending < minorEvery || !this.collect) return
     this.pending = 0
-    if (this.sinceMajor < pace.majorEvery && buffers() < this.limit) {
+    if (buffers() < this.limit) {
       this.collect({ type: 'minor' })
       this.counts.minor++
       return
     }
     this.collect({ type: 'major' })
     this.counts.major++
-    this.sinceMajor = 0
     this.limit = buffers() + HEADROOM
   }
 }
@@ -145,7 +139,7 @@ export function boundedMemory(): Transform {
  * so they can be set here, for every way a role is started. Call before the role starts.
  */
 export function boundHeap(): void {
-  pace = SERVER
+  minorEvery = SERVER_MINOR_EVERY
   // The young generation stays at its starting size (1 MiB a semi-space).
   setFlagsFromString('--semi-space-growth-factor=1')
   // The old generation is collected when it reaches 1.5 times what was live after the last time.
