@@ -235,6 +235,22 @@ export class BlobCache {
     return new CacheFill(this, writer, size)
   }
 
+  /**
+   * Caches a small blob whose bytes are in hand and checked against `sha256` (an upload's), written
+   * without the thread pool (as readSmall reads). Nothing is cached if it cannot fit or be written.
+   */
+  async putSmall(sha256: string, bytes: Buffer): Promise<void> {
+    if (bytes.length > SMALL_READ_MAX || !(await this.makeRoom(bytes.length))) return
+    this.reserved += bytes.length
+    try {
+      this.blobs.writeSmallSync(sha256, bytes)
+    } catch {
+      // A cache that cannot write only misses later.
+      return this.settle(bytes.length)
+    }
+    this.settle(bytes.length, sha256)
+  }
+
   /** Counts a blob fetched from a file server into the cache. */
   fetched(size: number): void {
     this.counters.misses++

@@ -31,7 +31,7 @@ import { exactLength } from '../../streams/declared-length.ts'
 import { hashing } from '../../streams/hash.ts'
 import { lend } from '../../streams/lend.ts'
 import type { Logger } from '../../server/logger.ts'
-import type { BlobCache, CacheFill, KnownName } from './blob-cache.ts'
+import { SMALL_READ_MAX, type BlobCache, type CacheFill, type KnownName } from './blob-cache.ts'
 import { CallbackPromise } from './callback-promise.ts'
 import { PlacementPool, POOLED_MAX_BYTES } from './placement-pool.ts'
 import { TrustedNames, type TrustedServer } from './trusted-names.ts'
@@ -214,8 +214,11 @@ export class ProxyService {
     body: Readable,
     options: UploadOptions,
   ): Promise<CommittedVersion> {
-    // The seed keeps what a user uploads in their cache: copy the bytes there as they pass.
-    const fill = options.length === undefined ? undefined : await this.cache.begin(options.length)
+    // The seed keeps what a user uploads in their cache: copy the bytes there as they pass, or for a
+    // small file keep them, to be written at once when the write is committed.
+    const small =
+      options.length !== undefined && options.length <= SMALL_READ_MAX ? ([] as Buffer[]) : undefined
+    const fill = options.length === undefined || small ? undefined : await this.cache.begin(options.length)
     // pipeline, not .pipe(): a client that hangs up, or sends more or fewer bytes than it said, must
     // abort the upload to the primary (which then drops its temp file and its replicas'), not leave
     // it waiting for bytes forever or commit what came.
@@ -227,7 +230,7 @@ export class ProxyService {
       exactLength(options.length),
       boundedMemory(),
       sent.stream,
-      teeInto(fill),
+      small ? keepInto(small) : teeInto(fill),
       () => undefined,
     )
     let version: CommittedVersion
@@ -245,8 +248,9 @@ export class ProxyService {
     // The write is committed; a cache copy that failed to keep is only a later miss.
     // The cache's copy is kept under the committed hash only if it is what this proxy sent (the fill
     // does not hash its bytes again).
-    if (sent.result?.sha256 === version.sha256) await fill?.finish(version.sha256).catch(() => undefined)
-    else await fill?.abort()
+    if (sent.result?.sha256 !== version.sha256) await fill?.abort()
+    else if (small) await this.cache.putSmall(version.sha256, Buffer.concat(small))
+    else await fill?.finish(version.sha256).catch(() => undefined)
     // The directory did not wait for this proxy to acknowledge the change (the primary named it in
     // the commit): its feed must have brought it before the writer is told done, so that no read
     // here serves what was there before. The feed's event goes out before the commit's answer,
@@ -641,6 +645,16 @@ function primaryQuery(caller: Caller, placement: Placement, options: UploadOptio
   if (options.lease !== undefined) query.set('lease', options.lease)
   if (caller.client !== undefined) query.set('client', caller.client)
   return query
+}
+
+/** Keeps every chunk that passes in `parts` (a small file's, at most SMALL_READ_MAX bytes). */
+function keepInto(parts: Buffer[]): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      parts.push(chunk)
+      callback(null, chunk)
+    },
+  })
 }
 
 /** Copies every chunk into a cache fill as it passes (at the pace of the slower of the two). */
