@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises'
 import { rangeFlag } from '../protocol/byte-range.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { normaliseName } from '../protocol/names.ts'
+import { receivingPace } from '../streams/bounded-memory.ts'
 import type { Put } from '../streams/checked-writer.ts'
 import { sha256OfFile } from '../streams/hash.ts'
 import { alignedRangeHeader, checkedBody, type CheckedBody } from './block-checked.ts'
@@ -67,6 +68,7 @@ export async function getFile(input: GetInput, context: CommandContext): Promise
   const { sha256 } = body
   const length = body.range.end - body.range.start
   const shown = await progress(`get ${name}`, length, !context.json && !input.quiet)
+  receivingPace()
   const shownAs =
     (put: Put): Put =>
     (bytes) => {
