@@ -11,10 +11,11 @@
 
 import { createHash } from 'node:crypto'
 import { Writable } from 'node:stream'
-import { BLOCK_SIZE, blockSpan } from '../protocol/blocks.ts'
+import { blockSpan } from '../protocol/blocks.ts'
 import { DfsError } from '../protocol/errors.ts'
 import { blocksOf, type ByteRange } from './block-check.ts'
 import { memoryGuard } from './bounded-memory.ts'
+import { freeBuffers, takeBuffer } from './reused-buffers.ts'
 
 /** Writes bytes out; resolves once they are written and their memory may be used again. */
 export type Put = (bytes: Buffer) => Promise<void>
@@ -34,6 +35,11 @@ export class HandOnFailed extends Error {
   constructor(cause: unknown) {
     super(cause instanceof Error ? cause.message : String(cause), { cause })
   }
+}
+
+/** The error itself, or for a failed hand-on what the hand-on failed with. */
+export function handOnCause(error: unknown): Error {
+  return (error instanceof HandOnFailed ? error.cause : error) as Error
 }
 
 /**
@@ -74,11 +80,8 @@ export class BlockReceiver {
     this.handOn = handOn
     const gathered =
       blocks.last >= blocks.first ? blockSpan(blocks.last, size).end - blockSpan(blocks.first, size).start : 0
-    const bytes = Math.max(1, Math.min(BLOCK_SIZE, gathered))
     // Memory of their own (not the shared pool), so free() can give it back at once.
-    this.buffers = Array.from({ length: blocks.last > blocks.first ? 2 : 1 }, () =>
-      Buffer.allocUnsafeSlow(bytes),
-    )
+    this.buffers = Array.from({ length: blocks.last > blocks.first ? 2 : 1 }, () => takeBuffer(gathered))
     this.busy = this.buffers.map(() => Promise.resolve())
   }
 
@@ -141,7 +144,7 @@ export class BlockReceiver {
 
   /** Gives the buffers' memory back. Only after end(): never while a hand-on may still hold one. */
   free(): void {
-    for (const used of this.buffers) (used.buffer as ArrayBuffer).transfer(0)
+    freeBuffers(this.buffers)
   }
 }
 
@@ -168,12 +171,11 @@ export function checkedWriter(
   const receiver = new BlockReceiver(digests, size, blocks, what, (bytes, span) =>
     put(partIn(bytes, span, range)),
   )
-  const unwrapped = (error: unknown) => (error instanceof HandOnFailed ? error.cause : error) as Error
   return new Writable({
     write(chunk: Buffer, _encoding, callback) {
       receiver.add(chunk).then(
         () => callback(),
-        (error: unknown) => callback(unwrapped(error)),
+        (error: unknown) => callback(handOnCause(error)),
       )
     },
     final(callback) {
@@ -182,7 +184,7 @@ export function checkedWriter(
           receiver.free()
           callback()
         },
-        (error: unknown) => callback(unwrapped(error)),
+        (error: unknown) => callback(handOnCause(error)),
       )
     },
   })

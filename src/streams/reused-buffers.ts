@@ -15,7 +15,7 @@ export const BUFFER_SIZE = BLOCK_SIZE
 const WRITE_PIECE = 256 * 1024
 
 /** A buffer for `bytes` of a send, at most BUFFER_SIZE: its own memory, so freeBuffers can free it. */
-function takeBuffer(bytes: number): Buffer {
+export function takeBuffer(bytes: number): Buffer {
   return Buffer.allocUnsafeSlow(Math.max(1, Math.min(BUFFER_SIZE, bytes)))
 }
 
@@ -24,7 +24,7 @@ function takeBuffer(bytes: number): Buffer {
  * through them no longer calls for, two blocks a send stayed in the process for long after. Never
  * after a failed send: a write may still hold one.
  */
-function freeBuffers(buffers: Buffer[]): void {
+export function freeBuffers(buffers: Buffer[]): void {
   for (const buffer of buffers) (buffer.buffer as ArrayBuffer).transfer(0)
 }
 

@@ -441,7 +441,6 @@ export class CacheFill {
     return this.writer.writeThrough(chunk)
   }
 
-  /** Keeps the blob if its bytes hash to `sha256`; DFS_CORRUPT (and nothing kept) otherwise. */
   /**
    * Keeps the blob under `sha256`, which the caller has checked its bytes against (the fill does not
    * hash them again); DFS_CORRUPT (and nothing kept) if it is not the size it promised.

@@ -9,7 +9,7 @@ import { Readable, type Writable } from 'node:stream'
 import { blockSpan } from '../../protocol/blocks.ts'
 import { DfsError } from '../../protocol/errors.ts'
 import { memoryGuard } from '../../streams/bounded-memory.ts'
-import { BadBlock, BlockReceiver, HandOnFailed, partIn } from '../../streams/checked-writer.ts'
+import { BadBlock, BlockReceiver, handOnCause, HandOnFailed, partIn } from '../../streams/checked-writer.ts'
 import { sendThrough, writeOut, type OpenedFile } from '../../streams/reused-buffers.ts'
 import {
   alignedRange,
@@ -47,8 +47,10 @@ export interface OpenedRead {
 
 /** Where verified bytes of a whole-file read are also copied (a cold read filling the cache). */
 export interface BlockCopy {
-  /** Resolves once the copy is done with the chunk's memory (it may be filled again). */
+  /** Resolves when the copy can take more (the chunk may still be queued). */
   write(chunk: Buffer): Promise<void>
+  /** Resolves once the copy is done with the chunk's memory (it may be filled again). */
+  writeThrough(chunk: Buffer): Promise<void>
   finish(): Promise<void>
   abort(): Promise<void>
 }
@@ -198,8 +200,7 @@ async function sendBlocks(
           resumeAt = index
           return undefined
         }
-        const from = Math.max(read.range.start, block.start) - block.start
-        return bytes.subarray(from, Math.min(read.range.end, block.end) - block.start)
+        return partIn(bytes, block, read.range)
       },
       sink,
     )
@@ -228,7 +229,7 @@ async function receiveBlocks(
 ): Promise<void> {
   const copy = new Copy(read.copy)
   const receiver = new BlockReceiver(digests, read.size, blocksOf(span), read.name, async (bytes, block) => {
-    await Promise.all([copy.write(bytes), writeOut(sink, partIn(bytes, block, read.range))])
+    await Promise.all([copy.writeThrough(bytes), writeOut(sink, partIn(bytes, block, read.range))])
   })
   let stream: Readable | undefined = first
   try {
@@ -241,7 +242,7 @@ async function receiveBlocks(
             `${describe(cursor.current)} ended before block ${receiver.next}`,
           )
       } catch (error) {
-        if (error instanceof HandOnFailed) throw error.cause
+        if (error instanceof HandOnFailed) throw handOnCause(error)
         stream.destroy()
         stream = undefined
         if (receiver.complete) break // every block came, and then more: the rest is not needed
@@ -254,7 +255,7 @@ async function receiveBlocks(
       }
     }
     await receiver.end().catch((error: unknown) => {
-      throw error instanceof HandOnFailed ? error.cause : error
+      throw handOnCause(error)
     })
     await copy.finish()
     receiver.free()
@@ -442,10 +443,19 @@ class Copy {
     this.target = target
   }
 
-  async write(chunk: Buffer): Promise<void> {
+  write(chunk: Buffer): Promise<void> {
+    return this.copied((target) => target.write(chunk))
+  }
+
+  /** For a chunk whose memory is filled again once this resolves. */
+  writeThrough(chunk: Buffer): Promise<void> {
+    return this.copied((target) => target.writeThrough(chunk))
+  }
+
+  private async copied(write: (target: BlockCopy) => Promise<void>): Promise<void> {
     if (!this.target) return
     try {
-      await this.target.write(chunk)
+      await write(this.target)
     } catch {
       await this.abort()
     }

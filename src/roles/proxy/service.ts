@@ -578,7 +578,8 @@ export class ProxyService {
     if (!fill) return undefined
     const done = () => this.filling.delete(file.sha256)
     return {
-      write: (chunk) => fill.writeThrough(chunk),
+      write: (chunk) => fill.write(chunk),
+      writeThrough: (chunk) => fill.writeThrough(chunk),
       finish: async () => {
         try {
           await fill.finish(file.sha256)
